@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint unit bench-jobs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Orchestrator + 2 Workers on the embedded default (SQLite, local queue, inline results)
+run: $(STAMP)
+	$(BIN)/levelforge serve --host 127.0.0.1 --port $${PORT:-8000} --workers $${WORKERS:-2}
+
+## lint, type-check and the whole test suite
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+## the job-throughput benchmark against Celery + Redis (see benchmarks/README.md)
+bench-jobs: $(STAMP)
+	$(BIN)/python benchmarks/bench_jobs.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache levelforge.db*

@@ -1,0 +1,3 @@
+from levelforge.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""The ports: what the API and the worker need of a job store, a queue and an artifact
+store. Backends implement these; nothing above them imports boto3 or sqlite3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from levelforge.jobs import IdempotencyClaim, Job, JobFailure, JobStatus, Step
+
+
+@dataclass(frozen=True)
+class Created:
+    job: Job
+    replayed: bool  # True when an Idempotency-Key matched an earlier request
+
+
+@dataclass(frozen=True)
+class PageAfter:
+    """Where a page of ``GET /jobs`` continues: strictly older than this job."""
+
+    created_at: str
+    job_id: str
+
+
+class JobStore(Protocol):
+    """Atomic primitives of the job life cycle. Each write is one conditional write of
+    the backend; a refused condition raises the matching ``errors.JobError``."""
+
+    def insert(self, job: Job, claim: IdempotencyClaim | None = None) -> Created:
+        """Store a new job. With a claim whose key exists: the earlier job
+        (``replayed=True``) when the fingerprint matches, else ``IdempotencyKeyReused``."""
+        ...
+
+    def get(self, job_id: str) -> Job:
+        """The job, or ``JobNotFound``."""
+        ...
+
+    def page(self, status: JobStatus | None, limit: int, after: PageAfter | None) -> list[Job]:
+        """Up to ``limit`` jobs, newest first (createdAt, then id, descending)."""
+        ...
+
+    def append_step(
+        self,
+        job_id: str,
+        step: Step,
+        *,
+        allowed_from: frozenset[JobStatus],
+        start_from: frozenset[JobStatus],
+        now: str,
+    ) -> JobStatus:
+        """Append the step if its stepId is new and the status is in ``allowed_from``;
+        a status in ``start_from`` becomes ``running``. Returns the new status. Raises
+        ``StepAlreadyRecorded``, ``JobTerminal`` or ``JobNotFound``."""
+        ...
+
+    def transition(
+        self,
+        job_id: str,
+        *,
+        to: JobStatus,
+        allowed_from: frozenset[JobStatus],
+        now: str,
+        result: dict[str, Any] | None = None,
+        error: JobFailure | None = None,
+    ) -> Job:
+        """Move the job to ``to`` (with its result or error) if its status is in
+        ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``."""
+        ...
+
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message taken from a queue. ``receipt`` names this delivery."""
+
+    id: str
+    body: str
+    receipt: str
+    deliveries: int
+
+
+class JobQueue(Protocol):
+    """At-least-once delivery with a visibility timeout and a dead-letter queue."""
+
+    def send(self, body: str) -> None: ...
+
+    def receive(self, max_messages: int = 1, wait_seconds: float = 0.0) -> list[Message]:
+        """Take up to ``max_messages``, hidden for the visibility timeout. A message
+        already delivered ``max_deliveries`` times goes to the dead-letter queue instead."""
+        ...
+
+    def ack(self, message: Message) -> None:
+        """Delete a message taken by ``receive`` (a stale receipt deletes nothing)."""
+        ...
+
+    def release(self, message: Message) -> None:
+        """Make a taken message visible again now."""
+        ...
+
+    def extend(self, message: Message, seconds: float) -> None:
+        """Keep a taken message hidden for ``seconds`` more (heartbeat)."""
+        ...
+
+    def receive_dead(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[Message]:
+        """Take messages from the dead-letter queue."""
+        ...
+
+    def ack_dead(self, message: Message) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ArtifactStore(Protocol):
+    """Where artifacts are kept when there is a bucket (S3)."""
+
+    def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    def presign_get(self, key: str, expires_seconds: int) -> str: ...
