@@ -1,0 +1,5 @@
+"""The Orchestrator's HTTP API."""
+
+from levelforge.api.app import create_app
+
+__all__ = ["create_app"]

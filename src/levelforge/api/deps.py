@@ -1,0 +1,43 @@
+"""Dependencies of the routes, as ``Annotated`` aliases over ``app.state``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from levelforge.api.metrics import Metrics
+from levelforge.config import Settings
+from levelforge.ports import ArtifactStore, JobQueue, JobStore
+
+
+def get_store(request: Request) -> JobStore:
+    store: JobStore = request.app.state.store
+    return store
+
+
+def get_queue(request: Request) -> JobQueue:
+    queue: JobQueue = request.app.state.queue
+    return queue
+
+
+def get_artifacts(request: Request) -> ArtifactStore | None:
+    artifacts: ArtifactStore | None = request.app.state.artifacts
+    return artifacts
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+StoreDep = Annotated[JobStore, Depends(get_store)]
+QueueDep = Annotated[JobQueue, Depends(get_queue)]
+ArtifactsDep = Annotated[ArtifactStore | None, Depends(get_artifacts)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

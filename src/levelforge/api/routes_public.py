@@ -1,0 +1,181 @@
+"""Public routes of CONTRACT §2."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+
+from levelforge import lifecycle
+from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep, StoreDep
+from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, present
+from levelforge.api.problems import Problem
+from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
+from levelforge.errors import StoreUnavailable
+from levelforge.generation import encode_json
+from levelforge.generation.spec import LevelSpecIn, normalise
+from levelforge.jobs import (
+    ARTIFACTS,
+    IdempotencyClaim,
+    JobFailure,
+    JobMessage,
+    JobStatus,
+    fingerprint,
+    new_job,
+)
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7e]+$",
+        description="1 to 255 printable ASCII characters; the same key and body return the same job",
+    ),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (404, 409, 413, 422, 503)}
+
+
+@router.post(
+    "/jobs",
+    status_code=202,
+    response_model=JobPublic,
+    responses=ERRORS,
+    summary="Create a job from a level spec",
+)
+def create_job(
+    spec: LevelSpecIn,
+    store: StoreDep,
+    queue: QueueDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    job = new_job(normalise(spec))
+    claim = None
+    if idempotency_key is not None:
+        body = spec.model_dump(mode="json", exclude_unset=True)
+        claim = IdempotencyClaim(key=idempotency_key, fingerprint=fingerprint(body))
+    created = store.insert(job, claim)
+    job = created.job
+    headers = {"Location": f"/status/{job.id}"}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+        content = present(job, artifacts, settings.presign_expires_seconds)
+        return JSONResponse(content, status_code=200, headers=headers)
+    enqueue(job.id, job.spec, store, queue)
+    metrics.jobs_created.inc()
+    logger.info("job created", extra={"job_id": job.id})
+    return JSONResponse(job.to_wire(), status_code=202, headers=headers)
+
+
+def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep) -> None:
+    """Send the job's message; a queue that refuses fails the job rather than strand it."""
+    message = JobMessage(job_id=job_id, spec=spec).model_dump_json(by_alias=True)
+    try:
+        queue.send(message)
+    except Exception as exc:
+        logger.exception("could not queue job", extra={"job_id": job_id})
+        failure = JobFailure(message="The job could not be queued.", code="queue_unavailable")
+        lifecycle.fail(store, job_id, failure)
+        raise StoreUnavailable("the job queue is not answering") from exc
+
+
+def job_response(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
+    job = store.get(job_id)
+    return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
+
+
+@router.get("/status/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
+def get_status(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
+    return job_response(job_id, store, settings, artifacts)
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
+def get_job(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
+    return job_response(job_id, store, settings, artifacts)
+
+
+@router.get("/jobs", response_model=JobPage, responses=ERRORS, summary="Jobs, newest first")
+def list_jobs(
+    store: StoreDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    try:
+        after = decode_cursor(cursor, status) if cursor is not None else None
+    except BadCursor as exc:
+        raise Problem(
+            422, "validation_error", f"cursor: {exc}", [{"field": "cursor", "message": str(exc)}]
+        ) from exc
+    jobs = store.page(status, limit + 1, after)
+    next_cursor = encode_cursor(jobs[limit - 1], status) if len(jobs) > limit else None
+    body = [present(job, artifacts, settings.presign_expires_seconds) for job in jobs[:limit]]
+    return JSONResponse({"jobs": body, "nextCursor": next_cursor})
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobPublic, responses=ERRORS, summary="Cancel a job")
+def cancel_job(
+    job_id: str,
+    store: StoreDep,
+    metrics: MetricsDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+) -> Response:
+    job = lifecycle.cancel(store, job_id)
+    metrics.jobs_finished.labels(job.status.value).inc()
+    logger.info("job cancelled", extra={"job_id": job_id})
+    return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
+
+
+@router.get(
+    "/jobs/{job_id}/artifacts/{name}",
+    responses={302: {"description": "to a presigned URL"}, **ERRORS},
+    summary="Download an artifact",
+)
+def get_artifact(
+    job_id: str,
+    name: str,
+    store: StoreDep,
+    settings: SettingsDep,
+    artifacts: ArtifactsDep,
+) -> Response:
+    if name not in ARTIFACTS:
+        raise Problem(404, "not_found", f"no artifact named {name!r}", {"artifacts": sorted(ARTIFACTS)})
+    job = store.get(job_id)
+    field, content_type = ARTIFACTS[name]
+    result = job.result or {}
+    key = result.get(f"{field}Key")
+    if isinstance(key, str) and artifacts is not None:
+        return RedirectResponse(artifacts.presign_get(key, settings.presign_expires_seconds), status_code=302)
+    inline = result.get(field)
+    if inline is None:
+        raise Problem(404, "not_found", f"job {job_id} has no {name} (yet)")
+    data = inline.encode() if isinstance(inline, str) else encode_json(inline)
+    return Response(data, media_type=content_type)
+
+
+@router.get("/healthz", response_model=Health, responses={503: {"model": ErrorBody}}, summary="Liveness")
+def healthz(store: StoreDep) -> dict[str, str]:
+    store.ping()
+    return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+def metrics_text(metrics: MetricsDep) -> Response:
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/", include_in_schema=False)
+def root() -> Response:
+    return RedirectResponse("/docs", status_code=307)

@@ -1,0 +1,88 @@
+"""Wire models of the HTTP API: what comes in (strict) and what goes out (documented)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from levelforge.jobs import SUMMARY_MAX_CHARS, CamelModel, JobFailure, JobStatus, Step
+
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
+STEP_NAME_REGEX = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+class StepIn(CamelModel):
+    """One completed step, as a worker reports it."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    step_id: str = Field(min_length=3, max_length=200, description="{jobId}:{name}")
+    name: str = Field(pattern=STEP_NAME_REGEX)
+    started_at: str = Field(pattern=TIMESTAMP_PATTERN)
+    ended_at: str = Field(pattern=TIMESTAMP_PATTERN)
+    duration_ms: float = Field(ge=0, le=86_400_000)
+    summary: str = Field(max_length=SUMMARY_MAX_CHARS)
+    status: Literal["ok", "error"]
+
+    def to_step(self) -> Step:
+        return Step(**self.model_dump())
+
+
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    result: dict[str, Any]
+
+
+class FailureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    message: str = Field(min_length=1, max_length=2000)
+    code: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] | None = None
+
+
+class FailIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    error: FailureIn
+
+    def to_failure(self) -> JobFailure:
+        return JobFailure(**self.error.model_dump())
+
+
+class StepRecorded(BaseModel):
+    recorded: bool
+    duplicate: bool | None = None
+    status: JobStatus
+
+
+class JobPublic(CamelModel):
+    """The job resource of CONTRACT §3 (URLs of artifacts added at read time)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    status: JobStatus
+    spec: dict[str, Any]
+    created_at: str
+    updated_at: str
+    steps: list[Step]
+    result: dict[str, Any] | None
+    error: JobFailure | None
+
+
+class JobPage(CamelModel):
+    jobs: list[JobPublic]
+    next_cursor: str | None
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+    details: Any | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
