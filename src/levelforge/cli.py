@@ -1,0 +1,194 @@
+"""The ``levelforge`` command (CONTRACT §9): serve | orchestrator | worker | generate | submit."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from pydantic import SecretStr
+
+from levelforge.config import Settings, load_settings
+from levelforge.errors import ConfigurationError, LevelforgeError, SpecError
+from levelforge.logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+SPEC_OPTIONS = {
+    "seed": int,
+    "width": int,
+    "height": int,
+    "rooms": int,
+    "difficulty": int,
+    "theme": str,
+    "loops": float,
+}
+WORKER_STOP_SECONDS = 8.0
+
+
+def add_spec_options(parser: argparse.ArgumentParser) -> None:
+    for name, kind in SPEC_OPTIONS.items():
+        parser.add_argument(f"--{name}", type=kind, default=None)
+
+
+def spec_from(args: argparse.Namespace) -> dict[str, Any]:
+    return {name: getattr(args, name) for name in SPEC_OPTIONS if getattr(args, name) is not None}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="levelforge", description="Turns level requests into game-ready levels."
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="Orchestrator plus N worker processes")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    orchestrator = commands.add_parser("orchestrator", help="the Orchestrator alone")
+    orchestrator.add_argument("--host", default="127.0.0.1")
+    orchestrator.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser("worker", help="a Worker alone")
+    worker.add_argument("--concurrency", type=int, default=1)
+    generate = commands.add_parser("generate", help="run the pipeline in-process, print the minimap")
+    add_spec_options(generate)
+    generate.add_argument("--out", type=Path, default=None, help="write the artifacts to this folder")
+    submit = commands.add_parser("submit", help="submit a job to ORCHESTRATOR_URL")
+    add_spec_options(submit)
+    submit.add_argument("--wait", action="store_true", help="follow the steps and print the minimap")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "generate":
+            return generate(args)
+        if args.command == "submit":
+            from levelforge.submit import submit
+
+            return submit(load_settings(), spec_from(args), wait=args.wait)
+        configure_logging()
+        settings = load_settings()
+        if args.command == "worker":
+            return worker(settings, args.concurrency)
+        if args.command == "orchestrator":
+            return orchestrate(settings, args.host, args.port, workers=0)
+        return orchestrate(settings, args.host, args.port, workers=args.workers)
+    except ConfigurationError as exc:
+        print(f"levelforge: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def generate(args: argparse.Namespace) -> int:
+    from levelforge.generation import generate_level
+
+    try:
+        level = generate_level(spec_from(args))
+    except SpecError as exc:
+        print(f"levelforge: invalid spec: {exc}", file=sys.stderr)
+        return 2
+    except LevelforgeError as exc:
+        print(f"levelforge: {exc}", file=sys.stderr)
+        return 1
+    sys.stdout.write(level.minimap)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name, data in level.artifacts().items():
+            (args.out / name).write_bytes(data)
+        print(f"artifacts written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def worker(settings: Settings, concurrency: int) -> int:
+    from levelforge.worker import run_worker
+
+    stop = threading.Event()
+    stop_on_signals(stop)
+    run_worker(settings, max(1, concurrency), stop)
+    return 0
+
+
+def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> int:
+    """The Orchestrator in this process, plus ``workers`` worker processes posting to it."""
+    import uvicorn
+
+    from levelforge.api import create_app
+    from levelforge.artifacts import open_artifacts
+    from levelforge.queues import open_queue
+    from levelforge.stores import open_store
+
+    if workers and not settings.internal_tokens():
+        # serve's own workers need a token: one for this run only, never printed
+        settings = settings.model_copy(update={"internal_token": SecretStr(secrets.token_urlsafe(32))})
+    if not settings.internal_tokens():
+        logger.warning("INTERNAL_TOKEN is not set: every /internal/ route answers 401")
+    store, queue = open_store(settings), open_queue(settings)
+    app = create_app(settings, store, queue, open_artifacts(settings))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            http="httptools",
+            loop="uvloop",
+            timeout_graceful_shutdown=5,
+        )
+    )
+    # uvicorn re-raises the signal it caught after shutting down: make that a no-op so
+    # that the workers are stopped and the exit status is 0
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    children = start_workers(settings, host, port, workers)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
+    print(f"levelforge is serving on {url} ({workers} worker processes)", flush=True)
+    try:
+        server.run()
+    finally:
+        stop_workers(children)
+        queue.close()
+        store.close()
+    return 0
+
+
+def start_workers(settings: Settings, host: str, port: int, count: int) -> list[subprocess.Popen[bytes]]:
+    if count <= 0:
+        return []
+    env = dict(os.environ)
+    env["INTERNAL_TOKEN"] = b",".join(settings.internal_tokens()).decode()
+    env["ORCHESTRATOR_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    env["DATABASE_PATH"] = str(settings.database_path)
+    command = [sys.executable, "-m", "levelforge", "worker", "--concurrency", "1"]
+    return [subprocess.Popen(command, env=env) for _ in range(count)]
+
+
+def stop_workers(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM (each finishes or releases its job), then SIGKILL whatever is left."""
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + WORKER_STOP_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()

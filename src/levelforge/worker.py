@@ -1,0 +1,199 @@
+"""The Worker: take a message → run the pipeline step by step, reporting each step →
+store the artifacts → complete the job → acknowledge the message, last.
+
+It talks to the Orchestrator only over HTTP (``reporter``); it never touches the job
+store. A message is acknowledged only once its job is terminal, so a worker that dies at
+any point leaves the message to be delivered again and run again, deterministically.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from pydantic import ValidationError
+
+from levelforge.artifacts import open_artifacts
+from levelforge.artifacts.results import publish
+from levelforge.config import Settings
+from levelforge.errors import GenerationFailed, LevelforgeError
+from levelforge.generation import GENERATION_STEPS, Level, StepDone, run_pipeline
+from levelforge.jobs import SUMMARY_MAX_CHARS, JobFailure, JobMessage, Step, step_id_for, timestamp
+from levelforge.ports import ArtifactStore, JobQueue, Message
+from levelforge.queues import open_queue
+from levelforge.reporter import JobGone, ReportAbandoned, Reporter, ReportRejected
+
+logger = logging.getLogger(__name__)
+
+STORE_STEP = "store_artifacts"
+PIPELINE_STEPS = (*GENERATION_STEPS, STORE_STEP)
+RECEIVE_WAIT_SECONDS = 1.0
+
+
+class JobStopped(Exception):
+    """The job is terminal (done elsewhere, cancelled, or failed here): stop and ack."""
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        reporter: Reporter,
+        artifacts: ArtifactStore | None,
+        settings: Settings,
+        stop: threading.Event,
+    ) -> None:
+        self.queue = queue
+        self.reporter = reporter
+        self.artifacts = artifacts
+        self.settings = settings
+        self.stop = stop
+
+    def run(self) -> None:
+        """Take and handle messages until ``stop`` is set; the current job is finished."""
+        while not self.stop.is_set():
+            try:
+                messages = self.queue.receive(max_messages=1, wait_seconds=RECEIVE_WAIT_SECONDS)
+            except LevelforgeError as exc:
+                logger.warning("queue unavailable: %s", exc)
+                self.stop.wait(1.0)
+                continue
+            for message in messages:
+                self.handle(message)
+
+    def handle(self, message: Message) -> None:
+        try:
+            job = JobMessage.model_validate_json(message.body)
+        except ValidationError:
+            logger.error("message %s is not a job message; left for the dead-letter queue", message.id)
+            return
+        try:
+            self.run_job(job, Heartbeat(self.queue, message, self.settings.visibility_timeout_seconds))
+        except JobStopped:
+            pass
+        except ReportAbandoned as exc:
+            logger.warning("job released: %s", exc, extra={"job_id": job.job_id})
+            self.queue.release(message)
+            return
+        except ReportRejected as exc:
+            logger.error("report refused, message left for redelivery: %s", exc, extra={"job_id": job.job_id})
+            return
+        except JobGone:
+            logger.error(
+                "the Orchestrator does not know this job; message dropped", extra={"job_id": job.job_id}
+            )
+        self.queue.ack(message)
+
+    def run_job(self, job: JobMessage, heartbeat: Heartbeat) -> None:
+        job_id = job.job_id
+        steps = run_pipeline(job.spec)
+        for name in GENERATION_STEPS:
+            self.run_step(job_id, name, lambda: next_summary(steps))
+            heartbeat.beat()
+        level = finished_level(steps)
+        result: dict[str, Any] = {}
+
+        def store_artifacts() -> str:
+            artifacts = level.artifacts()
+            result.update(
+                publish(job_id, level.summary, artifacts, self.artifacts, self.settings.inline_max_bytes)
+            )
+            size = sum(len(data) for data in artifacts.values())
+            where = "in the bucket" if self.artifacts is not None else "inline"
+            return f"Stored {len(artifacts)} artifacts ({size} bytes) {where}"
+
+        self.run_step(job_id, STORE_STEP, store_artifacts)
+        self.reporter.complete(job_id, result)
+        logger.info("job done", extra={"job_id": job_id})
+
+    def run_step(self, job_id: str, name: str, action: Callable[[], str]) -> None:
+        started_at, started = timestamp(), time.perf_counter()
+        try:
+            summary = action()
+        except Exception as exc:
+            failure = failure_of(name, exc)
+            logger.warning("step %s failed: %s", name, failure.message, extra={"job_id": job_id})
+            self.reporter.step(job_id, make_step(job_id, name, started_at, started, failure.message, "error"))
+            self.reporter.fail(job_id, failure)
+            raise JobStopped from exc
+        reply = self.reporter.step(job_id, make_step(job_id, name, started_at, started, summary, "ok"))
+        if reply.terminal:
+            logger.info("job is terminal; stopping at %s", name, extra={"job_id": job_id})
+            raise JobStopped
+
+
+class Heartbeat:
+    """Keeps a long job's message hidden: extends its visibility every third of the timeout."""
+
+    def __init__(self, queue: JobQueue, message: Message, visibility_timeout: float) -> None:
+        self.queue = queue
+        self.message = message
+        self.visibility_timeout = visibility_timeout
+        self.last = time.monotonic()
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.visibility_timeout / 3:
+            self.queue.extend(self.message, self.visibility_timeout)
+            self.last = now
+
+
+def next_summary(steps: Generator[StepDone, None, Level]) -> str:
+    return next(steps).summary
+
+
+def finished_level(steps: Generator[StepDone, None, Level]) -> Level:
+    try:
+        next(steps)
+    except StopIteration as done:
+        level: Level = done.value
+        return level
+    raise RuntimeError("the pipeline yielded more steps than GENERATION_STEPS names")
+
+
+def make_step(job_id: str, name: str, started_at: str, started: float, summary: str, status: str) -> Step:
+    return Step.model_validate(
+        {
+            "stepId": step_id_for(job_id, name),
+            "name": name,
+            "startedAt": started_at,
+            "endedAt": timestamp(),
+            "durationMs": round((time.perf_counter() - started) * 1000, 3),
+            "summary": summary[:SUMMARY_MAX_CHARS],
+            "status": status,
+        }
+    )
+
+
+def failure_of(name: str, exc: Exception) -> JobFailure:
+    if isinstance(exc, GenerationFailed):
+        return JobFailure(message=str(exc), code="generation_failed", details={"step": name, **exc.details})
+    return JobFailure(
+        message=f"Step {name} failed: {type(exc).__name__}: {exc}"[:SUMMARY_MAX_CHARS],
+        code="step_failed",
+        details={"step": name, "exception": type(exc).__name__},
+    )
+
+
+def run_worker(settings: Settings, concurrency: int, stop: threading.Event) -> None:
+    """Run ``concurrency`` worker threads until ``stop`` is set; returns once they finish."""
+    queue = open_queue(settings)
+    artifacts = open_artifacts(settings)
+    token = settings.internal_tokens()[0].decode() if settings.internal_tokens() else None
+    reporter = Reporter(settings.orchestrator_url, token, stop=stop)
+    threads = [
+        threading.Thread(target=Worker(queue, reporter, artifacts, settings, stop).run, name=f"worker-{n}")
+        for n in range(concurrency)
+    ]
+    logger.info("worker started: %d thread(s), reporting to %s", concurrency, settings.orchestrator_url)
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        reporter.close()
+        queue.close()
