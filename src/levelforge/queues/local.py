@@ -1,0 +1,163 @@
+"""The local queue: at-least-once delivery through the SQLite file of the embedded store
+(its own tables), shared by every process on one machine.
+
+A message taken by ``receive`` is hidden until ``visible_at`` and carries a fresh random
+``receipt``; only that receipt can acknowledge, release or extend it, so a holder whose
+visibility timeout ran out (and whose message went to someone else) changes nothing. A
+visible message already delivered ``max_deliveries`` times moves to the dead-letter table
+instead of being delivered, as SQS redrive does. Times are ``time.time()`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+from levelforge.ports import Message
+from levelforge.stores.sqlite_connections import SqliteConnections
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS queue_messages (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        visible_at REAL NOT NULL,
+        deliveries INTEGER NOT NULL DEFAULT 0,
+        receipt TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (visible_at, seq)",
+    """CREATE TABLE IF NOT EXISTS queue_dead_letters (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        body TEXT NOT NULL,
+        visible_at REAL NOT NULL,
+        deliveries INTEGER NOT NULL,
+        receipt TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS queue_dead_letters_visible ON queue_dead_letters (visible_at, seq)",
+)
+
+_NEW_RECEIPT = "lower(hex(randomblob(16)))"
+
+_HEAD = "SELECT seq, deliveries FROM {table} WHERE visible_at <= ? ORDER BY visible_at, seq LIMIT ?"
+
+
+def _take_sql(table: str, count: int, increment: int) -> str:
+    return (
+        f"UPDATE {table} SET visible_at = ?, deliveries = deliveries + {increment}, "
+        f"receipt = {_NEW_RECEIPT} WHERE seq IN ({', '.join('?' * count)}) "
+        "RETURNING seq, id, body, receipt, deliveries"
+    )
+
+
+def _redrive_sql(count: int) -> tuple[str, str]:
+    seqs = ", ".join("?" * count)
+    return (
+        "INSERT INTO queue_dead_letters (id, body, visible_at, deliveries) "
+        f"SELECT id, body, 0, deliveries FROM queue_messages WHERE seq IN ({seqs}) ORDER BY seq",
+        f"DELETE FROM queue_messages WHERE seq IN ({seqs})",
+    )
+
+
+class LocalQueue:
+    """``ports.JobQueue`` on the SQLite file at ``path``."""
+
+    def __init__(
+        self, path: Path, *, visibility_timeout: float, max_deliveries: int,
+        poll_interval: float = 0.005,
+    ) -> None:
+        self.visibility_timeout = visibility_timeout
+        self.max_deliveries = max_deliveries
+        self.poll_interval = poll_interval
+        self._db = SqliteConnections(path, what="local queue")
+        with self._db.write() as connection:
+            for statement in _SCHEMA:
+                connection.execute(statement)
+
+    def send(self, body: str) -> None:
+        with self._db.write() as connection:
+            connection.execute(
+                "INSERT INTO queue_messages (id, body, visible_at) VALUES (?, ?, ?)",
+                (uuid.uuid4().hex, body, time.time()),
+            )
+
+    def receive(self, max_messages: int = 1, wait_seconds: float = 0.0) -> list[Message]:
+        return self._poll("queue_messages", max_messages, wait_seconds)
+
+    def ack(self, message: Message) -> None:
+        self._by_receipt("DELETE FROM queue_messages WHERE id = ? AND receipt = ?", message)
+
+    def release(self, message: Message) -> None:
+        self._by_receipt(
+            "UPDATE queue_messages SET visible_at = ? WHERE id = ? AND receipt = ?",
+            message, time.time(),
+        )
+
+    def extend(self, message: Message, seconds: float) -> None:
+        """Hide the message until ``seconds`` from now (as SQS ChangeMessageVisibility)."""
+        self._by_receipt(
+            "UPDATE queue_messages SET visible_at = ? WHERE id = ? AND receipt = ?",
+            message, time.time() + seconds,
+        )
+
+    def receive_dead(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[Message]:
+        """Dead letters keep their body and the delivery count they died with; taking one
+        hides it for the visibility timeout, like any message."""
+        return self._poll("queue_dead_letters", max_messages, wait_seconds)
+
+    def ack_dead(self, message: Message) -> None:
+        self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _poll(self, table: str, max_messages: int, wait_seconds: float) -> list[Message]:
+        """Take visible messages; while there are none, look again every ``poll_interval``
+        (a cheap read, no write lock) until ``wait_seconds`` have passed."""
+        deadline = time.monotonic() + wait_seconds
+        probe = f"SELECT 1 FROM {table} WHERE visible_at <= ? LIMIT 1"
+        while True:
+            with self._db.read() as connection:
+                visible = connection.execute(probe, (time.time(),)).fetchone() is not None
+            if visible:
+                messages = self._take(table, max_messages)
+                if messages:
+                    return messages
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            time.sleep(min(self.poll_interval, remaining))
+
+    def _take(self, table: str, max_messages: int) -> list[Message]:
+        """In one write transaction: the visible head of the queue, in order; a live
+        message out of deliveries moves to the dead letters, the rest are hidden and
+        returned with fresh receipts."""
+        now = time.time()
+        live = table == "queue_messages"
+        rows: list[tuple[int, str, str, str, int]] = []
+        with self._db.write() as connection:
+            while len(rows) < max_messages:
+                head = connection.execute(
+                    _HEAD.format(table=table), (now, max_messages - len(rows))
+                ).fetchall()
+                if not head:
+                    break
+                dead = {seq for seq, count in head if live and count >= self.max_deliveries}
+                if dead:
+                    for statement in _redrive_sql(len(dead)):
+                        connection.execute(statement, sorted(dead))
+                if takeable := [seq for seq, _count in head if seq not in dead]:
+                    rows += connection.execute(
+                        _take_sql(table, len(takeable), int(live)),
+                        (now + self.visibility_timeout, *takeable),
+                    ).fetchall()
+        rows.sort()
+        return [
+            Message(id=message_id, body=body, receipt=receipt, deliveries=deliveries)
+            for _seq, message_id, body, receipt, deliveries in rows
+        ]
+
+    def _by_receipt(self, sql: str, message: Message, *leading: float) -> None:
+        with self._db.write() as connection:
+            connection.execute(sql, (*leading, message.id, message.receipt))

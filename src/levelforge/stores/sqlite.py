@@ -1,0 +1,252 @@
+"""The embedded job store: one SQLite file, safe for several processes.
+
+Every life-cycle rule is one conditional ``UPDATE … WHERE …`` inside ``BEGIN IMMEDIATE``
+whose effect is checked by the rows it returns. When a condition refuses the write, the
+row is read inside the same transaction (what DynamoDB's
+``ReturnValuesOnConditionCheckFailure=ALL_OLD`` gives) to say why: ``JobNotFound``,
+``StepAlreadyRecorded`` or ``JobTerminal``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from levelforge.errors import (
+    ConfigurationError,
+    IdempotencyKeyReused,
+    JobError,
+    JobNotFound,
+    JobTerminal,
+    StepAlreadyRecorded,
+)
+from levelforge.jobs import TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.ports import Created, PageAfter
+from levelforge.stores.sqlite_connections import SqliteConnections
+
+SCHEMA_VERSION = 1
+#: an Idempotency-Key is honoured at least this long (CONTRACT §2: 24 hours)
+IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        steps TEXT NOT NULL DEFAULT '[]',
+        step_ids TEXT NOT NULL DEFAULT '[]',
+        result TEXT,
+        error TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS jobs_newest ON jobs (created_at DESC, id DESC)",
+    "CREATE INDEX IF NOT EXISTS jobs_status_newest ON jobs (status, created_at DESC, id DESC)",
+    """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at)",
+)
+
+#: the stored row as the JSON of a ``Job``, built by SQLite and parsed once by pydantic
+_JOB_JSON = (
+    "json_object('id', id, 'status', status, 'spec', json(spec), 'createdAt', created_at, "
+    "'updatedAt', updated_at, 'steps', json(steps), 'result', json(result), "
+    "'error', json(error))"
+)
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def _values(statuses: Iterable[JobStatus]) -> list[str]:
+    return sorted(status.value for status in statuses)
+
+
+@lru_cache(maxsize=32)
+def _append_step_sql(allowed: int, start: int) -> str:
+    return (
+        "UPDATE jobs SET steps = json_insert(steps, '$[#]', json(?)), "
+        "step_ids = json_insert(step_ids, '$[#]', ?), "
+        f"status = CASE WHEN status IN ({_placeholders(start)}) THEN 'running' ELSE status END, "
+        "updated_at = ? "
+        f"WHERE id = ? AND status IN ({_placeholders(allowed)}) "
+        "AND NOT EXISTS (SELECT 1 FROM json_each(jobs.step_ids) WHERE value = ?) "
+        "RETURNING status"
+    )
+
+
+@lru_cache(maxsize=32)
+def _transition_sql(allowed: int) -> str:
+    return (
+        "UPDATE jobs SET status = ?, updated_at = ?, result = json(?), error = json(?) "
+        f"WHERE id = ? AND status IN ({_placeholders(allowed)}) RETURNING {_JOB_JSON}"
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteJobStore:
+    """``ports.JobStore`` on a SQLite file (``DATABASE_PATH``)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = SqliteConnections(path, what="job store")
+        self._create_schema()
+
+    def insert(self, job: Job, claim: IdempotencyClaim | None = None) -> Created:
+        with self._db.write() as connection:
+            if claim is not None:
+                earlier = self._claim_key(connection, job.id, claim)
+                if earlier is not None:
+                    return Created(earlier, replayed=True)
+            connection.execute(
+                "INSERT INTO jobs (id, status, spec, created_at, updated_at, steps, step_ids,"
+                " result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                self._row_of(job),
+            )
+        return Created(job, replayed=False)
+
+    def get(self, job_id: str) -> Job:
+        with self._db.read() as connection:
+            job = self._read_job(connection, job_id)
+        if job is None:
+            raise JobNotFound(job_id)
+        return job
+
+    def page(self, status: JobStatus | None, limit: int, after: PageAfter | None) -> list[Job]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            conditions.append("status = ?")
+            params.append(status.value)
+        if after is not None:
+            conditions.append("(created_at, id) < (?, ?)")
+            params += [after.created_at, after.job_id]
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        sql = f"SELECT {_JOB_JSON} FROM jobs {where}ORDER BY created_at DESC, id DESC LIMIT ?"
+        with self._db.read() as connection:
+            rows = connection.execute(sql, [*params, limit]).fetchall()
+        return [Job.model_validate_json(row[0]) for row in rows]
+
+    def append_step(
+        self, job_id: str, step: Step, *, allowed_from: frozenset[JobStatus],
+        start_from: frozenset[JobStatus], now: str,
+    ) -> JobStatus:
+        sql = _append_step_sql(len(allowed_from), len(start_from))
+        params = (
+            step.model_dump_json(by_alias=True), step.step_id, *_values(start_from), now,
+            job_id, *_values(allowed_from), step.step_id,
+        )
+        with self._db.write() as connection:
+            rows = connection.execute(sql, params).fetchall()
+            if not rows:
+                raise self._refusal(connection, job_id, step.step_id)
+        return JobStatus(rows[0][0])
+
+    def transition(
+        self, job_id: str, *, to: JobStatus, allowed_from: frozenset[JobStatus], now: str,
+        result: dict[str, Any] | None = None, error: JobFailure | None = None,
+    ) -> Job:
+        params = (
+            to.value, now,
+            None if result is None else _dumps(result),
+            None if error is None else error.model_dump_json(by_alias=True),
+            job_id, *_values(allowed_from),
+        )
+        with self._db.write() as connection:
+            rows = connection.execute(_transition_sql(len(allowed_from)), params).fetchall()
+            if not rows:
+                raise self._refusal(connection, job_id, step_id=None)
+        return Job.model_validate_json(rows[0][0])
+
+    def ping(self) -> None:
+        with self._db.read() as connection:
+            connection.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _create_schema(self) -> None:
+        with self._db.read() as connection:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        with self._db.write() as connection:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"DATABASE_PATH: {self._db.path} holds job store schema {version}, "
+                    f"newer than this build's {SCHEMA_VERSION}"
+                )
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _claim_key(
+        self, connection: sqlite3.Connection, job_id: str, claim: IdempotencyClaim
+    ) -> Job | None:
+        """Inside the insert's transaction: the earlier job when the key is known with
+        this fingerprint, ``IdempotencyKeyReused`` when with another; else record the key
+        for ``job_id`` and return None. Expired keys are forgotten on the way."""
+        now = time.time()
+        connection.execute(
+            "DELETE FROM idempotency_keys WHERE created_at < ?",
+            (now - IDEMPOTENCY_KEY_TTL_SECONDS,),
+        )
+        row = connection.execute(
+            "SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?", (claim.key,)
+        ).fetchone()
+        if row is not None:
+            if row[0] != claim.fingerprint:
+                raise IdempotencyKeyReused(row[1])
+            earlier = self._read_job(connection, row[1])
+            if earlier is not None:
+                return earlier
+        connection.execute(
+            "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, job_id, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            (claim.key, claim.fingerprint, job_id, now),
+        )
+        return None
+
+    @staticmethod
+    def _read_job(connection: sqlite3.Connection, job_id: str) -> Job | None:
+        row = connection.execute(f"SELECT {_JOB_JSON} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else Job.model_validate_json(row[0])
+
+    @staticmethod
+    def _refusal(connection: sqlite3.Connection, job_id: str, step_id: str | None) -> JobError:
+        """Why a conditional write was refused, read in the same transaction. A terminal
+        job answers ``JobTerminal`` first, even for a step it recorded, so that a worker
+        running a finished job again stops at its first step (CONTRACT §7)."""
+        row = connection.execute(
+            "SELECT status, EXISTS(SELECT 1 FROM json_each(jobs.step_ids) WHERE value = ?), "
+            f"{_JOB_JSON} FROM jobs WHERE id = ?",
+            (step_id, job_id),
+        ).fetchone()
+        if row is None:
+            return JobNotFound(job_id)
+        if step_id is not None and row[1] and JobStatus(row[0]) not in TERMINAL:
+            return StepAlreadyRecorded(job_id, step_id, JobStatus(row[0]))
+        return JobTerminal(Job.model_validate_json(row[2]))
+
+    @staticmethod
+    def _row_of(job: Job) -> tuple[Any, ...]:
+        steps = [step.model_dump(by_alias=True, mode="json") for step in job.steps]
+        return (
+            job.id, job.status.value, _dumps(job.spec), job.created_at, job.updated_at,
+            _dumps(steps), _dumps([step.step_id for step in job.steps]),
+            None if job.result is None else _dumps(job.result),
+            None if job.error is None else job.error.model_dump_json(by_alias=True),
+        )

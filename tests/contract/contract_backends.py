@@ -1,0 +1,121 @@
+"""How the contract suites build each backend, in a form child processes can use.
+
+A ``StoreRecipe``/``QueueRecipe`` is picklable: a ``spawn`` child opens its own handle on
+the same store or queue with it. A new backend joins the suites by adding its kind here
+and to ``STORE_KINDS``/``QUEUE_KINDS``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.synchronize
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from levelforge import jobs
+from levelforge.errors import JobTerminal, StepAlreadyRecorded
+from levelforge.ports import JobQueue, JobStore
+from levelforge.queues.local import LocalQueue
+from levelforge.stores.sqlite import SqliteJobStore
+
+STORE_KINDS = ["sqlite"]
+QUEUE_KINDS = ["local"]
+SPAWN = multiprocessing.get_context("spawn")
+PROCESS_TIMEOUT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class StoreRecipe:
+    kind: str
+    location: str
+
+    def open(self) -> JobStore:
+        if self.kind == "sqlite":
+            return SqliteJobStore(Path(self.location))
+        raise ValueError(f"unknown store kind {self.kind!r}; known: {STORE_KINDS}")
+
+
+@dataclass(frozen=True)
+class QueueRecipe:
+    kind: str
+    location: str
+    visibility_timeout: float = 30.0
+    max_deliveries: int = 5
+
+    def open(self) -> JobQueue:
+        if self.kind == "local":
+            return LocalQueue(
+                Path(self.location), visibility_timeout=self.visibility_timeout,
+                max_deliveries=self.max_deliveries,
+            )
+        raise ValueError(f"unknown queue kind {self.kind!r}; known: {QUEUE_KINDS}")
+
+
+def make_step(job_id: str, name: str) -> jobs.Step:
+    now = jobs.timestamp()
+    return jobs.Step(
+        step_id=jobs.step_id_for(job_id, name), name=name, started_at=now, ended_at=now,
+        duration_ms=1, summary=f"did {name}", status="ok",
+    )
+
+
+def post_step(store: JobStore, job_id: str, name: str) -> str:
+    """Record one step as the internal API does; the outcome's name."""
+    try:
+        store.append_step(
+            job_id, make_step(job_id, name), allowed_from=jobs.STEP_ALLOWED_FROM,
+            start_from=jobs.START_FROM, now=jobs.timestamp(),
+        )
+    except StepAlreadyRecorded:
+        return "duplicate"
+    except JobTerminal:
+        return "terminal"
+    return "recorded"
+
+
+# --- child processes (spawn): each opens its own handle, waits at the barrier, reports ---
+
+def post_step_in_child(
+    recipe: StoreRecipe, job_id: str, name: str,
+    barrier: multiprocessing.synchronize.Barrier, outcomes: Any,
+) -> None:
+    store = recipe.open()
+    try:
+        barrier.wait()
+        outcomes.put(post_step(store, job_id, name))
+    finally:
+        store.close()
+
+
+def receive_in_child(
+    recipe: QueueRecipe, barrier: multiprocessing.synchronize.Barrier, outcomes: Any,
+) -> None:
+    """Take messages without acknowledging them until none is visible; report their ids."""
+    queue = recipe.open()
+    taken: list[str] = []
+    try:
+        barrier.wait()
+        while batch := queue.receive(max_messages=1, wait_seconds=0.2):
+            taken += [message.id for message in batch]
+        outcomes.put(taken)
+    finally:
+        queue.close()
+
+
+def run_processes(target: Callable[..., None], arguments: Sequence[tuple[Any, ...]]) -> list[Any]:
+    """Run ``target(*args, barrier, outcomes)`` in one spawned process per ``args``,
+    released together by a barrier; the outcome each put, in no particular order."""
+    barrier = SPAWN.Barrier(len(arguments))
+    outcomes = SPAWN.Queue()
+    processes = [
+        SPAWN.Process(target=target, args=(*args, barrier, outcomes)) for args in arguments
+    ]
+    for process in processes:
+        process.start()
+    results = [outcomes.get(timeout=PROCESS_TIMEOUT_SECONDS) for _ in processes]
+    for process in processes:
+        process.join(PROCESS_TIMEOUT_SECONDS)
+        assert process.exitcode == 0, f"child process exited with {process.exitcode}"
+    return results
