@@ -29,7 +29,7 @@ class LevelSpecIn(BaseModel):
         default=None,
         ge=0,
         le=SEED_MAX,
-        description="0 … 2^53−1; drawn at random and recorded when absent",
+        description="0 to 2^53-1; drawn at random and recorded when absent",
     )
     width: int = Field(default=64, ge=16, le=512, description="tiles")
     height: int = Field(default=40, ge=16, le=512, description="tiles")
@@ -37,7 +37,7 @@ class LevelSpecIn(BaseModel):
         default=12,
         ge=1,
         le=2000,
-        description="exactly this many rooms; rooms × 64 ≤ width × height",
+        description="exactly this many rooms; rooms * 64 <= width * height",
     )
     difficulty: int = Field(default=3, ge=1, le=10)
     theme: Theme = "dungeon"
@@ -57,7 +57,7 @@ class LevelSpecIn(BaseModel):
         if width is not None and height is not None and rooms * TILES_PER_ROOM > width * height:
             raise ValueError(
                 f"{rooms} rooms do not fit in {width}x{height}: at most "
-                f"{width * height // TILES_PER_ROOM} (rooms × 64 ≤ width × height)"
+                f"{width * height // TILES_PER_ROOM} (rooms * 64 <= width * height)"
             )
         return rooms
 

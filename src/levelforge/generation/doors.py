@@ -1,0 +1,30 @@
+"""place_doors: a door wherever a corridor meets a room's wall.
+
+Two corridors leaving one wall at the same place share its door (``connect`` reuses a
+position rather than put two doors side by side), so each position gets one door, which
+joins its room and the first corridor that uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from levelforge.generation.blueprint import Door, Network, Point
+
+
+def place_doors(network: Network) -> tuple[Door, ...]:
+    """The doors of every corridor, numbered in corridor order."""
+    doors: dict[Point, Door] = {}
+    for corridor in network.corridors:
+        for room, pos in ((corridor.a, corridor.door_a), (corridor.b, corridor.door_b)):
+            if pos not in doors:
+                doors[pos] = Door(len(doors), pos, room, corridor.index)
+    return tuple(doors.values())
+
+
+def doors_by_room(room_count: int, doors: Sequence[Door]) -> list[list[Door]]:
+    """For each room, its doors."""
+    by_room: list[list[Door]] = [[] for _ in range(room_count)]
+    for door in doors:
+        by_room[door.room].append(door)
+    return by_room

@@ -1,0 +1,47 @@
+"""The room graph: rooms linked by corridors, and the searches the steps need on it."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection, Sequence
+
+from levelforge.generation.blueprint import Corridor
+
+Links = list[list[tuple[int, int]]]
+"""For each room, its (neighbouring room, corridor index) pairs."""
+
+
+def room_links(room_count: int, corridors: Sequence[Corridor]) -> Links:
+    links: Links = [[] for _ in range(room_count)]
+    for corridor in corridors:
+        links[corridor.a].append((corridor.b, corridor.index))
+        links[corridor.b].append((corridor.a, corridor.index))
+    return links
+
+
+def search(links: Links, start: int, avoid: Collection[int] = ()) -> dict[int, tuple[int, int]]:
+    """Breadth-first from ``start`` around the rooms in ``avoid``: room → (parent, corridor).
+
+    The start maps to ``(-1, -1)``.
+    """
+    parents = {start: (-1, -1)}
+    queue = deque([start])
+    while queue:
+        room = queue.popleft()
+        for neighbour, corridor in links[room]:
+            if neighbour not in parents and neighbour not in avoid:
+                parents[neighbour] = (room, corridor)
+                queue.append(neighbour)
+    return parents
+
+
+def path_to(parents: dict[int, tuple[int, int]], goal: int) -> list[tuple[int, int]]:
+    """The (room, corridor taken into it) pairs from the search's start to ``goal``."""
+    path: list[tuple[int, int]] = []
+    room = goal
+    while room != -1:
+        parent, corridor = parents[room]
+        path.append((room, corridor))
+        room = parent
+    path.reverse()
+    return path

@@ -1,0 +1,88 @@
+"""plan_layout: split the map into exactly ``rooms`` rectangular regions.
+
+Regions share their border lines, and every room keeps one free tile between its wall
+and a shared line, so every shared line is free for corridors. A region therefore spans
+at least 6 tiles along each axis between two shared lines (line, wall, 3 floor, wall,
+line), one less for each side on the map border, where the wall may stand on the edge.
+
+The number of regions a span holds side by side is ``(span + borders) // 6``; a region
+count fits a rectangle when it is at most the product over both axes. Every spec that
+fits (rooms x 64 ≤ width x height, sides ≥ 16) fits this way, and every split below keeps
+both halves fitting, so the recursion never fails — thin maps included.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from levelforge.generation.blueprint import Layout, Rect
+
+MIN_SPAN = 6
+"""Tiles between two shared lines that one region needs: line, wall, 3 floor, wall."""
+
+
+def plan_layout(spec: dict[str, Any], rng: random.Random) -> Layout:
+    """Partition ``width x height`` into exactly ``spec["rooms"]`` regions."""
+    width, height, count = spec["width"], spec["height"], spec["rooms"]
+    if capacity(Rect(0, 0, width - 1, height - 1), width, height) < count:
+        raise ValueError(f"{count} regions do not fit in {width}x{height}")
+    regions: list[Rect] = []
+    pending = [(Rect(0, 0, width - 1, height - 1), count)]
+    while pending:
+        rect, n = pending.pop()
+        if n == 1:
+            regions.append(rect)
+            continue
+        pending.extend(_split(rect, n, width, height, rng))
+    regions.sort(key=lambda r: (r.y0, r.x0))
+    return Layout(width, height, tuple(regions))
+
+
+def _fit(low: int, high: int, size: int) -> int:
+    """How many regions fit side by side between lines ``low`` and ``high``."""
+    return (high - low + (low == 0) + (high == size - 1)) // MIN_SPAN
+
+
+def capacity(rect: Rect, width: int, height: int) -> int:
+    """The most regions ``rect`` can be split into."""
+    return _fit(rect.x0, rect.x1, width) * _fit(rect.y0, rect.y1, height)
+
+
+def _split(
+    rect: Rect, n: int, width: int, height: int, rng: random.Random
+) -> tuple[tuple[Rect, int], tuple[Rect, int]]:
+    across_x = _fit(rect.x0, rect.x1, width)
+    across_y = _fit(rect.y0, rect.y1, height)
+    split_x = across_x >= 2 and (across_y < 2 or rng.random() < rect.w**2 / (rect.w**2 + rect.h**2))
+    if split_x:
+        n1, line = _cut(rect.x0, rect.x1, width, across_y, n, rng)
+        return (Rect(rect.x0, rect.y0, line, rect.y1), n1), (
+            Rect(line, rect.y0, rect.x1, rect.y1),
+            n - n1,
+        )
+    n1, line = _cut(rect.y0, rect.y1, height, across_x, n, rng)
+    return (Rect(rect.x0, rect.y0, rect.x1, line), n1), (Rect(rect.x0, line, rect.x1, rect.y1), n - n1)
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _cut(low: int, high: int, size: int, cross: int, n: int, rng: random.Random) -> tuple[int, int]:
+    """Choose how many regions go to the low side and the line that splits ``low … high``.
+
+    ``cross`` is how many regions fit across the other axis, so a side holding ``m``
+    regions needs ``ceil(m / cross)`` spans of ``MIN_SPAN`` along this one.
+    """
+    slots = _fit(low, high, size)
+    n1 = min(max(round(n * rng.uniform(0.35, 0.65)), 1), n - 1)
+    if _ceil_div(n1, cross) + _ceil_div(n - n1, cross) > slots:
+        columns = _ceil_div(n, cross)
+        n1 = cross * min(max(round(columns * rng.uniform(0.35, 0.65)), 1), columns - 1)
+    first = low + MIN_SPAN * _ceil_div(n1, cross) - (low == 0)
+    last = high - MIN_SPAN * _ceil_div(n - n1, cross) + (high == size - 1)
+    target = low + (high - low) * n1 // n
+    jitter = (last - first) // 6
+    line = target + rng.randint(-jitter, jitter)
+    return n1, min(max(line, first), last)
