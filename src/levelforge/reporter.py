@@ -7,6 +7,8 @@ retried with exponential backoff and full jitter (safe: step events are idempote
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import random
 import threading
@@ -22,6 +24,8 @@ from levelforge.jobs import JobFailure, Step
 logger = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+#: reports larger than this travel gzip-compressed (a large result in demo mode)
+COMPRESS_OVER_BYTES = 64 * 1024
 
 
 class ReportAbandoned(LevelforgeError):
@@ -30,6 +34,10 @@ class ReportAbandoned(LevelforgeError):
 
 class ReportRejected(LevelforgeError):
     """The Orchestrator refused the report for good (a 4xx other than 404/409)."""
+
+
+class ReportTooLarge(ReportRejected):
+    """The report is over the Orchestrator's body limit even compressed (413)."""
 
 
 class JobGone(LevelforgeError):
@@ -93,10 +101,11 @@ class Reporter:
         return Reply(terminal=response.status_code == 409)
 
     def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        content, headers = encode_body(body)
         deadline = time.monotonic() + self.backoff.give_up_after
         attempt = 0
         while True:
-            problem = self._try_post(path, body)
+            problem = self._try_post(path, content, headers)
             if isinstance(problem, httpx.Response):
                 return problem
             if self.stop.is_set() or time.monotonic() >= deadline:
@@ -106,16 +115,28 @@ class Reporter:
             self.stop.wait(delay)
             attempt += 1
 
-    def _try_post(self, path: str, body: dict[str, Any]) -> httpx.Response | str:
+    def _try_post(self, path: str, content: bytes, headers: dict[str, str]) -> httpx.Response | str:
         """The final response, or why this attempt should be retried."""
         try:
-            response = self.client.post(path, json=body)
+            response = self.client.post(path, content=content, headers=headers)
         except httpx.TransportError as exc:
             return f"{type(exc).__name__}: {exc}"
         if response.status_code in RETRYABLE_STATUS:
             return f"HTTP {response.status_code}"
         if response.status_code == 404:
             raise JobGone(f"POST {path}: the Orchestrator does not know this job")
+        if response.status_code == 413:
+            raise ReportTooLarge(f"POST {path}: {len(content)} bytes are over the Orchestrator's limit")
         if response.status_code >= 400 and response.status_code != 409:
             raise ReportRejected(f"POST {path}: HTTP {response.status_code} {response.text[:200]}")
         return response
+
+
+def encode_body(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """JSON, gzip-compressed when it is large."""
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = {"Content-Type": "application/json"}
+    if len(data) > COMPRESS_OVER_BYTES:
+        data = gzip.compress(data, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return data, headers

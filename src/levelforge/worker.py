@@ -24,7 +24,7 @@ from levelforge.generation import GENERATION_STEPS, Level, StepDone, run_pipelin
 from levelforge.jobs import SUMMARY_MAX_CHARS, JobFailure, JobMessage, Step, step_id_for, timestamp
 from levelforge.ports import ArtifactStore, JobQueue, Message
 from levelforge.queues import open_queue
-from levelforge.reporter import JobGone, ReportAbandoned, Reporter, ReportRejected
+from levelforge.reporter import JobGone, ReportAbandoned, Reporter, ReportRejected, ReportTooLarge
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,12 @@ class Worker:
             return f"Stored {len(artifacts)} artifacts ({size} bytes) {where}"
 
         self.run_step(job_id, STORE_STEP, store_artifacts)
-        self.reporter.complete(job_id, result)
+        try:
+            self.reporter.complete(job_id, result)
+        except ReportTooLarge as exc:
+            logger.error("result refused as too large: %s", exc, extra={"job_id": job_id})
+            self.reporter.fail(job_id, result_too_large(exc))
+            return
         logger.info("job done", extra={"job_id": job_id})
 
     def run_step(self, job_id: str, name: str, action: Callable[[], str]) -> None:
@@ -175,6 +180,15 @@ def failure_of(name: str, exc: Exception) -> JobFailure:
         message=f"Step {name} failed: {type(exc).__name__}: {exc}"[:SUMMARY_MAX_CHARS],
         code="step_failed",
         details={"step": name, "exception": type(exc).__name__},
+    )
+
+
+def result_too_large(exc: ReportTooLarge) -> JobFailure:
+    return JobFailure(
+        message="The level's result is too large to report to the Orchestrator; configure an "
+        "artifact bucket (ARTIFACTS_BUCKET) so that large artifacts are stored there.",
+        code="result_too_large",
+        details={"reason": str(exc)},
     )
 
 

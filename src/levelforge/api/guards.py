@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import zlib
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,6 +17,9 @@ from levelforge.config import INTERNAL_BODY_LIMIT, PUBLIC_BODY_LIMIT
 
 INTERNAL_PREFIX = "/internal/"
 TOKEN_HEADER = b"x-internal-token"
+#: a gzip body (internal routes) may inflate to at most this much: a guard against bombs
+INFLATED_LIMIT = 32 * 1024 * 1024
+GZIP_WBITS = 31
 
 
 def token_matches(given: bytes | None, accepted: Sequence[bytes]) -> bool:
@@ -77,7 +81,42 @@ class RequestGuard:
         if body is None:
             await send_error(send, 413, too_large(limit))
             return
+        if internal and headers.get(b"content-encoding") == b"gzip":
+            inflated = inflate(body)
+            if isinstance(inflated, int):
+                await send_error(send, inflated, bad_gzip(inflated))
+                return
+            body, scope = inflated, without_encoding(scope, len(inflated))
         await self.app(scope, replay(body, more_messages, receive), send)
+
+
+def inflate(body: bytes) -> bytes | int:
+    """A gzip body inflated, or the status to answer: 413 past ``INFLATED_LIMIT``, 422 when
+    it is not gzip."""
+    inflater = zlib.decompressobj(wbits=GZIP_WBITS)
+    try:
+        data = inflater.decompress(body, INFLATED_LIMIT + 1)
+    except zlib.error:
+        return 422
+    if len(data) > INFLATED_LIMIT or inflater.unconsumed_tail:
+        return 413
+    return data
+
+
+def bad_gzip(status: int) -> dict[str, object]:
+    if status == 413:
+        return too_large(INFLATED_LIMIT) | {"message": f"the inflated body is over {INFLATED_LIMIT} bytes"}
+    return {
+        "error": "validation_error",
+        "message": "body: not a valid gzip stream",
+        "details": [{"field": "body", "message": "not a valid gzip stream"}],
+    }
+
+
+def without_encoding(scope: Scope, length: int) -> Scope:
+    headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
+    headers.append((b"content-length", str(length).encode()))
+    return {**scope, "headers": headers}
 
 
 def too_large(limit: int) -> dict[str, object]:

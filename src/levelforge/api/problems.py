@@ -38,13 +38,15 @@ class Problem(Exception):
         self.details = details
 
 
-def error_response(status: int, error: str, message: str, details: Any = None, **extra: Any) -> JSONResponse:
+def error_response(
+    http_status: int, error: str, message: str, details: Any = None, **extra: Any
+) -> JSONResponse:
     body: dict[str, Any] = {"error": error, "message": message}
     if details is not None:
         body["details"] = details
     body.update(extra)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if http_status == 503 else None
+    return JSONResponse(body, status_code=http_status, headers=headers)
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
