@@ -11,6 +11,7 @@ from levelforge import __version__
 from levelforge.api import problems, routes_internal, routes_public
 from levelforge.api.guards import RequestGuard
 from levelforge.api.metrics import Metrics, RequestTimer
+from levelforge.api.presenting import cursor_key
 from levelforge.config import Settings
 from levelforge.deadletters import DeadLetterConsumer
 from levelforge.ports import ArtifactStore, JobQueue, JobStore
@@ -49,6 +50,7 @@ def create_app(
     app.state.queue = queue
     app.state.artifacts = artifacts
     app.state.metrics = metrics
+    app.state.cursor_key = cursor_key(settings.internal_tokens())
     app.include_router(routes_public.router)
     app.include_router(routes_internal.router)
     problems.install(app)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from typing import Any
 
 from levelforge.jobs import ARTIFACTS, Job, JobStatus
@@ -17,6 +20,14 @@ _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 
 class BadCursor(ValueError):
     """A cursor this server did not issue."""
+
+
+def cursor_key(internal_tokens: list[bytes]) -> bytes:
+    """The key that signs page cursors: derived from the internal token, which every
+    Orchestrator of a deployment shares, or random for a lone process without one."""
+    if not internal_tokens:
+        return secrets.token_bytes(32)
+    return hmac.new(internal_tokens[0], b"levelforge page cursor", hashlib.sha256).digest()
 
 
 def present(job: Job, artifacts: ArtifactStore | None, expires_seconds: int) -> dict[str, Any]:
@@ -31,17 +42,25 @@ def present(job: Job, artifacts: ArtifactStore | None, expires_seconds: int) -> 
     return body
 
 
-def encode_cursor(last: Job, status: JobStatus | None) -> str:
+def encode_cursor(last: Job, status: JobStatus | None, key: bytes) -> str:
     raw = json.dumps({"t": last.created_at, "i": last.id, "s": status.value if status else None})
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    payload = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return f"{payload}.{_signature(payload, key)}"
 
 
-def decode_cursor(cursor: str, status: JobStatus | None) -> PageAfter:
-    """The position a cursor stands for; ``BadCursor`` unless this server could have issued it
-    for this same listing."""
+def _signature(payload: str, key: bytes) -> str:
+    digest = hmac.new(key, payload.encode(), hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, status: JobStatus | None, key: bytes) -> PageAfter:
+    """The position a cursor stands for; ``BadCursor`` unless this server issued it, for
+    this same listing."""
+    payload, _, signature = cursor.partition(".")
+    if not hmac.compare_digest(signature.encode(), _signature(payload, key).encode()):
+        raise BadCursor("not a cursor of this server")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = json.loads(raw)
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("not a cursor of this server") from exc
     if not isinstance(data, dict) or set(data) != {"t", "i", "s"}:

@@ -104,6 +104,13 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # a body FastAPI could not parse (e.g. nested past the recursion limit)
+        return error_response(
+            422,
+            "invalid_json",
+            "body: malformed JSON",
+            [{"field": "body", "message": "malformed JSON", "type": "json_invalid"}],
+        )
     names = {404: "not_found", 405: "method_not_allowed"}
     error = names.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from levelforge import lifecycle
@@ -13,7 +13,7 @@ from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep,
 from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, present
 from levelforge.api.problems import Problem
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
-from levelforge.errors import StoreUnavailable
+from levelforge.errors import JobTerminal, StoreUnavailable
 from levelforge.generation import encode_json
 from levelforge.generation.spec import LevelSpecIn, normalise
 from levelforge.jobs import (
@@ -105,6 +105,7 @@ def get_job(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: Arti
 
 @router.get("/jobs", response_model=JobPage, responses=ERRORS, summary="Jobs, newest first")
 def list_jobs(
+    request: Request,
     store: StoreDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
@@ -113,13 +114,15 @@ def list_jobs(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     try:
-        after = decode_cursor(cursor, status) if cursor is not None else None
+        after = decode_cursor(cursor, status, request.app.state.cursor_key) if cursor is not None else None
     except BadCursor as exc:
         raise Problem(
             422, "validation_error", f"cursor: {exc}", [{"field": "cursor", "message": str(exc)}]
         ) from exc
     jobs = store.page(status, limit + 1, after)
-    next_cursor = encode_cursor(jobs[limit - 1], status) if len(jobs) > limit else None
+    next_cursor = (
+        encode_cursor(jobs[limit - 1], status, request.app.state.cursor_key) if len(jobs) > limit else None
+    )
     body = [present(job, artifacts, settings.presign_expires_seconds) for job in jobs[:limit]]
     return JSONResponse({"jobs": body, "nextCursor": next_cursor})
 
@@ -132,7 +135,11 @@ def cancel_job(
     settings: SettingsDep,
     artifacts: ArtifactsDep,
 ) -> Response:
-    job = lifecycle.cancel(store, job_id)
+    try:
+        job = lifecycle.cancel(store, job_id)
+    except JobTerminal:
+        metrics.terminal_conflicts.labels("cancel").inc()
+        raise
     metrics.jobs_finished.labels(job.status.value).inc()
     logger.info("job cancelled", extra={"job_id": job_id})
     return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from levelforge.jobs import SUMMARY_MAX_CHARS, CamelModel, JobFailure, JobStatus, Step
 
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 STEP_NAME_REGEX = r"^[a-z][a-z0-9_]{0,63}$"
+
+
+def finite_json(value: Any) -> Any:
+    """Refuse NaN and ±Infinity anywhere inside a value: they are not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not JSON numbers")
+    if isinstance(value, dict):
+        for item in value.values():
+            finite_json(item)
+    elif isinstance(value, list):
+        for item in value:
+            finite_json(item)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(finite_json)]
 
 
 class StepIn(CamelModel):
@@ -32,7 +49,7 @@ class StepIn(CamelModel):
 class CompleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    result: dict[str, Any]
+    result: JsonObject
 
 
 class FailureIn(BaseModel):
@@ -40,7 +57,7 @@ class FailureIn(BaseModel):
 
     message: str = Field(min_length=1, max_length=2000)
     code: str | None = Field(default=None, max_length=64)
-    details: dict[str, Any] | None = None
+    details: JsonObject | None = None
 
 
 class FailIn(BaseModel):

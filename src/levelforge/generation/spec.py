@@ -43,6 +43,13 @@ class LevelSpecIn(BaseModel):
     theme: Theme = "dungeon"
     loops: float = Field(default=0.15, ge=0, le=1, description="extra connections, as a share of rooms")
 
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _seed_is_not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("Input should be a valid integer (leave seed out to draw one)")
+        return value
+
     @field_validator("loops", mode="before")
     @classmethod
     def _loops_is_a_number(cls, value: Any) -> Any:
