@@ -11,10 +11,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import uvicorn
 from pydantic import SecretStr
 
 from levelforge.config import Settings, load_settings
@@ -64,10 +66,11 @@ def parser() -> argparse.ArgumentParser:
     submit = commands.add_parser("submit", help="submit a job to ORCHESTRATOR_URL")
     add_spec_options(submit)
     submit.add_argument("--wait", action="store_true", help="follow the steps and print the minimap")
+    commands.add_parser("aws-init", help="create the table, bucket and queues the environment names")
     return root
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per command)
     args = parser().parse_args(argv)
     try:
         if args.command == "generate":
@@ -78,6 +81,11 @@ def main(argv: list[str] | None = None) -> int:
             return submit(load_settings(), spec_from(args), wait=args.wait)
         configure_logging()
         settings = load_settings()
+        if args.command == "aws-init":
+            from levelforge.aws import aws_init
+
+            print(aws_init(settings))
+            return 0
         if args.command == "worker":
             return worker(settings, args.concurrency)
         if args.command == "orchestrator":
@@ -127,8 +135,6 @@ def worker(settings: Settings, concurrency: int) -> int:
 
 def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> int:
     """The Orchestrator in this process, plus ``workers`` worker processes posting to it."""
-    import uvicorn
-
     from levelforge.api import create_app
     from levelforge.artifacts import open_artifacts
     from levelforge.queues import open_queue
@@ -141,7 +147,14 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> in
         logger.warning("INTERNAL_TOKEN is not set: every /internal/ route answers 401")
     store, queue = open_store(settings), open_queue(settings)
     app = create_app(settings, store, queue, open_artifacts(settings))
-    server = uvicorn.Server(
+    children: list[subprocess.Popen[bytes]] = []
+
+    def on_exit() -> None:
+        app.state.stopping.set()
+        signal_workers(children)
+
+    server = OrchestratorServer(
+        on_exit,
         uvicorn.Config(
             app,
             host=host,
@@ -151,13 +164,13 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> in
             http="httptools",
             loop="uvloop",
             timeout_graceful_shutdown=5,
-        )
+        ),
     )
     # uvicorn re-raises the signal it caught after shutting down: make that a no-op so
     # that the workers are stopped and the exit status is 0
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    children = start_workers(settings, host, port, workers)
+    children += start_workers(settings, host, port, workers)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
     print(f"levelforge is serving on {url} ({workers} worker processes)", flush=True)
     try:
@@ -167,6 +180,25 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> in
         queue.close()
         store.close()
     return 0
+
+
+class OrchestratorServer(uvicorn.Server):
+    """uvicorn's server, telling the app and the workers at the first signal, so that open
+    event streams end and the workers stop while uvicorn drains its connections."""
+
+    def __init__(self, on_exit: Callable[[], None], config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.on_exit()
+        super().handle_exit(sig, frame)
+
+
+def signal_workers(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
 
 
 def start_workers(settings: Settings, host: str, port: int, count: int) -> list[subprocess.Popen[bytes]]:
@@ -182,9 +214,7 @@ def start_workers(settings: Settings, host: str, port: int, count: int) -> list[
 
 def stop_workers(children: list[subprocess.Popen[bytes]]) -> None:
     """SIGTERM (each finishes or releases its job), then SIGKILL whatever is left."""
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+    signal_workers(children)
     deadline = time.monotonic() + WORKER_STOP_SECONDS
     for child in children:
         try:

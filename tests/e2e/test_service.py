@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -209,3 +210,21 @@ def test_submit_waits_and_prints_the_minimap(deployment: Deployment) -> None:
     assert run.stdout.decode() == generate_level({"seed": 7}).minimap
     for name in PIPELINE_STEPS:
         assert name.encode() in run.stderr
+
+
+def test_serve_stops_within_ten_seconds_with_an_event_stream_open(deployment: Deployment) -> None:
+    """Given `levelforge serve` and a client following a queued job's event stream
+    When serve gets SIGTERM
+    Then the stream ends and serve exits 0 well within 10 s."""
+    serve = deployment.serve(workers=0)
+    with deployment.client() as client:
+        job_id = client.post("/jobs", json={"seed": 3}).json()["id"]
+        with client.stream("GET", f"/jobs/{job_id}/events") as stream:
+            lines = stream.iter_lines()
+            assert next(line for line in lines if line.startswith("event:")) == "event: status"
+            started = time.monotonic()
+            serve.send_signal(signal.SIGTERM)
+            remaining = list(lines)  # returns once the server ends the stream
+            assert serve.wait(timeout=10) == 0
+    assert time.monotonic() - started < 10
+    assert not any(line.startswith("event: step") for line in remaining)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from levelforge import __version__
-from levelforge.api import problems, routes_internal, routes_public
+from levelforge.api import problems, routes_events, routes_internal, routes_public, routes_web
 from levelforge.api.guards import RequestGuard
 from levelforge.api.metrics import Metrics, RequestTimer
 from levelforge.api.presenting import cursor_key
@@ -51,8 +52,12 @@ def create_app(
     app.state.artifacts = artifacts
     app.state.metrics = metrics
     app.state.cursor_key = cursor_key(settings.internal_tokens())
+    app.state.event_timing = routes_events.StreamTiming()
+    app.state.stopping = threading.Event()  # set on shutdown: open event streams end
     app.include_router(routes_public.router)
+    app.include_router(routes_events.router)
     app.include_router(routes_internal.router)
+    app.include_router(routes_web.router)
     problems.install(app)
     app.add_middleware(RequestGuard, tokens=settings.internal_tokens())
     app.add_middleware(RequestTimer, metrics=metrics)

@@ -181,8 +181,3 @@ def healthz(store: StoreDep) -> dict[str, str]:
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
 def metrics_text(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-
-@router.get("/", include_in_schema=False)
-def root() -> Response:
-    return RedirectResponse("/docs", status_code=307)

@@ -1,0 +1,117 @@
+// A done job's level: the picture (zoomable), the minimap, the stats and the downloads.
+
+import { artifactText, artifactUrl, producedArtifacts } from "./api.js";
+import { $, element, setText, show } from "./dom.js";
+
+const ZOOM_STEP = 1.25;
+const ZOOM_MAX = 8;
+let zoom = 1;
+
+function setZoom(value) {
+  zoom = Math.min(ZOOM_MAX, Math.max(1, value));
+  $("preview-img").style.width = `${zoom * 100}%`;
+  setText($("zoom-level"), `${Math.round(zoom * 100)}%`);
+}
+
+export function setUpZoom() {
+  $("zoom-in").addEventListener("click", () => setZoom(zoom * ZOOM_STEP));
+  $("zoom-out").addEventListener("click", () => setZoom(zoom / ZOOM_STEP));
+  $("zoom-reset").addEventListener("click", () => setZoom(1));
+  $("preview-viewport").addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      setZoom(event.deltaY < 0 ? zoom * ZOOM_STEP : zoom / ZOOM_STEP);
+    },
+    { passive: false },
+  );
+  $("preview-img").addEventListener("error", () => showPicture(null));
+}
+
+/** The picture from preview.svg in an <img> (its scripts never run), or the fallback note. */
+function showPicture(src) {
+  const img = $("preview-img");
+  if (src) {
+    setZoom(1);
+    img.src = src;
+  } else {
+    img.removeAttribute("src");
+  }
+  show($("preview"), Boolean(src));
+  show($("preview-missing"), !src);
+  $("level").classList.toggle("with-picture", Boolean(src));
+}
+
+function showStats(sceneGraph, summary) {
+  const stats = sceneGraph?.stats ?? {};
+  const rows = [
+    ["Rooms", stats.rooms ?? summary?.rooms],
+    ["Doors", stats.doors ?? summary?.doors],
+    ["Locks", stats.locks],
+    ["Enemies", stats.enemies ?? summary?.enemies],
+    ["Loops", stats.loops],
+    [
+      "Critical path",
+      stats.critical_path_rooms == null
+        ? null
+        : `${stats.critical_path_rooms} rooms, ${stats.critical_path_tiles} tiles`,
+    ],
+  ];
+  const nodes = [];
+  for (const [label, value] of rows) {
+    if (value == null) continue;
+    const group = element("div");
+    group.dataset.stat = label.toLowerCase().replace(" ", "-");
+    group.append(element("dt", label), element("dd", value));
+    nodes.push(group);
+  }
+  $("stats").replaceChildren(...nodes);
+}
+
+function showDownloads(id, result) {
+  const items = producedArtifacts(result).map(([name, , what]) => {
+    const link = element("a", name);
+    link.href = artifactUrl(id, name);
+    link.download = `${id}-${name}`;
+    const item = element("li");
+    item.append(link, element("span", ` ${what}`, "muted"));
+    return item;
+  });
+  $("downloads").replaceChildren(...items);
+}
+
+async function sceneGraphOf(id, result) {
+  if (result.sceneGraph != null) return result.sceneGraph;
+  const text = await artifactText(id, result, "scene-graph.json", "sceneGraph");
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Everything of a done job's result; `isCurrent()` false once the user has moved on. */
+export async function showLevel(id, result, isCurrent) {
+  const produced = new Set(producedArtifacts(result).map(([name]) => name));
+  showPicture(produced.has("preview.svg") ? artifactUrl(id, "preview.svg") : null);
+  showDownloads(id, result);
+  setText($("minimap"), typeof result.asciiMinimap === "string" ? result.asciiMinimap : "Loading…");
+  showStats(result.sceneGraph, result.summary);
+  show($("result"), true);
+  if (typeof result.asciiMinimap !== "string") {
+    const minimap = await artifactText(id, result, "minimap.txt", "asciiMinimap");
+    if (isCurrent()) setText($("minimap"), minimap ?? "The minimap could not be loaded: download it below.");
+  }
+  if (result.sceneGraph == null) {
+    const graph = await sceneGraphOf(id, result);
+    if (isCurrent()) showStats(graph, result.summary);
+  }
+}
+
+export function hideLevel() {
+  show($("result"), false);
+  showPicture(null);
+  $("stats").replaceChildren();
+  $("downloads").replaceChildren();
+  setText($("minimap"), "");
+}
