@@ -29,4 +29,4 @@ bench-jobs: $(STAMP)
 	$(BIN)/python benchmarks/bench_jobs.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache levelforge.db*
+	rm -rf $(VENV) .emu .pytest_cache .mypy_cache .ruff_cache levelforge.db*

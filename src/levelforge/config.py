@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     inline_max_bytes: int = Field(default=65536, ge=0)
     visibility_timeout_seconds: float = Field(default=30.0, gt=0, le=43200)
     max_deliveries: int = Field(default=5, ge=1, le=1000)
+    job_retention_days: float = Field(
+        default=30, ge=1, description="terminal jobs expire (DynamoDB TTL) after this many days"
+    )
 
     def internal_tokens(self) -> list[bytes]:
         """The accepted internal tokens (empty: internal routes refuse everything)."""

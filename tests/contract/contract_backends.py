@@ -7,6 +7,7 @@ and to ``STORE_KINDS``/``QUEUE_KINDS``.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import multiprocessing.synchronize
 from collections.abc import Callable, Sequence
@@ -15,34 +16,51 @@ from pathlib import Path
 from typing import Any
 
 from levelforge import jobs
+from levelforge.aws import Connection
+from levelforge.config import Settings
 from levelforge.errors import JobTerminal, StepAlreadyRecorded
 from levelforge.ports import JobQueue, JobStore
 from levelforge.queues.local import LocalQueue
 from levelforge.stores.sqlite import SqliteJobStore
 
-STORE_KINDS = ["sqlite"]
-QUEUE_KINDS = ["local"]
+STORE_KINDS = ["sqlite", "dynamodb"]
+QUEUE_KINDS = ["local", "sqs"]
+#: the kinds that need the AWS emulator (``tests/aws/emulator.py``)
+AWS_KINDS = frozenset({"dynamodb", "sqs"})
+#: the emulator's admin user, for recipes made without one (set by the conftest)
+DEFAULT_AWS: list[Connection] = []
 SPAWN = multiprocessing.get_context("spawn")
 PROCESS_TIMEOUT_SECONDS = 60
 
 
 @dataclass(frozen=True)
 class StoreRecipe:
+    """``location``: the SQLite file, or the DynamoDB table (reached with ``aws``)."""
+
     kind: str
     location: str
+    aws: Connection | None = None
 
     def open(self) -> JobStore:
         if self.kind == "sqlite":
             return SqliteJobStore(Path(self.location))
+        if self.kind == "dynamodb":
+            from levelforge.stores.dynamodb import open_dynamodb_store  # noqa: PLC0415
+
+            connection = self.aws or DEFAULT_AWS[0]
+            return open_dynamodb_store(Settings(jobs_table=table_at(self.location, connection)), connection)
         raise ValueError(f"unknown store kind {self.kind!r}; known: {STORE_KINDS}")
 
 
 @dataclass(frozen=True)
 class QueueRecipe:
+    """``location``: the SQLite file, or the SQS queue URL (reached with ``aws``)."""
+
     kind: str
     location: str
     visibility_timeout: float = 30.0
     max_deliveries: int = 5
+    aws: Connection | None = None
 
     def open(self) -> JobQueue:
         if self.kind == "local":
@@ -50,7 +68,31 @@ class QueueRecipe:
                 Path(self.location), visibility_timeout=self.visibility_timeout,
                 max_deliveries=self.max_deliveries,
             )
+        if self.kind == "sqs":
+            from levelforge.queues.sqs import open_sqs_queue  # noqa: PLC0415
+
+            settings = Settings(
+                jobs_queue_url=self.location, visibility_timeout_seconds=self.visibility_timeout,
+                max_deliveries=self.max_deliveries,
+            )
+            return open_sqs_queue(settings, self.aws)
         raise ValueError(f"unknown queue kind {self.kind!r}; known: {QUEUE_KINDS}")
+
+
+def table_at(location: str, connection: Connection) -> str:
+    """The DynamoDB table of a recipe: ``location`` itself, or, for a recipe made with a
+    file path (as for SQLite), a table named after the path, made on first use."""
+    if "/" not in location:
+        return location
+    from levelforge import aws  # noqa: PLC0415
+
+    table = "lf-" + hashlib.sha256(location.encode()).hexdigest()[:16]
+    client = aws.client("dynamodb", "JOBS_TABLE", connection)
+    try:
+        aws.create_jobs_table(client, table, aws.InitReport())
+    finally:
+        client.close()
+    return table
 
 
 def make_step(job_id: str, name: str) -> jobs.Step:

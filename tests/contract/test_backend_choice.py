@@ -28,17 +28,33 @@ def test_nothing_set_means_sqlite_and_the_local_queue_in_one_file(tmp_path: Path
         queue.close()
 
 
-def test_a_jobs_table_is_refused_until_dynamodb_arrives(tmp_path: Path) -> None:
-    """Given JOBS_TABLE, when the store opens, then a ConfigurationError names it."""
+@pytest.fixture
+def unreachable_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS pointed at a closed loopback port: nothing leaves the machine."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+
+@pytest.mark.usefixtures("unreachable_aws")
+def test_a_jobs_table_that_cannot_be_reached_stops_start_naming_it(tmp_path: Path) -> None:
+    """Given JOBS_TABLE and an AWS endpoint that does not answer, when the store opens,
+    then a ConfigurationError names JOBS_TABLE (at start, not at the first request)."""
     settings = load_settings(database_path=tmp_path / "x.db", jobs_table="jobs")
 
     with pytest.raises(ConfigurationError, match="JOBS_TABLE"):
         open_store(settings)
 
 
-def test_a_queue_url_is_refused_until_sqs_arrives(tmp_path: Path) -> None:
-    """Given JOBS_QUEUE_URL, when the queue opens, then a ConfigurationError names it."""
-    settings = load_settings(database_path=tmp_path / "x.db", jobs_queue_url="https://sqs/q")
+@pytest.mark.usefixtures("unreachable_aws")
+def test_a_queue_that_cannot_be_reached_stops_start_naming_it(tmp_path: Path) -> None:
+    """Given JOBS_QUEUE_URL and an AWS endpoint that does not answer, when the queue
+    opens, then a ConfigurationError names JOBS_QUEUE_URL."""
+    settings = load_settings(
+        database_path=tmp_path / "x.db", jobs_queue_url="http://127.0.0.1:9/000000000000/jobs"
+    )
 
     with pytest.raises(ConfigurationError, match="JOBS_QUEUE_URL"):
         open_queue(settings)

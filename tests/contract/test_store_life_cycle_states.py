@@ -140,7 +140,8 @@ def test_the_life_cycle_rules_hold_in_any_order(
         run_state_machine_as_test(
             type(f"LifeCycleOn{kind.title()}", (LifeCycle,), {"store": store}),
             settings=settings(
-                max_examples=60, stateful_step_count=30, deadline=None,
+                # DynamoDB answers over HTTP: fewer, still random, sequences keep it quick
+                max_examples=60 if kind == "sqlite" else 15, stateful_step_count=30, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow],
             ),
         )

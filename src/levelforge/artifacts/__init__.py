@@ -9,10 +9,14 @@ from levelforge.ports import ArtifactStore
 
 
 def open_artifacts(settings: Settings) -> ArtifactStore | None:
-    """The artifact store the settings name, or ``None`` for demo mode."""
+    """The artifact store the settings name (checked now: a missing bucket, region or
+    credentials fails here, naming the variable), or ``None`` for demo mode."""
     if settings.artifacts_bucket:
-        raise ConfigurationError(
-            "ARTIFACTS_BUCKET is set, but the S3 artifact store is not part of this build "
-            "yet; unset ARTIFACTS_BUCKET for demo mode (inline results)"
-        )
+        try:
+            from levelforge.artifacts.s3 import open_s3_artifacts  # noqa: PLC0415 (boto3 only when asked)
+        except ImportError as exc:
+            raise ConfigurationError(
+                "ARTIFACTS_BUCKET is set, but boto3 is not installed: pip install 'levelforge[aws]'"
+            ) from exc
+        return open_s3_artifacts(settings)
     return None

@@ -11,12 +11,16 @@ __all__ = ["LocalQueue", "open_queue"]
 
 
 def open_queue(settings: Settings) -> JobQueue:
-    """The local queue in ``DATABASE_PATH``, unless ``JOBS_QUEUE_URL`` names an SQS queue."""
+    """The local queue in ``DATABASE_PATH``, unless ``JOBS_QUEUE_URL`` names an SQS queue
+    (checked now: a missing queue or dead-letter queue fails here, naming the variable)."""
     if settings.jobs_queue_url:
-        raise ConfigurationError(
-            "JOBS_QUEUE_URL is set, but the SQS job queue is not part of this build yet; "
-            "unset JOBS_QUEUE_URL to use the local queue (DATABASE_PATH)"
-        )
+        try:
+            from levelforge.queues.sqs import open_sqs_queue  # noqa: PLC0415 (boto3 only when asked)
+        except ImportError as exc:
+            raise ConfigurationError(
+                "JOBS_QUEUE_URL is set, but boto3 is not installed: pip install 'levelforge[aws]'"
+            ) from exc
+        return open_sqs_queue(settings)
     return LocalQueue(
         settings.database_path,
         visibility_timeout=settings.visibility_timeout_seconds,
