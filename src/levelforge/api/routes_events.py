@@ -34,6 +34,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from levelforge.api.deps import StoreDep
@@ -49,14 +50,16 @@ router = APIRouter()
 RETRY_MILLISECONDS = 1000
 _EVENT_ID = re.compile(r"^(?P<steps>\d{1,9})(?:-(?P<status>queued|running|done|failed))?$")
 
+_EVENT_ID_PATTERN = r"^\d{1,9}(-(queued|running|done|failed))?$"  # _EVENT_ID, in JSON Schema's dialect
 LastEventId = Annotated[
     str | None,
     Header(
         alias="Last-Event-ID",
         max_length=32,
-        pattern=_EVENT_ID.pattern,
+        pattern=_EVENT_ID_PATTERN,
         description="the id of the last event received: `3` (a step) or `3-running` (a status)",
     ),
+    WithJsonSchema({"type": "string", "maxLength": 32, "pattern": _EVENT_ID_PATTERN}),
 ]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from pydantic import WithJsonSchema
 
 from levelforge import lifecycle
 from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep, StoreDep
@@ -29,15 +30,17 @@ from levelforge.jobs import (
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
+_KEY_PATTERN = r"^[\x20-\x7e]+$"
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        pattern=r"^[\x20-\x7e]+$",
+        pattern=_KEY_PATTERN,
         description="1 to 255 printable ASCII characters; the same key and body return the same job",
     ),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY_PATTERN}),
 ]
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (404, 409, 413, 422, 503)}
 
@@ -46,7 +49,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code i
     "/jobs",
     status_code=202,
     response_model=JobPublic,
-    responses=ERRORS,
+    responses={
+        200: {
+            "model": JobPublic,
+            "description": "an idempotent replay: the first request's job (Idempotent-Replayed: true)",
+        },
+        **ERRORS,
+    },
     summary="Create a job from a level spec",
 )
 def create_job(
@@ -109,9 +118,13 @@ def list_jobs(
     store: StoreDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
-    status: Annotated[JobStatus | None, Query()] = None,
+    status: Annotated[
+        JobStatus | None, Query(), WithJsonSchema({"type": "string", "enum": [s.value for s in JobStatus]})
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512), WithJsonSchema({"type": "string", "maxLength": 512})
+    ] = None,
 ) -> Response:
     try:
         after = decode_cursor(cursor, status, request.app.state.cursor_key) if cursor is not None else None
@@ -147,7 +160,15 @@ def cancel_job(
 
 @router.get(
     "/jobs/{job_id}/artifacts/{name}",
-    responses={302: {"description": "to a presigned URL"}, **ERRORS},
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the artifact's bytes (demo mode: no artifact bucket)",
+            "content": {content_type: {} for _field, content_type in ARTIFACTS.values()},
+        },
+        302: {"description": "to a presigned URL of the artifact in the bucket"},
+        **ERRORS,
+    },
     summary="Download an artifact",
 )
 def get_artifact(

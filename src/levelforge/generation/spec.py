@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from levelforge.errors import SpecError
 
@@ -25,12 +33,12 @@ class LevelSpecIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-    seed: int | None = Field(
-        default=None,
-        ge=0,
-        le=SEED_MAX,
-        description="0 to 2^53-1; drawn at random and recorded when absent",
-    )
+    seed: Annotated[
+        int | None,
+        Field(ge=0, le=SEED_MAX),
+        # documented as what a client may send: an integer, or nothing (never null)
+        WithJsonSchema({"type": "integer", "minimum": 0, "maximum": SEED_MAX}),
+    ] = Field(default=None, description="0 to 2^53-1; drawn at random and recorded when absent")
     width: int = Field(default=64, ge=16, le=512, description="tiles")
     height: int = Field(default=40, ge=16, le=512, description="tiles")
     rooms: int = Field(
