@@ -31,9 +31,12 @@ _write_locks: dict[tuple[int, str], threading.Lock] = {}
 _write_locks_guard = threading.Lock()
 
 
-def _write_lock(path: Path) -> threading.Lock:
-    """The lock this process's writers of ``path`` take turns on (new after a fork)."""
-    key = (os.getpid(), os.path.realpath(path))
+def _write_lock(real_path: str) -> threading.Lock:
+    """The lock this process's writers of ``real_path`` take turns on (new after a fork)."""
+    key = (os.getpid(), real_path)
+    lock = _write_locks.get(key)
+    if lock is not None:
+        return lock
     with _write_locks_guard:
         return _write_locks.setdefault(key, threading.Lock())
 
@@ -50,6 +53,7 @@ class SqliteConnections:
         self, path: Path, *, what: str, busy_timeout: float = BUSY_TIMEOUT_SECONDS
     ) -> None:
         self.path = Path(path)
+        self._real_path = os.path.realpath(self.path)  # once: it costs a syscall a component
         self._what = what
         self._busy_timeout = busy_timeout
         self._local = _ThreadConnection()
@@ -71,7 +75,7 @@ class SqliteConnections:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
         when it raises (a refused life-cycle rule included)."""
-        lock = _write_lock(self.path)
+        lock = _write_lock(self._real_path)
         if not lock.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable(f"the {self._what} at {self.path} stayed locked")
         try:
