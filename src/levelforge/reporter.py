@@ -1,22 +1,26 @@
 """The worker's only way to the Orchestrator: its internal HTTP API (CONTRACT §6).
 
-One keep-alive ``httpx.Client`` per worker process. Transport errors, 5xx and 429 are
-retried with exponential backoff and full jitter (safe: step events are idempotent);
-``409`` means the job is terminal and the worker stops.
+Reports go through a one-method ``Transport``; the default keeps one persistent HTTP/1.1
+connection per thread with the standard library's ``http.client``. (It is the worker's hot
+path, eleven requests a job: measured here, httpx spent ~0.9 ms of CPU a request against
+~0.23 ms for ``http.client``.) Transport errors, 5xx and 429 are retried with exponential
+backoff and full jitter (safe: step events are idempotent); ``409`` means the job is
+terminal and the worker stops.
 """
 
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 import logging
 import random
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import JobFailure, Step
@@ -44,6 +48,75 @@ class JobGone(LevelforgeError):
     """The Orchestrator does not know the job (404)."""
 
 
+class TransportFailure(LevelforgeError):
+    """The request did not get an HTTP answer (refused, reset, timed out)."""
+
+
+class Transport(Protocol):
+    """POST ``body`` to ``path`` of the Orchestrator: the status and the body of its answer."""
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class KeepAliveTransport:
+    """One persistent HTTP/1.1 connection per thread. A request that fails on a connection
+    the server may have closed while idle is tried once more on a fresh one."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        url = urlsplit(base_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"ORCHESTRATOR_URL must be an http(s) URL, not {base_url!r}")
+        self._https = url.scheme == "https"
+        self._host, self._port = url.hostname, url.port
+        self._prefix = url.path.rstrip("/")
+        self._timeout = timeout
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        for fresh in (False, True):
+            connection, reused = self._connection(fresh)
+            try:
+                connection.request("POST", self._prefix + path, body=body, headers=dict(headers))
+                response = connection.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                self._local.connection = None
+                if fresh or not reused:
+                    raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for connection in opened:
+            connection.close()
+
+    def _connection(self, fresh: bool) -> tuple[http.client.HTTPConnection, bool]:
+        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+        if connection is not None and not fresh:
+            return connection, True
+        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+        connection = kind(self._host, self._port, timeout=self._timeout)
+        self._local.connection = connection
+        with self._lock:
+            self._opened.append(connection)
+        return connection, False
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 @dataclass(frozen=True)
 class Reply:
     terminal: bool  # the job is done or failed: stop working on it
@@ -68,45 +141,40 @@ class Reporter:
         *,
         stop: threading.Event | None = None,
         backoff: Backoff | None = None,
-        transport: httpx.BaseTransport | None = None,
+        transport: Transport | None = None,
     ) -> None:
-        headers = {"X-INTERNAL-TOKEN": token} if token else {}
-        self.client = httpx.Client(
-            base_url=base_url,
-            headers=headers,
-            timeout=httpx.Timeout(10.0),
-            transport=transport,
-            limits=httpx.Limits(max_keepalive_connections=32),
-        )
+        self.transport = transport or KeepAliveTransport(base_url)
+        self.headers = {"X-INTERNAL-TOKEN": token} if token else {}
         self.stop = stop or threading.Event()
         self.backoff = backoff or Backoff()
 
     def close(self) -> None:
-        self.client.close()
+        self.transport.close()
 
     def step(self, job_id: str, step: Step) -> Reply:
         body = step.model_dump(by_alias=True, mode="json")
         response = self._post(f"/internal/jobs/{job_id}/step", body)
-        if response.status_code == 409:
+        if response.status == 409:
             return Reply(terminal=True)
         return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))
 
     def complete(self, job_id: str, result: dict[str, Any]) -> Reply:
         response = self._post(f"/internal/jobs/{job_id}/complete", {"result": result})
-        return Reply(terminal=response.status_code == 409)
+        return Reply(terminal=response.status == 409)
 
     def fail(self, job_id: str, failure: JobFailure) -> Reply:
         body = {"error": failure.model_dump(mode="json", exclude_none=True)}
         response = self._post(f"/internal/jobs/{job_id}/fail", body)
-        return Reply(terminal=response.status_code == 409)
+        return Reply(terminal=response.status == 409)
 
-    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+    def _post(self, path: str, body: dict[str, Any]) -> Answer:
         content, headers = encode_body(body)
+        headers.update(self.headers)
         deadline = time.monotonic() + self.backoff.give_up_after
         attempt = 0
         while True:
             problem = self._try_post(path, content, headers)
-            if isinstance(problem, httpx.Response):
+            if isinstance(problem, Answer):
                 return problem
             if self.stop.is_set() or time.monotonic() >= deadline:
                 raise ReportAbandoned(f"POST {path} did not get through: {problem}")
@@ -115,21 +183,21 @@ class Reporter:
             self.stop.wait(delay)
             attempt += 1
 
-    def _try_post(self, path: str, content: bytes, headers: dict[str, str]) -> httpx.Response | str:
-        """The final response, or why this attempt should be retried."""
+    def _try_post(self, path: str, content: bytes, headers: dict[str, str]) -> Answer | str:
+        """The final answer, or why this attempt should be retried."""
         try:
-            response = self.client.post(path, content=content, headers=headers)
-        except httpx.TransportError as exc:
-            return f"{type(exc).__name__}: {exc}"
-        if response.status_code in RETRYABLE_STATUS:
-            return f"HTTP {response.status_code}"
-        if response.status_code == 404:
+            answer = Answer(*self.transport.post(path, content, headers))
+        except TransportFailure as exc:
+            return str(exc)
+        if answer.status in RETRYABLE_STATUS:
+            return f"HTTP {answer.status}"
+        if answer.status == 404:
             raise JobGone(f"POST {path}: the Orchestrator does not know this job")
-        if response.status_code == 413:
+        if answer.status == 413:
             raise ReportTooLarge(f"POST {path}: {len(content)} bytes are over the Orchestrator's limit")
-        if response.status_code >= 400 and response.status_code != 409:
-            raise ReportRejected(f"POST {path}: HTTP {response.status_code} {response.text[:200]}")
-        return response
+        if answer.status >= 400 and answer.status != 409:
+            raise ReportRejected(f"POST {path}: HTTP {answer.status} {answer.body[:200]!r}")
+        return answer
 
 
 def encode_body(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:

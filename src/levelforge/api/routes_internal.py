@@ -3,14 +3,15 @@ any of these run (``guards.RequestGuard``)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from levelforge import lifecycle
@@ -30,22 +31,30 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def parse_step(raw: bytes) -> StepIn:
-    """The body of a step report, validated straight from its bytes (the hot path: no
-    dependency solving); errors are answered exactly as FastAPI's own validation's."""
+M = TypeVar("M", bound=BaseModel)
+
+
+def reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_body(model: type[M], raw: bytes) -> M:
+    """A body validated straight from its bytes (no dependency solving: these routes are
+    the hot path). NaN and Infinity, which Python's parser would accept, are refused by it;
+    errors are answered exactly as FastAPI's own validation's."""
     try:
-        return StepIn.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        return model.model_validate(json.loads(raw, parse_constant=reject_constant))
+    except (ValueError, RecursionError) as exc:  # malformed or too deep JSON, NaN, a model error
+        if isinstance(exc, ValidationError):
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+        else:
+            errors = [{"type": "json_invalid", "loc": ("body",), "msg": str(exc), "input": None}]
         raise RequestValidationError(errors) from exc
 
 
-STEP_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": StepIn.model_json_schema(by_alias=True)}},
-    }
-}
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 @router.post(
@@ -53,13 +62,13 @@ STEP_BODY = {
     response_model=StepRecorded,
     responses=ERRORS,
     summary="Record a step",
-    openapi_extra=STEP_BODY,
+    openapi_extra=documented_body(StepIn),
 )
 async def record_step(job_id: str, request: Request) -> Response:
     """One completed step (CONTRACT §6), the hottest route: ten per job. The body is
     validated straight from its bytes and nothing is injected; the store's write runs in
     the thread pool, so a store that stalls never stalls the event loop."""
-    event = parse_step(await request.body())
+    event = parse_body(StepIn, await request.body())
     if event.step_id != step_id_for(job_id, event.name):
         raise Problem(
             422,
@@ -81,8 +90,15 @@ async def record_step(job_id: str, request: Request) -> Response:
     return JSONResponse({"recorded": True, "status": status.value})
 
 
-@router.post("/jobs/{job_id}/complete", response_model=JobPublic, responses=ERRORS, summary="Complete a job")
-async def complete_job(job_id: str, body: CompleteIn, request: Request) -> Response:
+@router.post(
+    "/jobs/{job_id}/complete",
+    response_model=JobPublic,
+    responses=ERRORS,
+    summary="Complete a job",
+    openapi_extra=documented_body(CompleteIn),
+)
+async def complete_job(job_id: str, request: Request) -> Response:
+    body = parse_body(CompleteIn, await request.body())
     return await finish(
         request, job_id, "complete", lambda store: lifecycle.complete(store, job_id, body.result)
     )

@@ -47,9 +47,11 @@ class StepIn(CamelModel):
 
 
 class CompleteIn(BaseModel):
+    """The result of a done job. (NaN and Infinity are refused by the route's parser.)"""
+
     model_config = ConfigDict(extra="forbid")
 
-    result: JsonObject
+    result: dict[str, Any]
 
 
 class FailureIn(BaseModel):

@@ -60,11 +60,19 @@ def _redrive_sql(count: int) -> tuple[str, str]:
     )
 
 
+#: dead letters are rare and nobody waits on them: look for them far less often than for jobs
+DEAD_LETTER_POLL_SECONDS = 0.25
+
+
 class LocalQueue:
     """``ports.JobQueue`` on the SQLite file at ``path``."""
 
     def __init__(
-        self, path: Path, *, visibility_timeout: float, max_deliveries: int,
+        self,
+        path: Path,
+        *,
+        visibility_timeout: float,
+        max_deliveries: int,
         poll_interval: float = 0.005,
     ) -> None:
         self.visibility_timeout = visibility_timeout
@@ -91,20 +99,22 @@ class LocalQueue:
     def release(self, message: Message) -> None:
         self._by_receipt(
             "UPDATE queue_messages SET visible_at = ? WHERE id = ? AND receipt = ?",
-            message, time.time(),
+            message,
+            time.time(),
         )
 
     def extend(self, message: Message, seconds: float) -> None:
         """Hide the message until ``seconds`` from now (as SQS ChangeMessageVisibility)."""
         self._by_receipt(
             "UPDATE queue_messages SET visible_at = ? WHERE id = ? AND receipt = ?",
-            message, time.time() + seconds,
+            message,
+            time.time() + seconds,
         )
 
     def receive_dead(self, max_messages: int = 10, wait_seconds: float = 0.0) -> list[Message]:
         """Dead letters keep their body and the delivery count they died with; taking one
         hides it for the visibility timeout, like any message."""
-        return self._poll("queue_dead_letters", max_messages, wait_seconds)
+        return self._poll("queue_dead_letters", max_messages, wait_seconds, DEAD_LETTER_POLL_SECONDS)
 
     def ack_dead(self, message: Message) -> None:
         self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
@@ -112,7 +122,9 @@ class LocalQueue:
     def close(self) -> None:
         self._db.close()
 
-    def _poll(self, table: str, max_messages: int, wait_seconds: float) -> list[Message]:
+    def _poll(
+        self, table: str, max_messages: int, wait_seconds: float, interval: float | None = None
+    ) -> list[Message]:
         """Take visible messages; while there are none, look again every ``poll_interval``
         (a cheap read, no write lock) until ``wait_seconds`` have passed."""
         deadline = time.monotonic() + wait_seconds
@@ -127,7 +139,7 @@ class LocalQueue:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            time.sleep(min(self.poll_interval, remaining))
+            time.sleep(min(interval or self.poll_interval, remaining))
 
     def _take(self, table: str, max_messages: int) -> list[Message]:
         """In one write transaction: the visible head of the queue, in order; a live
