@@ -24,9 +24,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
+## the generator's quality sweep: 10,000 seeds through the independent checker
+quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py
+
+## the generator's speed against python-tcod's BSP (see benchmarks/README.md)
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python benchmarks/bench_generation.py
+
 ## the job-throughput benchmark against Celery + Redis (see benchmarks/README.md)
+BENCH_JOBS_ARGS ?=
 bench-jobs: $(STAMP)
-	$(BIN)/python benchmarks/bench_jobs.py
+	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peer.txt
+	$(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
 
 clean:
 	rm -rf $(VENV) .emu .pytest_cache .mypy_cache .ruff_cache levelforge.db*

@@ -2,7 +2,8 @@
 
 Nothing here does I/O, reads a clock, or touches global random state; each step draws
 from its own generator derived from the seed (see ``seeding``). Only the standard
-library, pydantic (for the spec) and ``levelforge.errors`` are imported.
+library, NumPy (integer grid work in ``grid``), pydantic (for the spec) and
+``levelforge.errors`` are imported.
 """
 
 from levelforge.generation.pipeline import (

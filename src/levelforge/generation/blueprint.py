@@ -1,19 +1,22 @@
 """The level under construction: plain frozen records that the generation steps build.
 
 Coordinates are tile coordinates, ``x`` to the right and ``y`` down. A ``Rect`` is
-inclusive on both ends. Regions are given in *wall-line* coordinates: two neighbouring
+inclusive on both ends. The many small records are named tuples (immutable, and several
+times cheaper to make than frozen dataclasses; their ``index`` field hides the tuple
+method of that name, which nothing uses); the few big ones are frozen dataclasses.
+Regions are given in *wall-line* coordinates: two neighbouring
 regions share the line between them, and that line is where corridors run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 Point = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class Rect:
+class Rect(NamedTuple):
     """An inclusive rectangle of tiles, ``x0 … x1`` by ``y0 … y1``."""
 
     x0: int
@@ -39,9 +42,6 @@ class Rect:
     def grown(self, by: int) -> Rect:
         return Rect(self.x0 - by, self.y0 - by, self.x1 + by, self.y1 + by)
 
-    def intersects(self, other: Rect) -> bool:
-        return not (other.x0 > self.x1 or other.x1 < self.x0 or other.y0 > self.y1 or other.y1 < self.y0)
-
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -52,30 +52,54 @@ class Layout:
     regions: tuple[Rect, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Room:
-    """A room: its floor rectangle inside its region; the ring around the floor is wall."""
+Span = tuple[int, int]
+"""An inclusive run of tiles ``first … last`` along a row."""
 
-    index: int
+
+class Room(NamedTuple):
+    """A room inside its region. ``floor`` is the bounding rectangle of its floor; the ring
+    around it is wall (or door). A rectangular room's floor fills ``floor``; a cavern's
+    floor is ``spans``, one run of tiles per row of ``floor`` from top to bottom, every
+    row and every column of it one unbroken run (so walking inside it is as short as the
+    Manhattan distance), with a 3x3 all-floor square somewhere and touching all four sides
+    of ``floor``."""
+
+    index: int  # type: ignore[assignment]
     region: Rect
     floor: Rect
+    spans: tuple[Span, ...] | None = None
 
     @property
     def id(self) -> str:
         return f"r{self.index}"
 
+    @property
+    def area(self) -> int:
+        """How many floor tiles the room has."""
+        if self.spans is None:
+            return self.floor.area
+        return sum(last - first + 1 for first, last in self.spans)
 
-@dataclass(frozen=True, slots=True)
-class Corridor:
-    """A corridor from a door of room ``a`` to a door of room ``b``; ``tiles`` in order."""
+    def row(self, y: int) -> Span:
+        """The floor tiles of row ``y`` (a row of ``floor``)."""
+        if self.spans is None:
+            return self.floor.x0, self.floor.x1
+        return self.spans[y - self.floor.y0]
 
-    index: int
+
+class Corridor(NamedTuple):
+    """A corridor from a door of room ``a`` to a door of room ``b``. The first ``route``
+    tiles are the way from the tile outside ``door_a`` to the tile outside ``door_b``, in
+    order, each next to the one before; any further tiles widen it (caves)."""
+
+    index: int  # type: ignore[assignment]
     a: int
     b: int
     door_a: Point
     door_b: Point
     tiles: tuple[Point, ...]
     loop: bool
+    route: int = 0
 
     @property
     def id(self) -> str:
@@ -84,17 +108,18 @@ class Corridor:
 
 @dataclass(frozen=True, slots=True)
 class Network:
-    """The corridors: a spanning tree over the rooms plus ``loops`` extra connections."""
+    """The corridors: a spanning tree over the rooms plus ``loops`` extra connections, out
+    of ``possible`` pairs of neighbouring rooms left out of the tree."""
 
     corridors: tuple[Corridor, ...]
     loops: int
+    possible: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Door:
+class Door(NamedTuple):
     """A door in the wall ring of ``room``, opening onto ``corridor``; ``key`` locks it."""
 
-    index: int
+    index: int  # type: ignore[assignment]
     pos: Point
     room: int
     corridor: int
@@ -105,11 +130,10 @@ class Door:
         return f"d{self.index}"
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
+class Item(NamedTuple):
     """A key (``opens`` lists door indices) or a treasure, on a floor tile of ``room``."""
 
-    index: int
+    index: int  # type: ignore[assignment]
     kind: str
     room: int
     pos: Point
@@ -120,9 +144,8 @@ class Item:
         return f"{'k' if self.kind == 'key' else 't'}{self.index}"
 
 
-@dataclass(frozen=True, slots=True)
-class Enemy:
-    index: int
+class Enemy(NamedTuple):
+    index: int  # type: ignore[assignment]
     type: str
     level: int
     room: int
@@ -134,8 +157,7 @@ class Enemy:
         return f"e{self.index}"
 
 
-@dataclass(frozen=True, slots=True)
-class Marker:
+class Marker(NamedTuple):
     """The entrance or the exit: a room and a floor tile in it."""
 
     room: int
@@ -144,11 +166,15 @@ class Marker:
 
 @dataclass(frozen=True, slots=True)
 class Locks:
-    """What ``place_keys`` decides: entrance, exit, the route between, locked doors, keys."""
+    """What ``place_keys`` decides: entrance, exit, the route between (its rooms, and the
+    corridors joining them), each room's distance from the entrance in corridors, locked
+    doors and keys."""
 
     entrance: Marker
     exit: Marker
     critical_path: tuple[int, ...]
+    critical_corridors: tuple[int, ...]
+    distance: tuple[int, ...]
     doors: tuple[Door, ...]
     keys: tuple[Item, ...]
 
@@ -171,6 +197,8 @@ class Blueprint:
     locks: Locks
     population: Population
     attempt: int
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Work derived from the blueprint and kept for later steps (see ``grid.grid_of``)."""
 
     @property
     def doors(self) -> tuple[Door, ...]:

@@ -1,76 +1,102 @@
-"""place_enemies: enemies by room area and difficulty, a boss at the exit, treasure aside.
+"""place_enemies: enemies by room area and difficulty, stronger farther in, a boss at the
+exit, treasure in side branches.
 
-No enemy ever stands in the entrance room (so a one-room level has none). Every enemy,
-treasure, key, entrance and exit has a floor tile of its own.
+No enemy ever stands in the entrance room (so a one-room level has none). A room ``d``
+corridors from the entrance, on a level whose farthest room is ``D`` away, has enemies of
+level ``low + (high - low) * d // D`` or one more, where ``low … high`` is
+``difficulty - 2 … difficulty + 2`` within 1 … 10; so levels never fall by more than one
+between a nearer room and a farther one. The boss, in the exit room, is at least as strong
+as any other. Types come from the theme's roster, weaker ones at lower levels.
+
+Treasure rewards leaving the critical path: every dead-end side room (one corridor) holds
+some, other side rooms sometimes, rooms on the path never.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 
-from levelforge.generation.blueprint import Enemy, Item, Locks, Point, Population, Room
+from levelforge.generation.blueprint import Enemy, Item, Locks, Network, Point, Population, Room
 from levelforge.generation.rooms import pick_free_tile
+from levelforge.generation.seeding import Dice
 
 BESTIARY: dict[str, tuple[tuple[str, ...], str]] = {
-    "dungeon": (("goblin", "orc", "skeleton", "giant rat"), "warlord"),
-    "crypt": (("skeleton", "zombie", "ghoul", "wraith"), "lich"),
-    "cave": (("bat", "spider", "troll", "slime"), "wyrm"),
+    "dungeon": (("giant rat", "goblin", "skeleton", "orc", "ogre"), "warlord"),
+    "crypt": (("zombie", "skeleton", "ghoul", "wraith", "vampire"), "lich"),
+    "cave": (("bat", "spider", "slime", "ghoul", "troll"), "wyrm"),
 }
-"""Per theme: the common enemy types and the boss type."""
+"""Per theme: the common enemy types from weakest to strongest, and the boss type. Caves
+hold beasts and the undead that lair in them."""
 
 TILES_PER_ENEMY_AT_DIFFICULTY_1 = 250
-MIN_ROOMS_FOR_BOSS = 3
+SIDE_ROOM_TREASURE_CHANCE = 0.35
+
+
+def enemy_levels(difficulty: int) -> tuple[int, int]:
+    """The lowest and highest common enemy level of a difficulty."""
+    return max(difficulty - 2, 1), min(difficulty + 2, 9)
 
 
 def place_enemies(
-    rooms: Sequence[Room], locks: Locks, difficulty: int, theme: str, rng: random.Random
+    rooms: Sequence[Room],
+    network: Network,
+    locks: Locks,
+    difficulty: int,
+    theme: str,
+    dice: Dice,
 ) -> Population:
     """Enemies in every room but the entrance, a boss in the exit room, treasure in side
     rooms (rooms off the critical path)."""
-    taken = _taken_tiles(rooms, locks)
+    taken = _taken_tiles(locks)
     common, boss_type = BESTIARY[theme]
+    low, high = enemy_levels(difficulty)
+    farthest = max(*locks.distance, 1)
     enemies: list[Enemy] = []
-    if len(rooms) >= MIN_ROOMS_FOR_BOSS:
-        exit_room = locks.exit.room
-        pos = pick_free_tile(rooms[exit_room].floor, taken[exit_room], rng)
-        enemies.append(Enemy(0, boss_type, min(difficulty + 2, 10), exit_room, pos, boss=True))
+    exit_room = locks.exit.room
+    if exit_room != locks.entrance.room:
+        pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
+        enemies.append(Enemy(0, boss_type, high + 1, exit_room, pos, boss=True))
+    per_tile = difficulty / TILES_PER_ENEMY_AT_DIFFICULTY_1
     for room in rooms:
         if room.index == locks.entrance.room:
             continue
-        for _ in range(_enemy_count(room, len(taken[room.index]), difficulty, rng)):
-            pos = pick_free_tile(room.floor, taken[room.index], rng)
-            level = min(max(difficulty + rng.choice((-1, 0, 0, 1)), 1), 10)
-            enemies.append(Enemy(len(enemies), rng.choice(common), level, room.index, pos, False))
-    return Population(tuple(enemies), _treasures(rooms, locks, taken, rng))
+        room_taken = taken.setdefault(room.index, set())
+        area = room.area
+        expected = area * per_tile
+        count = min(int(expected) + dice.chance(expected - int(expected)), (area - len(room_taken) - 1) // 2)
+        base = low + (high - low) * locks.distance[room.index] // farthest
+        for _ in range(count):
+            pos = pick_free_tile(room, room_taken, dice)
+            level = base + dice.chance(0.4)
+            kind = common[min((level - 1) * len(common) // 10, len(common) - 1)]
+            enemies.append(Enemy(len(enemies), kind, level, room.index, pos, boss=False))
+    return Population(tuple(enemies), _treasures(rooms, network, locks, taken, dice))
 
 
-def _taken_tiles(rooms: Sequence[Room], locks: Locks) -> dict[int, set[Point]]:
-    taken: dict[int, set[Point]] = {room.index: set() for room in rooms}
+def _taken_tiles(locks: Locks) -> dict[int, set[Point]]:
+    taken: dict[int, set[Point]] = {}
     for marker in (locks.entrance, locks.exit):
-        taken[marker.room].add(marker.pos)
+        taken.setdefault(marker.room, set()).add(marker.pos)
     for key in locks.keys:
-        taken[key.room].add(key.pos)
+        taken.setdefault(key.room, set()).add(key.pos)
     return taken
 
 
-def _enemy_count(room: Room, taken: int, difficulty: int, rng: random.Random) -> int:
-    """About one enemy per 250 floor tiles per difficulty level; at most half the free
-    floor, keeping a tile free for treasure."""
-    expected = room.floor.area * difficulty / TILES_PER_ENEMY_AT_DIFFICULTY_1
-    count = int(expected) + (rng.random() < expected - int(expected))
-    return min(count, (room.floor.area - taken - 1) // 2)
-
-
 def _treasures(
-    rooms: Sequence[Room], locks: Locks, taken: dict[int, set[Point]], rng: random.Random
+    rooms: Sequence[Room], network: Network, locks: Locks, taken: dict[int, set[Point]], dice: Dice
 ) -> tuple[Item, ...]:
+    corridors = [0] * len(rooms)
+    for corridor in network.corridors:
+        corridors[corridor.a] += 1
+        corridors[corridor.b] += 1
     on_path = set(locks.critical_path)
     treasures: list[Item] = []
     for room in rooms:
-        if room.index in on_path or rng.random() >= 0.6:
+        if room.index in on_path:
             continue
-        pos = pick_free_tile(room.floor, taken[room.index], rng)
+        if corridors[room.index] > 1 and not dice.chance(SIDE_ROOM_TREASURE_CHANCE):
+            continue
+        pos = pick_free_tile(room, taken.setdefault(room.index, set()), dice)
         treasures.append(Item(len(treasures), "treasure", room.index, pos))
     return tuple(treasures)
 

@@ -1,4 +1,8 @@
-"""The room graph: rooms linked by corridors, and the searches the steps need on it."""
+"""The room graph: rooms linked by corridors, and the searches the steps need on it.
+
+Distances are counted in corridors (hops between rooms), as the scene graph's
+``corridors[].connects`` draw the level.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,8 @@ def room_links(room_count: int, corridors: Sequence[Corridor]) -> Links:
 
 
 def search(links: Links, start: int, avoid: Collection[int] = ()) -> dict[int, tuple[int, int]]:
-    """Breadth-first from ``start`` around the rooms in ``avoid``: room → (parent, corridor).
-
-    The start maps to ``(-1, -1)``.
-    """
+    """Breadth-first from ``start`` around the rooms in ``avoid``: room → (parent, corridor),
+    in the order reached (so the last key is a farthest room). The start maps to ``(-1, -1)``."""
     parents = {start: (-1, -1)}
     queue = deque([start])
     while queue:
@@ -33,6 +35,21 @@ def search(links: Links, start: int, avoid: Collection[int] = ()) -> dict[int, t
                 parents[neighbour] = (room, corridor)
                 queue.append(neighbour)
     return parents
+
+
+def distances(links: Links, start: int) -> list[int]:
+    """Corridors from ``start`` to every room (-1 where unreachable)."""
+    far = [-1] * len(links)
+    far[start] = 0
+    queue = deque([start])
+    while queue:
+        room = queue.popleft()
+        step = far[room] + 1
+        for neighbour, _ in links[room]:
+            if far[neighbour] < 0:
+                far[neighbour] = step
+                queue.append(neighbour)
+    return far
 
 
 def path_to(parents: dict[int, tuple[int, int]], goal: int) -> list[tuple[int, int]]:

@@ -13,16 +13,16 @@ both halves fitting, so the recursion never fails — thin maps included.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 from levelforge.generation.blueprint import Layout, Rect
+from levelforge.generation.seeding import Dice
 
 MIN_SPAN = 6
 """Tiles between two shared lines that one region needs: line, wall, 3 floor, wall."""
 
 
-def plan_layout(spec: dict[str, Any], rng: random.Random) -> Layout:
+def plan_layout(spec: dict[str, Any], rng: Dice) -> Layout:
     """Partition ``width x height`` into exactly ``spec["rooms"]`` regions."""
     width, height, count = spec["width"], spec["height"], spec["rooms"]
     if capacity(Rect(0, 0, width - 1, height - 1), width, height) < count:
@@ -50,7 +50,7 @@ def capacity(rect: Rect, width: int, height: int) -> int:
 
 
 def _split(
-    rect: Rect, n: int, width: int, height: int, rng: random.Random
+    rect: Rect, n: int, width: int, height: int, rng: Dice
 ) -> tuple[tuple[Rect, int], tuple[Rect, int]]:
     across_x = _fit(rect.x0, rect.x1, width)
     across_y = _fit(rect.y0, rect.y1, height)
@@ -69,20 +69,20 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _cut(low: int, high: int, size: int, cross: int, n: int, rng: random.Random) -> tuple[int, int]:
+def _cut(low: int, high: int, size: int, cross: int, n: int, rng: Dice) -> tuple[int, int]:
     """Choose how many regions go to the low side and the line that splits ``low … high``.
 
     ``cross`` is how many regions fit across the other axis, so a side holding ``m``
     regions needs ``ceil(m / cross)`` spans of ``MIN_SPAN`` along this one.
     """
     slots = _fit(low, high, size)
-    n1 = min(max(round(n * rng.uniform(0.35, 0.65)), 1), n - 1)
+    n1 = min(max(round(n * (0.35 + 0.3 * rng.random())), 1), n - 1)
     if _ceil_div(n1, cross) + _ceil_div(n - n1, cross) > slots:
         columns = _ceil_div(n, cross)
-        n1 = cross * min(max(round(columns * rng.uniform(0.35, 0.65)), 1), columns - 1)
+        n1 = cross * min(max(round(columns * (0.35 + 0.3 * rng.random())), 1), columns - 1)
     first = low + MIN_SPAN * _ceil_div(n1, cross) - (low == 0)
     last = high - MIN_SPAN * _ceil_div(n - n1, cross) + (high == size - 1)
     target = low + (high - low) * n1 // n
     jitter = (last - first) // 6
-    line = target + rng.randint(-jitter, jitter)
+    line = target + rng.between(-jitter, jitter)
     return n1, min(max(line, first), last)

@@ -1,54 +1,33 @@
 """render_ascii_minimap: one character a tile, ``height`` lines of ``width`` characters.
 
 Walls are exactly the tiles that are not walkable and touch (8-adjacent) a walkable one:
-a room's wall ring, and the tiles around corridors. Rooms are drawn a row at a time and
-corridors a tile at a time; nothing walks the whole grid.
+a room's wall ring (where it touches its floor), and the tiles around corridors. The grid
+is drawn with whole-array NumPy operations (see ``grid``), never tile by tile.
 """
 
 from __future__ import annotations
 
-from levelforge.generation.blueprint import Blueprint, Point
+import numpy as np
 
-ROCK, WALL, FLOOR = ord(" "), ord("#"), ord(".")
-_AROUND = tuple((dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy)
+from levelforge.generation.blueprint import Blueprint, Point
+from levelforge.generation.grid import as_points, grid_of, touching
 
 
 def render_minimap(blueprint: Blueprint) -> str:
-    width, height = blueprint.layout.width, blueprint.layout.height
-    rows = [bytearray(b" " * width) for _ in range(height)]
-    _draw_rooms(rows, blueprint)
-    _draw_corridors(rows, blueprint, width, height)
-    for door in blueprint.doors:
-        _put(rows, door.pos, "L" if door.key is not None else "+")
+    walkable = grid_of(blueprint).walkable
+    height, width = walkable.shape
+    chars = np.full((height, width + 1), ord(" "), dtype=np.uint8)
+    chars[:, width] = ord("\n")
+    body = chars[:, :width]
+    body[touching(walkable)] = ord("#")
+    body[walkable] = ord(".")
     locks, population = blueprint.locks, blueprint.population
-    _put(rows, locks.entrance.pos, "@")
-    _put(rows, locks.exit.pos, ">")
-    for item in locks.keys + population.treasures:
-        _put(rows, item.pos, "k" if item.kind == "key" else "$")
-    for enemy in population.enemies:
-        _put(rows, enemy.pos, "B" if enemy.boss else "e")
-    return "".join(row.decode("ascii") + "\n" for row in rows)
-
-
-def _draw_rooms(rows: list[bytearray], blueprint: Blueprint) -> None:
-    for room in blueprint.rooms:
-        floor, ring = room.floor, room.floor.grown(1)
-        rows[ring.y0][ring.x0 : ring.x1 + 1] = b"#" * ring.w
-        rows[ring.y1][ring.x0 : ring.x1 + 1] = b"#" * ring.w
-        line = b"#" + b"." * floor.w + b"#"
-        for y in range(floor.y0, floor.y1 + 1):
-            rows[y][ring.x0 : ring.x1 + 1] = line
-
-
-def _draw_corridors(rows: list[bytearray], blueprint: Blueprint, width: int, height: int) -> None:
-    tiles = {tile for corridor in blueprint.network.corridors for tile in corridor.tiles}
-    for x, y in tiles:
-        for dx, dy in _AROUND:
-            nx, ny = x + dx, y + dy
-            if 0 <= nx < width and 0 <= ny < height and rows[ny][nx] == ROCK:
-                rows[ny][nx] = WALL
-        rows[y][x] = FLOOR
-
-
-def _put(rows: list[bytearray], pos: Point, char: str) -> None:
-    rows[pos[1]][pos[0]] = ord(char)
+    marks: list[tuple[Point, str]] = [
+        (door.pos, "L" if door.key is not None else "+") for door in blueprint.doors
+    ]
+    marks += [(locks.entrance.pos, "@"), (locks.exit.pos, ">")]
+    marks += [(item.pos, "k" if item.kind == "key" else "$") for item in locks.keys + population.treasures]
+    marks += [(enemy.pos, "B" if enemy.boss else "e") for enemy in population.enemies]
+    points = as_points([pos for pos, _ in marks])
+    body[points[:, 1], points[:, 0]] = np.frombuffer("".join(c for _, c in marks).encode(), dtype=np.uint8)
+    return chars.tobytes().decode("ascii")

@@ -1,96 +1,107 @@
-"""Reachability with keys and locks, over rooms and corridors joined by doors.
+"""Reachability with keys and locks on the room graph, and the critical path's rules.
 
-Corridors that touch form one space. A locked door is passable once its key is held; a
-key is held once its room is reached. Used by ``validate``.
+Rooms are joined by corridors; a corridor can be walked when both its doors are open,
+and a locked door opens once its key is held; a key is held once its room is reached.
+The tiles may join more than this graph does (corridors meeting on a line), never less,
+so what is reachable here is reachable in the level. Used by ``validate``.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Iterator
 
 from levelforge.generation.blueprint import Blueprint, Point
+from levelforge.generation.graph import distances, room_links
 
-Graph = list[list[tuple[int, int | None]]]
-"""Nodes are rooms (0 to n-1) and then corridor spaces; edges carry the lock's key."""
-
-_NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1))
+Edges = list[list[tuple[int, tuple[int | None, int | None]]]]
+"""For each room: (neighbour, keys of the corridor's two doors)."""
 
 
 def check_reachability(blueprint: Blueprint) -> Iterator[str]:
-    graph = _graph(blueprint)
+    edges = _edges(blueprint)
     entrance = blueprint.locks.entrance.room
     key_rooms: dict[int, list[int]] = {}
     for key in blueprint.locks.keys:
         key_rooms.setdefault(key.room, []).append(key.index)
-    reached = _reach(graph, entrance, key_rooms)
-    for room in blueprint.rooms:
-        if room.index not in reached:
-            yield f"room {room.id} unreachable"
+    reached = _reach(edges, entrance, key_rooms)
+    if len(reached) != len(blueprint.rooms):
+        yield f"{len(blueprint.rooms) - len(reached)} rooms unreachable"
     if blueprint.locks.exit.room not in reached:
         yield "exit unreachable"
     for key in blueprint.locks.keys:
-        if key.room not in _reach(graph, entrance, key_rooms, closed=key.index):
+        if key.room not in _reach(edges, entrance, key_rooms, closed=key.index):
             yield f"key {key.id} is behind its own lock"
-    if blueprint.locks.keys and blueprint.locks.exit.room in _reach(graph, entrance, {}):
+    if blueprint.locks.keys and blueprint.locks.exit.room in _reach(edges, entrance, {}):
         yield "no lock between the entrance and the exit"
 
 
-def _graph(blueprint: Blueprint) -> Graph:
-    """Rooms and corridor spaces (corridors that share or touch tiles), joined by doors."""
-    corridors = blueprint.network.corridors
-    parent = list(range(len(corridors)))
-    owner: dict[Point, int] = {}
-    for corridor in corridors:
-        for tile in corridor.tiles:
-            first = owner.setdefault(tile, corridor.index)
-            if first != corridor.index:
-                parent[_root(parent, first)] = _root(parent, corridor.index)
-    for (x, y), node in owner.items():
-        for other in (owner.get((x + 1, y)), owner.get((x, y + 1))):
-            if other is not None and other != node:
-                parent[_root(parent, node)] = _root(parent, other)
-    rooms = len(blueprint.rooms)
-    roots = sorted({_root(parent, node) for node in parent})
-    spaces = {root: rooms + number for number, root in enumerate(roots)}
-    graph: Graph = [[] for _ in range(rooms + len(spaces))]
-    for door in blueprint.doors:
-        x, y = door.pos
-        for dx, dy in _NEIGHBOURS:
-            outside = owner.get((x + dx, y + dy))
-            if outside is not None:
-                space = spaces[_root(parent, outside)]
-                graph[door.room].append((space, door.key))
-                graph[space].append((door.room, door.key))
-    return graph
+def check_route(blueprint: Blueprint) -> Iterator[str]:
+    """Corridors unbroken from door to door; the critical path a shortest way to a
+    farthest room; with four rooms or more, a locked room on it whose key lies off it."""
+    yield from _broken_corridors(blueprint)
+    locks, corridors = blueprint.locks, blueprint.network.corridors
+    path = locks.critical_path
+    far = distances(room_links(len(blueprint.rooms), corridors), locks.entrance.room)
+    if list(locks.distance) != far or far[locks.exit.room] != max(far) or len(path) != max(far) + 1:
+        yield "the exit is not a farthest room, or the critical path not a shortest way to it"
+    for room, following, index in zip(path, path[1:], locks.critical_corridors, strict=False):
+        if {corridors[index].a, corridors[index].b} != {room, following}:
+            yield f"critical path corridor c{index} does not join r{room} and r{following}"
+    if len(blueprint.rooms) >= 4 and not _locked_on_path_with_key_aside(blueprint):
+        yield "no locked room on the critical path with its key off the path"
 
 
-def _root(parent: list[int], node: int) -> int:
-    while parent[node] != node:
-        parent[node] = parent[parent[node]]
-        node = parent[node]
-    return node
+def _broken_corridors(blueprint: Blueprint) -> Iterator[str]:
+    """Corridors whose way, from door to door, has two tiles in a row that do not touch."""
+    for corridor in blueprint.network.corridors:
+        way = [corridor.door_a, *corridor.tiles[: corridor.route], corridor.door_b]
+        if any(abs(x1 - x0) + abs(y1 - y0) != 1 for (x0, y0), (x1, y1) in itertools.pairwise(way)):
+            yield f"corridor {corridor.id} is broken"
 
 
-def _reach(graph: Graph, start: int, key_rooms: dict[int, list[int]], closed: int | None = None) -> set[int]:
-    """Nodes reachable from ``start``, picking up keys on the way; the lock of key
+def _locked_on_path_with_key_aside(blueprint: Blueprint) -> bool:
+    on_path = set(blueprint.locks.critical_path)
+    locked = {door.key: door.room for door in blueprint.doors if door.key is not None}
+    return any(locked.get(key.index) in on_path and key.room not in on_path for key in blueprint.locks.keys)
+
+
+def _edges(blueprint: Blueprint) -> Edges:
+    keys: dict[Point, int | None] = {door.pos: door.key for door in blueprint.doors}
+    edges: Edges = [[] for _ in blueprint.rooms]
+    for corridor in blueprint.network.corridors:
+        locks = (keys[corridor.door_a], keys[corridor.door_b])
+        edges[corridor.a].append((corridor.b, locks))
+        edges[corridor.b].append((corridor.a, locks))
+    return edges
+
+
+def _reach(edges: Edges, start: int, key_rooms: dict[int, list[int]], closed: int | None = None) -> set[int]:
+    """Rooms reachable from ``start``, picking up keys on the way; the lock of key
     ``closed`` never opens."""
     reached, held = {start}, set()
-    waiting: dict[int, list[int]] = {}
-    stack = [start]
-    while stack:
-        node = stack.pop()
-        opened: list[int] = []
-        for key in key_rooms.get(node, ()):
-            if key != closed:
-                held.add(key)
-                opened.extend(waiting.pop(key, ()))
-        edges: list[tuple[int, int | None]] = [*graph[node], *((n, None) for n in opened)]
-        for neighbour, lock in edges:
+    waiting: dict[int, list[tuple[int, tuple[int | None, int | None]]]] = {}
+    queue = deque([start])
+    while queue:
+        room = queue.popleft()
+        links = edges[room]
+        if room in key_rooms:
+            links = list(links)
+            for key in key_rooms[room]:
+                if key != closed:
+                    held.add(key)
+                    links += waiting.pop(key, ())
+        for neighbour, locks in links:
             if neighbour in reached:
                 continue
-            if lock is None or lock in held:
+            lock_a, lock_b = locks
+            shut = lock_a if lock_a is not None and lock_a not in held else None
+            if shut is None and lock_b is not None and lock_b not in held:
+                shut = lock_b
+            if shut is None:
                 reached.add(neighbour)
-                stack.append(neighbour)
-            elif lock != closed:
-                waiting.setdefault(lock, []).append(neighbour)
+                queue.append(neighbour)
+            elif shut != closed:
+                waiting.setdefault(shut, []).append((neighbour, locks))
     return reached

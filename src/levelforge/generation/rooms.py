@@ -3,53 +3,104 @@
 On a side that faces a shared line the wall stands at least one tile inside the region,
 so the line itself stays free for corridors; on the map border the wall may stand on the
 edge. Rooms of different regions are therefore separated by at least one free tile.
+
+Themes shape the rooms: ``dungeon`` rooms are rectangles filling most of their region,
+``crypt`` rooms are small rectangles (leaving rock for winding corridors), ``cave`` rooms
+are caverns: a rectangle with its corners bitten away in steps (see ``Room``).
 """
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 
-from levelforge.generation.blueprint import Layout, Rect, Room
+from levelforge.generation.blueprint import Layout, Rect, Room, Span
+from levelforge.generation.seeding import Dice
+
+Sizing = Callable[[int, Dice], int]
+"""How long a floor is along an axis, given the room there is for it."""
 
 MAX_SIDE = 24
 """Floors are at most this many tiles along a side; big regions get rock around them."""
+CRYPT_MAX_SIDE = 9
+"""Crypt rooms are small: at most this many tiles along a side."""
 
 
-def carve_rooms(layout: Layout, rng: random.Random) -> tuple[Room, ...]:
+def carve_rooms(layout: Layout, theme: str, dice: Dice) -> tuple[Room, ...]:
     """A room in every region of ``layout``, numbered in region order."""
-    return tuple(
-        Room(index, region, _floor(region, layout.width, layout.height, rng))
-        for index, region in enumerate(layout.regions)
-    )
+    width, height = layout.width, layout.height
+    sizing: Sizing = _crypt_length if theme == "crypt" else _dungeon_length
+    rooms = []
+    for index, region in enumerate(layout.regions):
+        x0, x1 = _span(region.x0, region.x1, width, sizing, dice)
+        y0, y1 = _span(region.y0, region.y1, height, sizing, dice)
+        floor = Rect(x0, y0, x1, y1)
+        spans = cavern(floor, dice) if theme == "cave" else None
+        rooms.append(Room(index, region, floor, spans))
+    return tuple(rooms)
 
 
-def _floor(region: Rect, width: int, height: int, rng: random.Random) -> Rect:
-    x0, x1 = _span(region.x0, region.x1, width, rng)
-    y0, y1 = _span(region.y0, region.y1, height, rng)
-    return Rect(x0, y0, x1, y1)
+def _dungeon_length(room: int, dice: Dice) -> int:
+    longest = min(room, MAX_SIDE)
+    return dice.between(min(max(3, room * 3 // 5), longest), longest)
 
 
-def _span(low: int, high: int, size: int, rng: random.Random) -> tuple[int, int]:
+def _crypt_length(room: int, dice: Dice) -> int:
+    return dice.between(3, max(3, min(room * 3 // 5, CRYPT_MAX_SIDE)))
+
+
+def _span(low: int, high: int, size: int, sizing: Sizing, dice: Dice) -> Span:
     """A floor range between the region lines ``low`` and ``high``."""
     first = low + (1 if low == 0 else 2)
     last = high - (1 if high == size - 1 else 2)
-    room = last - first + 1
-    longest = min(room, MAX_SIDE)
-    length = rng.randint(min(max(3, room * 3 // 5), longest), longest)
-    start = rng.randint(first, last - length + 1)
+    length = sizing(last - first + 1, dice)
+    start = dice.between(first, last - length + 1)
     return start, start + length - 1
 
 
-def pick_free_tile(floor: Rect, taken: set[tuple[int, int]], rng: random.Random) -> tuple[int, int]:
-    """A floor tile of ``floor`` not in ``taken`` (which it joins)."""
+def cavern(floor: Rect, dice: Dice) -> tuple[Span, ...] | None:
+    """Row spans of a cavern filling ``floor``'s bounds, or ``None`` when too small to
+    carve. A band of at least three full rows stays whole (the 3x3 square, and the left
+    and right sides touched); above and below it each row is the one nearer the band
+    narrowed by 0-2 tiles on each side, never below one tile, so rows and columns are
+    unbroken runs and the first and last rows are floor; the outermost row is always
+    narrowed, so a cavern is never a plain rectangle."""
+    if floor.w < 5 or floor.h < 4:
+        return None
+    band = max(3, floor.h * 2 // 5)
+    top = dice.between(floor.y0, floor.y1 - band + 1)
+    rows: dict[int, Span] = {y: (floor.x0, floor.x1) for y in range(top, top + band)}
+    for ys in (range(top - 1, floor.y0 - 1, -1), range(top + band, floor.y1 + 1)):
+        first, last = floor.x0, floor.x1
+        for y in ys:
+            first, last = _narrowed(first, last, dice, outermost=y in (floor.y0, floor.y1))
+            rows[y] = (first, last)
+    return tuple(rows[y] for y in range(floor.y0, floor.y1 + 1))
+
+
+def _narrowed(first: int, last: int, dice: Dice, *, outermost: bool) -> Span:
+    """A row 0-2 tiles narrower on each side; the outermost row at least one narrower."""
+    room = last - first
+    cut_first = min(dice.below(3), room // 2)
+    cut_last = min(dice.below(3), room - cut_first)
+    if outermost and cut_first + cut_last == 0 and room:
+        cut_first = 1
+    return first + cut_first, last - cut_last
+
+
+def pick_free_tile(room: Room, taken: set[tuple[int, int]], dice: Dice) -> tuple[int, int]:
+    """A floor tile of ``room`` not in ``taken`` (which it joins)."""
+    floor = room.floor
     for _ in range(8):
-        tile = (rng.randint(floor.x0, floor.x1), rng.randint(floor.y0, floor.y1))
+        y = dice.between(floor.y0, floor.y1)
+        first, last = room.row(y)
+        tile = (dice.between(first, last), y)
         if tile not in taken:
             taken.add(tile)
             return tile
     for y in range(floor.y0, floor.y1 + 1):
-        for x in range(floor.x0, floor.x1 + 1):
+        first, last = room.row(y)
+        for x in range(first, last + 1):
             if (x, y) not in taken:
                 taken.add((x, y))
                 return x, y
-    raise ValueError(f"no free tile left in {floor}")
+    raise ValueError(f"no free tile left in {room.id}")

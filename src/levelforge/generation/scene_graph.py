@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
 from typing import Any
 
 from levelforge.generation.blueprint import Blueprint, Corridor, Enemy, Item, Point, Room
@@ -20,12 +19,12 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
         "seed": spec["seed"],
         "spec": dict(spec),
         "size": {"w": blueprint.layout.width, "h": blueprint.layout.height},
-        "rooms": [_room(room, tags) for room in blueprint.rooms],
+        "rooms": [_room(room, tags, locks.distance[room.index]) for room in blueprint.rooms],
         "corridors": [_corridor(corridor) for corridor in blueprint.network.corridors],
         "doors": [
             {
-                "id": door.id,
-                "pos": _pos(door.pos),
+                "id": f"d{door.index}",
+                "pos": {"x": door.pos[0], "y": door.pos[1]},
                 "joins": [f"r{door.room}", f"c{door.corridor}"],
                 "locked": door.key is not None,
                 "key": None if door.key is None else f"k{door.key}",
@@ -37,12 +36,14 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
         "entrance": {"room": f"r{locks.entrance.room}", "pos": _pos(locks.entrance.pos)},
         "exit": {"room": f"r{locks.exit.room}", "pos": _pos(locks.exit.pos)},
         "critical_path": [f"r{room}" for room in locks.critical_path],
+        "critical_path_corridors": [f"c{corridor}" for corridor in locks.critical_corridors],
         "stats": {
             "rooms": len(blueprint.rooms),
             "doors": len(blueprint.doors),
             "locks": locked,
             "enemies": len(population.enemies),
             "loops": blueprint.network.loops,
+            "loops_possible": blueprint.network.possible,
             "critical_path_rooms": len(locks.critical_path),
             "critical_path_tiles": critical_path_tiles(blueprint),
             "attempts": blueprint.attempt,
@@ -66,17 +67,29 @@ def _room_tags(blueprint: Blueprint) -> dict[int, list[str]]:
     return tags
 
 
-def _room(room: Room, tags: dict[int, list[str]]) -> dict[str, Any]:
+def _room(room: Room, tags: dict[int, list[str]], distance: int) -> dict[str, Any]:
+    """A room; ``shape`` is ``rect`` (the floor fills ``bounds``) or ``cavern`` (its floor
+    is ``spans``: for each row of ``bounds`` from the top, the first and last x of floor),
+    ``area`` its floor tiles, ``distance`` the corridors from the entrance to it."""
     floor = room.floor
-    bounds = {"x": floor.x0, "y": floor.y0, "w": floor.w, "h": floor.h}
-    return {"id": room.id, "bounds": bounds, "tags": tags[room.index]}
+    record: dict[str, Any] = {
+        "id": room.id,
+        "bounds": {"x": floor.x0, "y": floor.y0, "w": floor.w, "h": floor.h},
+        "tags": tags[room.index],
+        "shape": "rect" if room.spans is None else "cavern",
+        "area": room.area,
+        "distance": distance,
+    }
+    if room.spans is not None:
+        record["spans"] = [[first, last] for first, last in room.spans]
+    return record
 
 
 def _corridor(corridor: Corridor) -> dict[str, Any]:
     return {
         "id": corridor.id,
         "connects": [f"r{corridor.a}", f"r{corridor.b}"],
-        "tiles": [[x, y] for x, y in corridor.tiles],
+        "tiles": list(map(list, corridor.tiles)),
         "loop": corridor.loop,
     }
 
@@ -95,11 +108,11 @@ def _item(item: Item) -> dict[str, Any]:
 
 def _enemy(enemy: Enemy) -> dict[str, Any]:
     return {
-        "id": enemy.id,
+        "id": f"e{enemy.index}",
         "type": enemy.type,
         "level": enemy.level,
         "room": f"r{enemy.room}",
-        "pos": _pos(enemy.pos),
+        "pos": {"x": enemy.pos[0], "y": enemy.pos[1]},
         "boss": enemy.boss,
     }
 
@@ -109,24 +122,33 @@ def _pos(pos: Point) -> dict[str, int]:
 
 
 def critical_path_tiles(blueprint: Blueprint) -> int:
-    """Tiles walked from the entrance to the exit along the critical path: straight
-    (Manhattan) across each room from where one enters to where one leaves, and every
-    tile of each corridor between, doors included."""
-    locks = blueprint.locks
-    by_pair: dict[tuple[int, int], Corridor] = {}
-    for corridor in blueprint.network.corridors:
-        by_pair.setdefault((corridor.a, corridor.b), corridor)
-        by_pair.setdefault((corridor.b, corridor.a), corridor)
+    """Tiles walked from the entrance to the exit along the critical path, the entrance's
+    tile included: across each room from the tile inside the door one enters by to the
+    tile inside the door one leaves by (Manhattan, exact in rectangles and caverns alike),
+    and along the way of each corridor between, doors included."""
+    locks, rooms = blueprint.locks, blueprint.rooms
+    corridors = blueprint.network.corridors
     here, tiles = locks.entrance.pos, 1
-    path = locks.critical_path
-    for room, following in pairwise(path):
-        corridor = by_pair[(room, following)]
+    for room, index in zip(locks.critical_path, locks.critical_corridors, strict=False):
+        corridor = corridors[index]
         leave, enter = (
             (corridor.door_a, corridor.door_b) if corridor.a == room else (corridor.door_b, corridor.door_a)
         )
-        tiles += _steps(here, leave) + len(corridor.tiles) + 1
-        here = enter
+        tiles += _steps(here, _inside(rooms[room], leave)) + 1 + corridor.route + 1
+        here = _inside(rooms[corridor.b if corridor.a == room else corridor.a], enter)
+        tiles += 1
     return tiles + _steps(here, locks.exit.pos)
+
+
+def _inside(room: Room, door: Point) -> Point:
+    """The floor tile just inside a door of ``room``."""
+    x, y = door
+    floor = room.floor
+    if x < floor.x0:
+        return x + 1, y
+    if x > floor.x1:
+        return x - 1, y
+    return (x, y + 1) if y < floor.y0 else (x, y - 1)
 
 
 def _steps(a: Point, b: Point) -> int:

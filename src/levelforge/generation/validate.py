@@ -1,66 +1,47 @@
 """validate: every check of CONTRACT §5, on the blueprint, before anything is published.
 
-Checks work per room, per corridor tile and per door (never per tile of the whole map):
-a room index answers "which room's floor or wall is here". Walkability follows from the
-blueprint: room floors, corridor tiles and doors are walkable, nothing else is.
+Tile checks run on NumPy grids (see ``grid``): whole arrays at once, never tile by tile in
+Python. Walkability follows from the blueprint: room floors, corridor tiles and doors are
+walkable, nothing else is. Reachability runs on the room graph (see ``reachability``),
+which the tile checks make sound: corridors run unbroken from door to door outside every
+room, so the tiles join at least what the graph joins, and a room is entered only by its
+doors.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
-from itertools import combinations
+
+import numpy as np
+import numpy.typing as npt
 
 from levelforge.generation.blueprint import Blueprint, Point, Room
-from levelforge.generation.reachability import check_reachability
+from levelforge.generation.grid import TileGrid, as_points, door_points, grid_of, padded
+from levelforge.generation.reachability import check_reachability, check_route
 
-BUCKET = 16
-
-
-class RoomIndex:
-    """Rooms by the 16x16 buckets their floor and wall ring touch."""
-
-    def __init__(self, rooms: tuple[Room, ...]) -> None:
-        self.buckets: dict[tuple[int, int], list[Room]] = {}
-        for room in rooms:
-            ring = room.floor.grown(1)
-            for by in range(ring.y0 // BUCKET, ring.y1 // BUCKET + 1):
-                for bx in range(ring.x0 // BUCKET, ring.x1 // BUCKET + 1):
-                    self.buckets.setdefault((bx, by), []).append(room)
-
-    def room_at(self, x: int, y: int, *, ring: bool) -> Room | None:
-        """The room whose floor (or, with ``ring``, floor or wall ring) holds the tile."""
-        margin = 1 if ring else 0
-        for room in self.buckets.get((x // BUCKET, y // BUCKET), ()):
-            floor = room.floor
-            if floor.x0 - margin <= x <= floor.x1 + margin and floor.y0 - margin <= y <= floor.y1 + margin:
-                return room
-        return None
-
-
-Check = Callable[[Blueprint, RoomIndex], Iterator[str]]
+Check = Callable[[Blueprint, TileGrid], Iterator[str]]
 
 
 def validate(blueprint: Blueprint, rooms_wanted: int) -> list[str]:
     """The failures of ``blueprint``: empty when it is a valid level."""
-    index = RoomIndex(blueprint.rooms)
     failures = []
     if len(blueprint.rooms) != rooms_wanted:
         failures.append(f"{len(blueprint.rooms)} rooms instead of {rooms_wanted}")
-    checks: tuple[Check, ...] = (
-        _room_shapes,
-        _room_overlaps,
-        _corridors_outside_rooms,
-        _door_rule,
-        _placements,
-    )
+    failures.extend(_room_shapes(blueprint))
+    if failures:
+        return failures
+    grid = grid_of(blueprint)
+    checks: tuple[Check, ...] = (_room_overlaps, _corridors, _door_rule, _placements)
     for check in checks:
-        failures.extend(check(blueprint, index))
+        failures.extend(check(blueprint, grid))
     if not failures:
         failures.extend(check_reachability(blueprint))
+        failures.extend(check_route(blueprint))
     return failures
 
 
-def _room_shapes(blueprint: Blueprint, _: RoomIndex) -> Iterator[str]:
+def _room_shapes(blueprint: Blueprint) -> Iterator[str]:
     width, height = blueprint.layout.width, blueprint.layout.height
     for room in blueprint.rooms:
         ring = room.floor.grown(1)
@@ -68,52 +49,87 @@ def _room_shapes(blueprint: Blueprint, _: RoomIndex) -> Iterator[str]:
             yield f"room {room.id} floor smaller than 3x3"
         if ring.x0 < 0 or ring.y0 < 0 or ring.x1 >= width or ring.y1 >= height:
             yield f"room {room.id} outside the map"
+        if room.spans is not None:
+            yield from _cavern_shape(room)
 
 
-def _room_overlaps(_: Blueprint, index: RoomIndex) -> Iterator[str]:
-    seen: set[tuple[int, int]] = set()
-    for bucket in index.buckets.values():
-        for a, b in combinations(bucket, 2):
-            pair = (min(a.index, b.index), max(a.index, b.index))
-            if pair not in seen and a.floor.grown(1).intersects(b.floor):
-                seen.add(pair)
-                yield f"rooms r{pair[0]} and r{pair[1]} overlap"
+def _cavern_shape(room: Room) -> Iterator[str]:
+    """Rows inside the bounds, the bounds tight, rows and columns unbroken runs (each
+    row's run overlaps the next one's, and the runs widen then narrow), and three rows
+    sharing three columns."""
+    floor, spans = room.floor, room.spans or ()
+    firsts, lasts = [s[0] for s in spans], [s[1] for s in spans]
+    if len(spans) != floor.h or min(firsts) != floor.x0 or max(lasts) != floor.x1:
+        yield f"cavern {room.id} does not fill its bounds"
+    if any(first > last for first, last in spans):
+        yield f"cavern {room.id} has an empty row"
+    if not (_unimodal([-x for x in firsts]) and _unimodal(lasts)):
+        yield f"cavern {room.id} has a broken column"
+    if not any(min(lasts[i : i + 3]) - max(firsts[i : i + 3]) >= 2 for i in range(len(spans) - 2)):
+        yield f"cavern {room.id} has no 3x3 floor"
 
 
-def _corridors_outside_rooms(blueprint: Blueprint, index: RoomIndex) -> Iterator[str]:
-    width, height = blueprint.layout.width, blueprint.layout.height
-    for corridor in blueprint.network.corridors:
-        for x, y in corridor.tiles:
-            if not (0 <= x < width and 0 <= y < height):
-                yield f"corridor {corridor.id} leaves the map at {x},{y}"
-            elif (room := index.room_at(x, y, ring=True)) is not None:
-                yield f"corridor {corridor.id} breaks into room {room.id} at {x},{y}"
+def _unimodal(values: list[int]) -> bool:
+    """Never falls and then rises again."""
+    fallen = False
+    for before, after in itertools.pairwise(values):
+        if after < before:
+            fallen = True
+        elif after > before and fallen:
+            return False
+    return True
 
 
-def _door_rule(blueprint: Blueprint, index: RoomIndex) -> Iterator[str]:
-    """Each door stands in its room's wall, between two walls along the wall, with
-    walkable tiles on its two other sides."""
-    corridor_tiles = {tile for c in blueprint.network.corridors for tile in c.tiles}
-    door_tiles = {door.pos for door in blueprint.doors}
-
-    def walkable(tile: Point) -> bool:
-        return (
-            tile in corridor_tiles
-            or tile in door_tiles
-            or index.room_at(tile[0], tile[1], ring=False) is not None
-        )
-
-    for door in blueprint.doors:
-        x, y = door.pos
-        left, right = walkable((x - 1, y)), walkable((x + 1, y))
-        up, down = walkable((x, y - 1)), walkable((x, y + 1))
-        if not ((left and right and not (up or down)) or (up and down and not (left or right))):
-            yield f"door {door.id} at {x},{y} is not between two walls"
-        if index.room_at(x, y, ring=True) is not blueprint.rooms[door.room]:
-            yield f"door {door.id} is not in the wall of room r{door.room}"
+def _room_overlaps(_: Blueprint, grid: TileGrid) -> Iterator[str]:
+    if grid.rooms.max(initial=0) > 1:
+        y, x = np.argwhere(grid.rooms > 1)[0]
+        yield f"rooms overlap at {x},{y}"
 
 
-def _placements(blueprint: Blueprint, _: RoomIndex) -> Iterator[str]:
+def _corridors(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
+    """Corridor tiles are on the map and outside every room's floor and ring."""
+    height, width = grid.walkable.shape
+    points = grid.corridor_points
+    xs, ys = points[:, 0], points[:, 1]
+    off = (xs < 0) | (xs >= width) | (ys < 0) | (ys >= height)
+    if off.any():
+        yield f"{int(off.sum())} corridor tiles off the map"
+        return
+    inside = grid.rooms[ys, xs] != 0
+    if inside.any():
+        x, y = points[int(np.argmax(inside))]
+        yield f"a corridor breaks into a room at {x},{y}"
+
+
+def _door_rule(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
+    """Each door stands in its room's wall ring (not in a corner), between two walls along
+    the wall, with walkable tiles on its two other sides."""
+    doors = door_points(blueprint)
+    if not len(doors):
+        return
+    xs, ys, walk = doors[:, 0] + 1, doors[:, 1] + 1, padded(grid.walkable)
+    left, right = walk[ys, xs - 1], walk[ys, xs + 1]
+    up, down = walk[ys - 1, xs], walk[ys + 1, xs]
+    across = (left & right & ~up & ~down) | (up & down & ~left & ~right)
+    for number in np.flatnonzero(~across):
+        door = blueprint.doors[int(number)]
+        yield f"door {door.id} at {door.pos[0]},{door.pos[1]} is not between two walls"
+    x0, y0, x1, y1 = _floors(blueprint)[[door.room for door in blueprint.doors]].T
+    xs, ys = doors[:, 0], doors[:, 1]
+    beside = ((xs == x0 - 1) | (xs == x1 + 1)) & (ys >= y0) & (ys <= y1)
+    above = ((ys == y0 - 1) | (ys == y1 + 1)) & (xs >= x0) & (xs <= x1)
+    for number in np.flatnonzero(~(beside | above)):
+        door = blueprint.doors[int(number)]
+        yield f"door {door.id} is not in the wall of r{door.room}"
+
+
+def _floors(blueprint: Blueprint) -> npt.NDArray[np.int64]:
+    """The floor rectangle ``x0, y0, x1, y1`` of every room, one row each."""
+    flat = itertools.chain.from_iterable(room.floor for room in blueprint.rooms)
+    return np.fromiter(flat, dtype=np.int64, count=4 * len(blueprint.rooms)).reshape(-1, 4)
+
+
+def _placements(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
     """Entrance, exit, keys, treasure and enemies each on a floor tile of their own room;
     no enemy in the entrance room."""
     locks, population = blueprint.locks, blueprint.population
@@ -123,16 +139,17 @@ def _placements(blueprint: Blueprint, _: RoomIndex) -> Iterator[str]:
     ]
     things += [(item.id, item.room, item.pos) for item in locks.keys + population.treasures]
     things += [(enemy.id, enemy.room, enemy.pos) for enemy in population.enemies]
-    owners: dict[Point, str] = {}
-    for name, room, pos in things:
-        if not blueprint.rooms[room].floor.contains(*pos):
-            yield f"{name} is not on the floor of room r{room}"
-        if pos in owners:
-            yield f"{name} shares its tile with {owners[pos]}"
-        owners[pos] = name
-    for enemy in population.enemies:
-        if enemy.room == locks.entrance.room:
-            yield f"enemy {enemy.id} in the entrance room"
+    points = as_points([pos for _, _, pos in things])
+    xs, ys = points[:, 0], points[:, 1]
+    x0, y0, x1, y1 = _floors(blueprint)[[room for _, room, _ in things]].T
+    inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1) & grid.room_floor[ys, xs]
+    for number in np.flatnonzero(~inside):
+        name, room, _ = things[int(number)]
+        yield f"{name} is not on the floor of room r{room}"
+    if len({pos for _, _, pos in things}) != len(things):
+        yield "two things share a tile"
+    if any(enemy.room == locks.entrance.room for enemy in population.enemies):
+        yield "an enemy in the entrance room"
 
 
 def summarise(failures: list[str]) -> str:

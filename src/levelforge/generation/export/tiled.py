@@ -1,0 +1,233 @@
+"""tiled_map: the level as a Tiled JSON map (orthogonal, Tiled 1.10 JSON format).
+
+Two layers: ``tiles``, a tile layer whose gids follow the minimap (0 for rock, then one
+tile per kind of tile: wall, floor, door, locked door; the tiles under entities are floor),
+and ``entities``, an object layer with one rectangle object per door, key, treasure, enemy,
+entrance and exit, on the pixels of its tile, with its facts as typed custom properties.
+
+The tileset is embedded and names an image, ``levelforge-tiles.png`` (four 16x16 tiles in
+a row, in gid order), that the service does not ship. Both Tiled and pytiled-parser load a
+map whose tileset image is missing (Tiled shows the tiles as missing until the image is
+supplied, pytiled-parser only records the path); a tileset without an image would instead
+be an image-collection tileset, which Tiled also loads but engines support less well.
+Each tile also carries its kind as its type and a ``walkable`` property, so a game can map
+tiles to its own art without any image.
+
+Pure: a function of the scene graph and minimap; same input, same output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+TILE_SIZE = 16
+TILESET_IMAGE = "levelforge-tiles.png"
+TILED_JSON_VERSION = "1.10"
+TILED_VERSION = "1.10.2"
+TILE_KINDS: tuple[tuple[str, bool], ...] = (
+    ("wall", False),
+    ("floor", True),
+    ("door", True),
+    ("locked_door", False),
+)
+"""(kind, walkable) of each tile, in gid order from 1; gid 0 is rock (no tile)."""
+
+MINIMAP_GIDS: dict[str, int] = {
+    " ": 0,
+    "#": 1,
+    ".": 2,
+    "@": 2,
+    ">": 2,
+    "k": 2,
+    "$": 2,
+    "e": 2,
+    "B": 2,
+    "+": 3,
+    "L": 4,
+}
+"""The gid of each minimap character: entities stand on floor."""
+
+_LEGEND = "".join(MINIMAP_GIDS).encode() + b"\n"
+_TO_GID = bytes.maketrans(_LEGEND, bytes([*MINIMAP_GIDS.values(), 0]))
+_TO_DIGIT = bytes.maketrans(_LEGEND, "".join(str(gid) for gid in MINIMAP_GIDS.values()).encode() + b"\n")
+_DATA_PLACEHOLDER = b'"data":[]'
+Property = dict[str, Any]
+
+
+def tiled_map(scene_graph: dict[str, Any], minimap: str) -> dict[str, Any]:
+    """The Tiled JSON map of a level, as a JSON-ready dict."""
+    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
+    return _compose(scene_graph, tile_gids(minimap, width, height))
+
+
+def tiled_json(scene_graph: dict[str, Any], minimap: str, encode: Callable[[Any], bytes]) -> bytes:
+    """``encode(tiled_map(scene_graph, minimap))``, made faster: the map is encoded with
+    an empty tile layer, and the tiles are spliced in as text (no list of ints to build
+    and encode one by one)."""
+    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
+    digits = _minimap_bytes(minimap, width, height).translate(_TO_DIGIT, b"\n")
+    skeleton = encode(_compose(scene_graph, []))
+    if skeleton.count(_DATA_PLACEHOLDER) != 1:  # an encoding with other separators
+        return encode(tiled_map(scene_graph, minimap))
+    return skeleton.replace(_DATA_PLACEHOLDER, b'"data":[' + ",".join(digits.decode()).encode() + b"]")
+
+
+def tile_gids(minimap: str, width: int, height: int) -> list[int]:
+    """The gids of the minimap's tiles, row by row (no per-tile Python loop)."""
+    return list(_minimap_bytes(minimap, width, height).translate(_TO_GID, b"\n"))
+
+
+def _minimap_bytes(minimap: str, width: int, height: int) -> bytes:
+    encoded = minimap.encode()
+    if len(encoded) != (width + 1) * height or encoded.translate(None, _LEGEND):
+        raise ValueError(f"the minimap is not {height} lines of {width} minimap legend characters")
+    return encoded
+
+
+def _compose(scene_graph: dict[str, Any], data: list[int]) -> dict[str, Any]:
+    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
+    objects = entity_objects(scene_graph)
+    return {
+        "type": "map",
+        "version": TILED_JSON_VERSION,
+        "tiledversion": TILED_VERSION,
+        "orientation": "orthogonal",
+        "renderorder": "right-down",
+        "width": width,
+        "height": height,
+        "tilewidth": TILE_SIZE,
+        "tileheight": TILE_SIZE,
+        "infinite": False,
+        "compressionlevel": -1,
+        "nextlayerid": 3,
+        "nextobjectid": len(objects) + 1,
+        "properties": _map_properties(scene_graph),
+        "tilesets": [_tileset()],
+        "layers": [
+            {
+                "id": 1,
+                "name": "tiles",
+                "type": "tilelayer",
+                "x": 0,
+                "y": 0,
+                "width": width,
+                "height": height,
+                "opacity": 1,
+                "visible": True,
+                "data": data,
+            },
+            {
+                "id": 2,
+                "name": "entities",
+                "type": "objectgroup",
+                "x": 0,
+                "y": 0,
+                "opacity": 1,
+                "visible": True,
+                "draworder": "topdown",
+                "objects": objects,
+            },
+        ],
+    }
+
+
+def entity_objects(scene_graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """One object per door, item, enemy, entrance and exit, ids from 1 in that order."""
+    records: list[tuple[str, str, dict[str, int], list[Property]]] = []
+    for door in scene_graph["doors"]:
+        records.append((door["id"], "door", door["pos"], _door_properties(door)))
+    for item in scene_graph["items"]:
+        records.append((item["id"], item["kind"], item["pos"], _item_properties(item)))
+    for enemy in scene_graph["enemies"]:
+        records.append((enemy["id"], "enemy", enemy["pos"], _enemy_properties(enemy)))
+    for name in ("entrance", "exit"):
+        place = scene_graph[name]
+        records.append((name, name, place["pos"], [_string("room", place["room"])]))
+    return [_object(number, *record) for number, record in enumerate(records, start=1)]
+
+
+def _object(
+    number: int, name: str, kind: str, pos: dict[str, int], properties: list[Property]
+) -> dict[str, Any]:
+    return {
+        "id": number,
+        "name": name,
+        "type": kind,
+        "x": pos["x"] * TILE_SIZE,
+        "y": pos["y"] * TILE_SIZE,
+        "width": TILE_SIZE,
+        "height": TILE_SIZE,
+        "rotation": 0,
+        "visible": True,
+        "properties": properties,
+    }
+
+
+def _door_properties(door: dict[str, Any]) -> list[Property]:
+    return [
+        _bool("locked", door["locked"]),
+        _string("key", door["key"] or ""),
+        _string("joins", ",".join(door["joins"])),
+    ]
+
+
+def _item_properties(item: dict[str, Any]) -> list[Property]:
+    properties = [_string("room", item["room"])]
+    if "opens" in item:
+        properties.append(_string("opens", ",".join(item["opens"])))
+    return properties
+
+
+def _enemy_properties(enemy: dict[str, Any]) -> list[Property]:
+    return [
+        _string("type", enemy["type"]),
+        _int("level", enemy["level"]),
+        _bool("boss", enemy["boss"]),
+        _string("room", enemy["room"]),
+    ]
+
+
+def _map_properties(scene_graph: dict[str, Any]) -> list[Property]:
+    """The spec, for reference. The seed is a string: it can exceed Tiled's int range."""
+    spec = scene_graph["spec"]
+    return [
+        _string("schema", scene_graph["schema"]),
+        _string("seed", str(scene_graph["seed"])),
+        _int("rooms", spec["rooms"]),
+        _int("difficulty", spec["difficulty"]),
+        _string("theme", spec["theme"]),
+        {"name": "loops", "type": "float", "value": spec["loops"]},
+    ]
+
+
+def _tileset() -> dict[str, Any]:
+    return {
+        "firstgid": 1,
+        "name": "levelforge",
+        "tilewidth": TILE_SIZE,
+        "tileheight": TILE_SIZE,
+        "tilecount": len(TILE_KINDS),
+        "columns": len(TILE_KINDS),
+        "margin": 0,
+        "spacing": 0,
+        "image": TILESET_IMAGE,
+        "imagewidth": TILE_SIZE * len(TILE_KINDS),
+        "imageheight": TILE_SIZE,
+        "tiles": [
+            {"id": tile_id, "type": kind, "properties": [_bool("walkable", walkable)]}
+            for tile_id, (kind, walkable) in enumerate(TILE_KINDS)
+        ],
+    }
+
+
+def _bool(name: str, value: bool) -> Property:
+    return {"name": name, "type": "bool", "value": value}
+
+
+def _int(name: str, value: int) -> Property:
+    return {"name": name, "type": "int", "value": value}
+
+
+def _string(name: str, value: str) -> Property:
+    return {"name": name, "type": "string", "value": value}

@@ -1,0 +1,194 @@
+"""The SVG preview: well-formed, faithful to the level tile for tile and marker for
+marker, with a legend, deterministic, compact, and escaping what it quotes."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from levelforge.generation import generate_level
+from levelforge.generation.export import EXPORTS
+from levelforge.generation.export.svg import ENEMY_LEVELS, preview_svg
+
+from .strategies import THEMES, fitting_specs
+
+SVG = "{http://www.w3.org/2000/svg}"
+FLOOR_CHARS = frozenset(".@>k$eB")
+PATH_STEP = re.compile(r"([Mm])(-?[\d.]+) (-?[\d.]+)|h(\d+)")
+Tile = tuple[int, int]
+
+
+def picture(spec: dict[str, Any]) -> tuple[dict[str, Any], str, ET.Element]:
+    level = generate_level(spec)
+    _, make_svg = EXPORTS["preview.svg"]
+    return level.scene_graph, level.minimap, ET.fromstring(make_svg(level.scene_graph, level.minimap))
+
+
+def by_class(root: ET.Element, name: str, tag: str = "g") -> ET.Element:
+    (found,) = [el for el in root.iter(SVG + tag) if el.get("class") == name]
+    return found
+
+
+def positions(group: ET.Element) -> list[Tile]:
+    return [(int(use.get("x", "")), int(use.get("y", ""))) for use in group.iter(SVG + "use")]
+
+
+def tiles_of_path(d: str) -> set[Tile]:
+    """The tiles a path of 1-tile-wide horizontal strokes along row middles covers."""
+    assert PATH_STEP.sub("", d) == "", "only M/m moves and h strokes"
+    x = y = 0.0
+    covered: set[Tile] = set()
+    for move, dx, dy, length in PATH_STEP.findall(d):
+        if move:
+            x, y = (float(dx), float(dy)) if move == "M" else (x + float(dx), y + float(dy))
+            continue
+        assert y % 1 == 0.5, "strokes run along the middle of a row"
+        covered.update((int(x) + i, int(y)) for i in range(int(length)))
+        x += int(length)
+    return covered
+
+
+def minimap_tiles(minimap: str, chars: frozenset[str]) -> set[Tile]:
+    rows = minimap.split("\n")[:-1]
+    return {(x, y) for y, row in enumerate(rows) for x, char in enumerate(row) if char in chars}
+
+
+def pos(thing: dict[str, Any]) -> Tile:
+    return thing["pos"]["x"], thing["pos"]["y"]
+
+
+def assert_picture_matches(graph: dict[str, Any], minimap: str, root: ET.Element) -> None:
+    assert root.tag == SVG + "svg"
+    width, height = graph["size"]["w"], graph["size"]["h"]
+    _, _, view_w, view_h = map(float, root.get("viewBox", "").split())
+    assert view_w >= width
+    assert view_h > height
+
+    walls = tiles_of_path(by_class(root, "wall", "path").get("d", ""))
+    floors = tiles_of_path(by_class(root, "room", "path").get("d", ""))
+    corridors = tiles_of_path(by_class(root, "corridor", "path").get("d", ""))
+    assert walls == minimap_tiles(minimap, frozenset("#+L") | FLOOR_CHARS)
+    assert floors == minimap_tiles(minimap, FLOOR_CHARS)
+    assert corridors == {(x, y) for corridor in graph["corridors"] for x, y in corridor["tiles"]}
+
+    markers = by_class(root, "markers")
+    doors, items = graph["doors"], graph["items"]
+    assert positions(by_class(markers, "door open")) == [pos(d) for d in doors if not d["locked"]]
+    assert positions(by_class(markers, "door locked")) == [pos(d) for d in doors if d["locked"]]
+    assert by_class(markers, "door open").get("fill") != by_class(markers, "door locked").get("fill")
+    assert positions(by_class(markers, "key")) == [pos(i) for i in items if i["kind"] == "key"]
+    assert positions(by_class(markers, "treasure")) == [pos(i) for i in items if i["kind"] == "treasure"]
+    assert positions(by_class(markers, "boss")) == [pos(e) for e in graph["enemies"] if e["boss"]]
+    assert positions(by_class(markers, "entrance")) == [pos(graph["entrance"])]
+    assert positions(by_class(markers, "exit")) == [pos(graph["exit"])]
+    enemies = by_class(markers, "enemies")
+    drawn: dict[Tile, int] = {}
+    for group in enemies.iter(SVG + "g"):
+        if group is enemies:
+            continue
+        level = int(group.get("class", "").removeprefix("enemy level-"))
+        assert group.get("fill") == ENEMY_LEVELS[level - 1]
+        drawn.update(dict.fromkeys(positions(group), level))
+    expected = {pos(e): min(e["level"], len(ENEMY_LEVELS)) for e in graph["enemies"] if not e["boss"]}
+    assert drawn == expected
+    assert len(positions(enemies)) == len(expected)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize(
+    ("width", "height", "rooms"),
+    [(16, 16, 4), (16, 16, 1), (64, 40, 12), (17, 90, 20), (160, 100, 60)],
+)
+def test_the_picture_shows_every_tile_and_thing_of_the_level(
+    theme: str, width: int, height: int, rooms: int
+) -> None:
+    """Given a level of each theme and size
+    When its preview.svg is parsed as XML
+    Then walls, floors and corridors cover exactly the minimap's tiles, and there is one
+    marker per door (open and locked apart), key, treasure, enemy (coloured by level),
+    boss, entrance and exit, on its tile."""
+    spec = {"seed": 21, "width": width, "height": height, "rooms": rooms, "theme": theme, "difficulty": 9}
+
+    assert_picture_matches(*picture(spec))
+
+
+@settings(max_examples=15, deadline=None)
+@given(fitting_specs(max_side=80))
+def test_every_fitting_spec_gives_a_faithful_picture(spec: dict[str, Any]) -> None:
+    """Given any spec that fits
+    When its preview.svg is parsed
+    Then it is well-formed and shows the level's tiles and markers."""
+    assert_picture_matches(*picture(spec))
+
+
+def test_the_picture_has_a_title_and_a_legend_of_everything_it_draws() -> None:
+    """Given a level
+    When its preview.svg is parsed
+    Then its title names the seed and size, and its legend names every kind of thing
+    with an enemy level scale of every colour."""
+    graph, _, root = picture({"seed": 8, "width": 70, "height": 50, "rooms": 20, "theme": "cave"})
+
+    title = root.find(SVG + "title")
+    assert title is not None
+    assert "seed 8" in (title.text or "")
+    assert "70x50" in (title.text or "")
+    legend = by_class(root, "legend")
+    labels = {text.text for text in legend.iter(SVG + "text")}
+    expected = {"room floor", "corridor", "wall", "open door", "locked door", "key", "treasure"}
+    assert expected | {"entrance", "exit", "boss", "enemy level"} <= labels
+    scale = by_class(legend, "legend-scale")
+    assert [use.get("fill") for use in scale.iter(SVG + "use")] == list(ENEMY_LEVELS)
+    assert root.find(SVG + "metadata") is not None
+    assert graph["schema"] in (root.findtext(SVG + "metadata") or "")
+
+
+def test_the_same_level_gives_the_same_bytes() -> None:
+    """Given one spec
+    When preview.svg is made twice, from two generations
+    Then the bytes are identical."""
+    spec = {"seed": 77, "width": 90, "height": 70, "rooms": 30, "theme": "crypt"}
+    _, make_svg = EXPORTS["preview.svg"]
+    first, second = generate_level(spec), generate_level(spec)
+
+    assert make_svg(first.scene_graph, first.minimap) == make_svg(second.scene_graph, second.minimap)
+
+
+def test_the_largest_level_stays_compact() -> None:
+    """Given the largest spec (512x512, 2,000 rooms)
+    When its preview.svg is made
+    Then it is well-formed and well under 1.5 MB."""
+    level = generate_level({"seed": 2, "width": 512, "height": 512, "rooms": 2000, "difficulty": 10})
+    _, make_svg = EXPORTS["preview.svg"]
+
+    data = make_svg(level.scene_graph, level.minimap)
+
+    assert len(data) < 1_000_000
+    assert_picture_matches(level.scene_graph, level.minimap, ET.fromstring(data))
+
+
+HOSTILE = "</title><script>alert('x&y')</script>\x00\"<!--"
+
+
+def test_text_from_the_scene_graph_is_escaped() -> None:
+    """Given a scene graph whose spec holds markup, quotes and a NUL character
+    When its preview.svg is made
+    Then it is still well-formed XML, no element is injected, and the text reads back
+    as written (the NUL, which XML cannot hold, as U+FFFD)."""
+    level = generate_level({"seed": 1})
+    graph = copy.deepcopy(level.scene_graph)
+    graph["spec"]["theme"] = HOSTILE
+    graph["spec"]["note"] = HOSTILE
+
+    root = ET.fromstring(preview_svg(graph, level.minimap))
+
+    assert not [el for el in root.iter() if el.tag.endswith("script")]
+    readable = HOSTILE.replace("\x00", "\ufffd")
+    assert readable in (root.findtext(SVG + "title") or "")
+    metadata = json.loads(root.findtext(SVG + "metadata") or "")
+    assert metadata["spec"]["note"] == HOSTILE
