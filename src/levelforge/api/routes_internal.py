@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +17,7 @@ from levelforge import lifecycle
 from levelforge.api.metrics import Metrics
 from levelforge.api.presenting import present
 from levelforge.api.problems import Problem, error_response
+from levelforge.api.responses import json_response
 from levelforge.api.schemas import CompleteIn, ErrorBody, FailIn, JobPublic, StepIn, StepRecorded
 from levelforge.errors import JobTerminal, StepAlreadyRecorded
 from levelforge.jobs import Job, step_id_for
@@ -82,12 +82,12 @@ async def record_step(job_id: str, request: Request) -> Response:
         status = await run_in_threadpool(lifecycle.record_step, store, job_id, event.to_step())
     except StepAlreadyRecorded as dup:
         metrics.step_duplicates.inc()
-        return JSONResponse({"recorded": False, "duplicate": True, "status": dup.status.value})
+        return json_response({"recorded": False, "duplicate": True, "status": dup.status.value})
     except JobTerminal as terminal:
         metrics.terminal_conflicts.labels("step").inc()
         return error_response(409, "job_terminal", str(terminal), status=terminal.status.value)
     metrics.steps_recorded.inc()
-    return JSONResponse({"recorded": True, "status": status.value})
+    return json_response({"recorded": True, "status": status.value})
 
 
 @router.post(
@@ -121,4 +121,4 @@ async def finish(request: Request, job_id: str, operation: str, write: Callable[
     state.metrics.jobs_finished.labels(job.status.value).inc()
     code = job.error.code if job.error else None
     logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
-    return JSONResponse(present(job, state.artifacts, state.settings.presign_expires_seconds))
+    return json_response(present(job, state.artifacts, state.settings.presign_expires_seconds))
