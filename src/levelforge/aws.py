@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -47,11 +48,16 @@ MAX_POOL_CONNECTIONS = 64
 #: the dead-letter queue ``aws-init`` creates is the job queue's name plus this
 DEAD_LETTER_SUFFIX = "-dlq"
 
-#: the job table's key, its two listing indexes (KEYS_ONLY) and the TTL attribute
+#: the job table's key, its two per-tenant listing indexes (KEYS_ONLY) and the TTL attribute
 TABLE_KEY = "pk"
-STATUS_INDEX = "byStatus"
-CREATED_INDEX = "byCreated"
+TENANT_INDEX = "byTenant"
+TENANT_STATUS_INDEX = "byTenantStatus"
 TTL_ATTRIBUTE = "expiresAt"
+#: index name → (partition key, sort key)
+JOB_INDEXES = {
+    TENANT_INDEX: ("tenant", "createdKey"),
+    TENANT_STATUS_INDEX: ("status", "tenantCreatedKey"),
+}
 
 Service = Literal["dynamodb", "s3", "sqs"]
 
@@ -195,30 +201,22 @@ def aws_init(settings: Settings, connection: Connection | None = None) -> InitRe
 
 
 def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) -> None:
-    """The job table: key ``pk``; ``byStatus`` (status, createdKey) and ``byCreated``
-    (listing, createdKey) indexes, keys only; on-demand capacity; TTL on ``expiresAt``."""
-    index_key: list[Any] = [{"AttributeName": "createdKey", "KeyType": "RANGE"}]
+    """The job table: key ``pk``; ``byTenant`` (tenant, createdKey) and ``byTenantStatus``
+    (status, tenantCreatedKey) indexes, keys only; on-demand capacity; TTL on ``expiresAt``.
+    A table of an earlier version gets the indexes it lacks (its old ones are left)."""
     try:
         dynamodb.create_table(
             TableName=table,
             BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in (TABLE_KEY, "status", "listing", "createdKey")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": name,
-                    "KeySchema": [{"AttributeName": partition, "KeyType": "HASH"}, *index_key],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-                for name, partition in ((STATUS_INDEX, "status"), (CREATED_INDEX, "listing"))
-            ],
+            AttributeDefinitions=_index_attributes(JOB_INDEXES),
+            GlobalSecondaryIndexes=[_index(name) for name in JOB_INDEXES],
         )
         report.add(f"DynamoDB table {table}", "created")
     except dynamodb.exceptions.ResourceInUseException:
         report.add(f"DynamoDB table {table}", "exists")
+        dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)
+        add_missing_indexes(dynamodb, table, report)
     dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
     ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName") == TTL_ATTRIBUTE:
@@ -228,6 +226,49 @@ def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) 
         TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
     )
     report.add(f"  TTL on {TTL_ATTRIBUTE}", "enabled")
+
+
+_WAIT: Any = {"Delay": 1, "MaxAttempts": 120}
+
+
+def _index_attributes(indexes: dict[str, tuple[str, str]]) -> list[Any]:
+    names = {TABLE_KEY} | {name for keys in indexes.values() for name in keys}
+    return [{"AttributeName": name, "AttributeType": "S"} for name in sorted(names)]
+
+
+def _index(name: str) -> Any:
+    partition, sort = JOB_INDEXES[name]
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": sort, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+
+
+def add_missing_indexes(dynamodb: DynamoDBClient, table: str, report: InitReport) -> None:
+    """Create each index of ``JOB_INDEXES`` the table lacks, one at a time (DynamoDB's
+    rule), each awaited until active. Jobs written before an index existed are in it only
+    once they carry its keys (jobs of earlier versions do not: they are not listed)."""
+    waiter = dynamodb.get_waiter("table_exists")
+    for name, keys in JOB_INDEXES.items():
+        description = dynamodb.describe_table(TableName=table)["Table"]
+        if name in {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}:
+            continue
+        dynamodb.update_table(
+            TableName=table,
+            AttributeDefinitions=_index_attributes({name: keys}),
+            GlobalSecondaryIndexUpdates=[{"Create": _index(name)}],
+        )
+        report.add(f"  index {name}", "created")
+        for _attempt in range(240):
+            waiter.wait(TableName=table, WaiterConfig=_WAIT)
+            indexes = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+            if all(index.get("IndexStatus", "ACTIVE") == "ACTIVE" for index in indexes):
+                break
+            time.sleep(0.5)
 
 
 def create_bucket(s3: S3Client, bucket: str, report: InitReport) -> None:

@@ -5,6 +5,7 @@
     ├── SpecError                    a level spec that is refused (422, names the field)
     ├── GenerationFailed             a valid spec that produced no valid level (job fails)
     ├── StoreUnavailable             the job store does not answer (503)
+    ├── RateLimited                  a tenant's job creations over its limit (429)
     └── JobError                     a rule of the job life cycle (CONTRACT §1, §6)
         ├── JobNotFound              no such job (404)
         ├── JobTerminal              the job is done or failed; carries it (409)
@@ -50,6 +51,17 @@ class GenerationFailed(LevelforgeError):
 
 class StoreUnavailable(LevelforgeError):
     """The job store did not answer."""
+
+
+class RateLimited(LevelforgeError):
+    """A tenant created its ``RATE_LIMIT_PER_MINUTE`` jobs in this window already;
+    ``retry_after`` is the number of seconds until the window frees."""
+
+    def __init__(self, tenant: str, limit: int, retry_after: int) -> None:
+        super().__init__(f"over the limit of {limit} job creations per minute; retry in {retry_after} s")
+        self.tenant = tenant
+        self.limit = limit
+        self.retry_after = retry_after
 
 
 class JobError(LevelforgeError):

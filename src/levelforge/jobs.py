@@ -42,6 +42,10 @@ ARTIFACTS: dict[str, tuple[str, str]] = {
 }
 
 STEP_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+#: the tenant of every job when no ``API_KEYS`` are configured (CONTRACT §10)
+DEFAULT_TENANT = "default"
+#: a tenant's name (``API_KEYS``): no ``#`` or ``:``, so that it can prefix store keys
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SUMMARY_MAX_CHARS = 500
 
 
@@ -82,6 +86,8 @@ class Job(CamelModel):
     steps: list[Step] = Field(default_factory=list)
     result: dict[str, Any] | None = None
     error: JobFailure | None = None
+    #: whose job it is (CONTRACT §10): stored, never shown in the public resource
+    tenant: str = Field(default=DEFAULT_TENANT, exclude=True)
 
     @property
     def terminal(self) -> bool:
@@ -115,9 +121,11 @@ def new_job_id() -> str:
     return str(ULID())
 
 
-def new_job(spec: dict[str, Any], now: str | None = None) -> Job:
+def new_job(spec: dict[str, Any], now: str | None = None, tenant: str = DEFAULT_TENANT) -> Job:
     now = now or timestamp()
-    return Job(id=new_job_id(), status=JobStatus.QUEUED, spec=spec, created_at=now, updated_at=now)
+    return Job(
+        id=new_job_id(), status=JobStatus.QUEUED, spec=spec, created_at=now, updated_at=now, tenant=tenant
+    )
 
 
 def step_id_for(job_id: str, name: str) -> str:

@@ -28,16 +28,32 @@ class JobStore(Protocol):
     the backend; a refused condition raises the matching ``errors.JobError``."""
 
     def insert(self, job: Job, claim: IdempotencyClaim | None = None) -> Created:
-        """Store a new job. With a claim whose key exists: the earlier job
-        (``replayed=True``) when the fingerprint matches, else ``IdempotencyKeyReused``."""
+        """Store a new job. With a claim whose key exists for the job's tenant: the earlier
+        job (``replayed=True``) when the fingerprint matches, else ``IdempotencyKeyReused``.
+        Idempotency keys are scoped per tenant (CONTRACT §10)."""
+        ...
+
+    def replay_of(self, tenant: str, claim: IdempotencyClaim) -> Job | None:
+        """The job the tenant's live key ``claim.key`` made (``None``: no such key), or
+        ``IdempotencyKeyReused`` when its fingerprint differs. A read: nothing is written."""
         ...
 
     def get(self, job_id: str) -> Job:
         """The job, or ``JobNotFound``."""
         ...
 
-    def page(self, status: JobStatus | None, limit: int, after: PageAfter | None) -> list[Job]:
-        """Up to ``limit`` jobs, newest first (createdAt, then id, descending)."""
+    def page(
+        self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
+    ) -> list[Job]:
+        """Up to ``limit`` of the tenant's jobs, newest first (createdAt, then id,
+        descending): an indexed query, never a scan of every tenant's jobs."""
+        ...
+
+    def count_creation(self, tenant: str, window: int, limit: int, delta: int = 1) -> bool:
+        """Add ``delta`` to the tenant's count of job creations in the minute ``window``
+        (epoch minutes), in one atomic conditional write: a positive ``delta`` only while
+        the count stays within ``limit`` (``False``: refused, nothing counted); a negative
+        one (giving back a creation that turned out to be a replay) always."""
         ...
 
     def append_step(

@@ -60,9 +60,9 @@ def test_listings_query_an_index_and_never_scan(store: DynamoJobStore) -> None:
         store.insert(jobs.new_job({"seed": 1}))
     seen = operations(store)
 
-    everything = store.page(None, 10, None)
-    after = store.page(None, 10, PageAfter(everything[0].created_at, everything[0].id))
-    queued = store.page(JobStatus.QUEUED, 2, None)
+    everything = store.page(jobs.DEFAULT_TENANT, None, 10, None)
+    after = store.page(jobs.DEFAULT_TENANT, None, 10, PageAfter(everything[0].created_at, everything[0].id))
+    queued = store.page(jobs.DEFAULT_TENANT, JobStatus.QUEUED, 2, None)
 
     assert len(everything) == 3 and len(after) == 2 and len(queued) == 2
     assert seen == Counter({"Query": 3, "BatchGetItem": 3})
@@ -79,7 +79,7 @@ def test_terminal_jobs_and_idempotency_keys_expire_by_ttl(store: DynamoJobStore)
                      now=jobs.timestamp(), result={"summary": {}})
 
     job_expires = int(raw(store, f"job#{job.id}")["expiresAt"]["N"])
-    key_expires = int(raw(store, "key#k1")["expiresAt"]["N"])
+    key_expires = int(raw(store, f"key#{jobs.DEFAULT_TENANT}#k1")["expiresAt"]["N"])
     assert abs(job_expires - (now + RETENTION_DAYS * 86400)) < 60
     assert abs(key_expires - (now + IDEMPOTENCY_KEY_TTL_SECONDS)) < 60
 

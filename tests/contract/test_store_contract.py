@@ -237,7 +237,7 @@ def test_the_same_key_and_body_replay_the_first_job(store: JobStore) -> None:
 
     assert first.replayed is False and again.replayed is True
     assert again.job == store.get(first.job.id)
-    assert [job.id for job in store.page(None, 10, None)] == [first.job.id]
+    assert [job.id for job in store.page(jobs.DEFAULT_TENANT, None, 10, None)] == [first.job.id]
 
 
 def test_the_same_key_with_another_body_is_refused(store: JobStore) -> None:
@@ -249,7 +249,7 @@ def test_the_same_key_with_another_body_is_refused(store: JobStore) -> None:
         store.insert(jobs.new_job(dict(SPEC)), IdempotencyClaim(key="k", fingerprint="b"))
 
     assert refused.value.job_id == first.job.id
-    assert len(store.page(None, 10, None)) == 1
+    assert len(store.page(jobs.DEFAULT_TENANT, None, 10, None)) == 1
 
 
 def test_different_keys_create_different_jobs(store: JobStore) -> None:
@@ -272,18 +272,18 @@ def test_pages_are_newest_first_with_a_status_filter_and_after(store: JobStore) 
         complete(store, job.id)
     newest_first = sorted(created, key=lambda job: (job.created_at, job.id), reverse=True)
 
-    everything = store.page(None, 100, None)
-    first = store.page(None, 3, None)
-    rest = store.page(None, 100, PageAfter(first[-1].created_at, first[-1].id))
-    done = store.page(JobStatus.DONE, 100, None)
-    done_after = store.page(JobStatus.DONE, 2, PageAfter(done[0].created_at, done[0].id))
+    everything = store.page(jobs.DEFAULT_TENANT, None, 100, None)
+    first = store.page(jobs.DEFAULT_TENANT, None, 3, None)
+    rest = store.page(jobs.DEFAULT_TENANT, None, 100, PageAfter(first[-1].created_at, first[-1].id))
+    done = store.page(jobs.DEFAULT_TENANT, JobStatus.DONE, 100, None)
+    done_after = store.page(jobs.DEFAULT_TENANT, JobStatus.DONE, 2, PageAfter(done[0].created_at, done[0].id))
 
     assert [job.id for job in everything] == [job.id for job in newest_first]
     assert [job.id for job in first + rest] == [job.id for job in newest_first]
     expected_done = [job.id for job in newest_first if job.id in {j.id for j in created[::2]}]
     assert [job.id for job in done] == expected_done
     assert [job.id for job in done_after] == expected_done[1:3]
-    assert store.page(JobStatus.RUNNING, 10, None) == []
+    assert store.page(jobs.DEFAULT_TENANT, JobStatus.RUNNING, 10, None) == []
 
 
 # --- concurrency ----------------------------------------------------------------------
@@ -353,6 +353,7 @@ def test_racing_inserts_with_one_key_make_one_job(make_store: Callable[[], JobSt
 
     outcomes = race(16, lambda _: store.insert(jobs.new_job(dict(SPEC)), claim))
 
-    assert {created.job.id for created in outcomes} == {store.page(None, 100, None)[0].id}
+    listed = store.page(jobs.DEFAULT_TENANT, None, 100, None)
+    assert {created.job.id for created in outcomes} == {listed[0].id}
     assert sum(not created.replayed for created in outcomes) == 1
-    assert len(store.page(None, 100, None)) == 1
+    assert len(listed) == 1

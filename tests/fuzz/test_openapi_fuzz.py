@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from levelforge.api.presenting import encode_cursor
 from levelforge.api.routes_events import StreamTiming
-from levelforge.jobs import ARTIFACTS, JobStatus, fingerprint
+from levelforge.jobs import ARTIFACTS, DEFAULT_TENANT, JobStatus, fingerprint
 from levelforge.stores.sqlite import SqliteJobStore
 from tests.fuzz.conftest import TOKEN, Seeded
 
@@ -99,7 +99,7 @@ def positive_fixes(store: SqliteJobStore, app: FastAPI) -> Callable[[Any, Any], 
             # a cursor is opaque: only one this server issued, for this same listing, is valid
             status = case.query.get("status")
             listed = JobStatus(status) if status in set(JobStatus) else None
-            newest = store.page(listed, 1, None)
+            newest = store.page(DEFAULT_TENANT, listed, 1, None)
             if newest:
                 key = app.state.cursor_key
                 case.query = {**case.query, "cursor": encode_cursor(newest[0], listed, key)}

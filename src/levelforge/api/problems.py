@@ -21,6 +21,7 @@ from levelforge.errors import (
     JobNotFound,
     JobTerminal,
     LevelforgeError,
+    RateLimited,
     StoreUnavailable,
 )
 
@@ -95,6 +96,11 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(409, "job_terminal", str(exc), status=exc.status.value)
     if isinstance(exc, IdempotencyKeyReused):
         return error_response(422, "idempotency_key_reused", str(exc), {"field": "Idempotency-Key"})
+    if isinstance(exc, RateLimited):
+        details = {"limit": exc.limit, "retryAfter": exc.retry_after}
+        response = error_response(429, "rate_limited", str(exc), details)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, StoreUnavailable):
         logger.warning("job store unavailable: %s", exc)
         return error_response(503, "store_unavailable", "the job store is not answering; retry later")

@@ -37,6 +37,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
+from levelforge.api.access import TenantDep, owned_job
 from levelforge.api.deps import StoreDep
 from levelforge.api.schemas import ErrorBody
 from levelforge.errors import LevelforgeError
@@ -176,15 +177,16 @@ async def job_events(
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "`status` and `step` events"},
         204: {"description": "resumed after the terminal status: nothing more will come"},
-        **{code: {"model": ErrorBody} for code in (404, 422, 503)},
+        **{code: {"model": ErrorBody} for code in (401, 404, 422, 503)},
     },
     summary="A job's steps and status changes, as server-sent events",
 )
 async def get_job_events(
-    job_id: str, request: Request, store: StoreDep, last_event_id: LastEventId = None
+    job_id: str, request: Request, store: StoreDep, tenant: TenantDep, last_event_id: LastEventId = None
 ) -> Response:
     seen = Seen.from_event_id(last_event_id)
-    job = await run_in_threadpool(store.get, job_id)  # unknown job: 404 before any event
+    # unknown job, or another tenant's: 404 before any event
+    job = await run_in_threadpool(owned_job, store, job_id, tenant)
     if seen.finished:
         return Response(status_code=204)
     timing: StreamTiming = request.app.state.event_timing

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import WithJsonSchema
 
 from levelforge import lifecycle
+from levelforge.api.access import TenantDep, owned_job, take_creation_slot
 from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep, StoreDep
 from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, present
 from levelforge.api.problems import Problem
@@ -42,7 +43,15 @@ IdempotencyKey = Annotated[
     ),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 255, "pattern": _KEY_PATTERN}),
 ]
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (404, 409, 413, 422, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (401, 404, 409, 413, 422, 503)
+}
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorBody,
+        "description": "over RATE_LIMIT_PER_MINUTE creations this minute; `Retry-After` says when to retry",
+    }
+}
 
 
 @router.post(
@@ -55,6 +64,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code i
             "description": "an idempotent replay: the first request's job (Idempotent-Replayed: true)",
         },
         **ERRORS,
+        **RATE_LIMITED,
     },
     summary="Create a job from a level spec",
 )
@@ -65,23 +75,32 @@ def create_job(
     metrics: MetricsDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
+    tenant: TenantDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    job = new_job(normalise(spec))
+    job = new_job(normalise(spec), tenant=tenant)
     claim = None
     if idempotency_key is not None:
         body = spec.model_dump(mode="json", exclude_unset=True)
         claim = IdempotencyClaim(key=idempotency_key, fingerprint=fingerprint(body))
-    created = store.insert(job, claim)
+    slot = take_creation_slot(store, tenant, settings.rate_limit_per_minute, claim)
+    try:
+        created = store.insert(job, claim)
+    except Exception:
+        if slot is not None:
+            slot.give_back()
+        raise
     job = created.job
     headers = {"Location": f"/status/{job.id}"}
     if created.replayed:
+        if slot is not None:
+            slot.give_back()  # a replay creates nothing: not counted
         headers["Idempotent-Replayed"] = "true"
         content = present(job, artifacts, settings.presign_expires_seconds)
         return JSONResponse(content, status_code=200, headers=headers)
     enqueue(job.id, job.spec, store, queue)
     metrics.jobs_created.inc()
-    logger.info("job created", extra={"job_id": job.id})
+    logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
     return JSONResponse(job.to_wire(), status_code=202, headers=headers)
 
 
@@ -97,19 +116,25 @@ def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep)
         raise StoreUnavailable("the job queue is not answering") from exc
 
 
-def job_response(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
-    job = store.get(job_id)
+def job_response(
+    job_id: str, tenant: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep
+) -> Response:
+    job = owned_job(store, job_id, tenant)
     return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
 
 
 @router.get("/status/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-def get_status(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
-    return job_response(job_id, store, settings, artifacts)
+def get_status(
+    job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
+) -> Response:
+    return job_response(job_id, tenant, store, settings, artifacts)
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-def get_job(job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep) -> Response:
-    return job_response(job_id, store, settings, artifacts)
+def get_job(
+    job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
+) -> Response:
+    return job_response(job_id, tenant, store, settings, artifacts)
 
 
 @router.get("/jobs", response_model=JobPage, responses=ERRORS, summary="Jobs, newest first")
@@ -118,6 +143,7 @@ def list_jobs(
     store: StoreDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
+    tenant: TenantDep,
     status: Annotated[
         JobStatus | None, Query(), WithJsonSchema({"type": "string", "enum": [s.value for s in JobStatus]})
     ] = None,
@@ -132,7 +158,7 @@ def list_jobs(
         raise Problem(
             422, "validation_error", f"cursor: {exc}", [{"field": "cursor", "message": str(exc)}]
         ) from exc
-    jobs = store.page(status, limit + 1, after)
+    jobs = store.page(tenant, status, limit + 1, after)
     next_cursor = (
         encode_cursor(jobs[limit - 1], status, request.app.state.cursor_key) if len(jobs) > limit else None
     )
@@ -147,14 +173,16 @@ def cancel_job(
     metrics: MetricsDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
+    tenant: TenantDep,
 ) -> Response:
+    owned_job(store, job_id, tenant)  # another tenant's job is not found (its tenant never changes)
     try:
         job = lifecycle.cancel(store, job_id)
     except JobTerminal:
         metrics.terminal_conflicts.labels("cancel").inc()
         raise
     metrics.jobs_finished.labels(job.status.value).inc()
-    logger.info("job cancelled", extra={"job_id": job_id})
+    logger.info("job cancelled", extra={"job_id": job_id, "tenant": tenant})
     return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
 
 
@@ -177,10 +205,11 @@ def get_artifact(
     store: StoreDep,
     settings: SettingsDep,
     artifacts: ArtifactsDep,
+    tenant: TenantDep,
 ) -> Response:
     if name not in ARTIFACTS:
         raise Problem(404, "not_found", f"no artifact named {name!r}", {"artifacts": sorted(ARTIFACTS)})
-    job = store.get(job_id)
+    job = owned_job(store, job_id, tenant)
     field, content_type = ARTIFACTS[name]
     result = job.result or {}
     key = result.get(f"{field}Key")
@@ -199,6 +228,11 @@ def healthz(store: StoreDep) -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={401: {"model": ErrorBody}},
+    summary="Prometheus metrics",
+)
 def metrics_text(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

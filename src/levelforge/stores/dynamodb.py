@@ -6,11 +6,15 @@ Items, by their key ``pk``:
 - ``job#<id>``: the job. ``spec`` and ``error`` as JSON strings, ``steps`` a list of JSON
   strings in arrival order, ``stepIds`` a string set, ``resultGz`` the result as gzip'd
   JSON (binary), ``expiresAt`` (epoch seconds, the table's TTL) once terminal;
-  ``listing`` (always ``"jobs"``) and ``createdKey`` (``<createdAt>#<id>``) feed the two
-  keys-only indexes: ``byStatus`` (status, createdKey) and ``byCreated`` (listing,
-  createdKey). ``GET /jobs`` is a Query on one of them and a BatchGetItem, never a Scan.
-- ``key#<Idempotency-Key>``: ``fingerprint`` and ``jobId``, ``expiresAt`` 24 h on.
-  Written in one transaction with its job, so a key never points at a missing job.
+  ``tenant`` (whose job it is, CONTRACT §10), ``createdKey`` (``<createdAt>#<id>``) and
+  ``tenantCreatedKey`` (``<tenant>#<createdAt>#<id>``) feed the two keys-only indexes:
+  ``byTenant`` (tenant, createdKey) and ``byTenantStatus`` (status, tenantCreatedKey, read
+  between ``<tenant>#`` and ``<tenant>#~``). ``GET /jobs`` is a Query on one of them and a
+  BatchGetItem, never a Scan; one tenant's query never reads another's keys.
+- ``key#<tenant>#<Idempotency-Key>``: ``fingerprint`` and ``jobId``, ``expiresAt`` 24 h
+  on. Written in one transaction with its job, so a key never points at a missing job.
+- ``count#<tenant>#<minute>``: ``count``, the tenant's job creations in that minute
+  (``RATE_LIMIT_PER_MINUTE``), one conditional ``ADD``; gone by TTL.
 
 A refused condition answers with the item as it was (``ReturnValuesOnConditionCheckFailure
 =ALL_OLD``), which says why without a second read: no item (``JobNotFound``), a terminal
@@ -42,7 +46,7 @@ from levelforge.errors import (
     StepAlreadyRecorded,
     StoreUnavailable,
 )
-from levelforge.jobs import TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, PageAfter
 
 if TYPE_CHECKING:
@@ -60,13 +64,16 @@ RESULT_MAX_BYTES = 200 * 1024
 ERROR_MAX_BYTES = 16 * 1024
 #: same-key creates that collide in a transaction look again this many times
 INSERT_ATTEMPTS = 10
-LISTING = "jobs"
+#: above every character of ``<createdAt>#<id>``: the end of a tenant's keys in an index
+_END = "~"
+#: a creation counter is kept this long after its minute (TTL)
+COUNT_TTL_SECONDS = 10 * 60
 
 _NAMES = {
     "#pk": aws.TABLE_KEY, "#status": "status", "#steps": "steps", "#stepIds": "stepIds",
     "#updatedAt": "updatedAt", "#result": "resultGz", "#error": "error",
-    "#expiresAt": aws.TTL_ATTRIBUTE, "#listing": "listing", "#createdKey": "createdKey",
-    "#fingerprint": "fingerprint",
+    "#expiresAt": aws.TTL_ATTRIBUTE, "#tenant": "tenant", "#createdKey": "createdKey",
+    "#tenantCreatedKey": "tenantCreatedKey", "#fingerprint": "fingerprint", "#count": "count",
 }
 _APPEND_STEP = (
     "ADD #stepIds :sidSet SET #steps = list_append(if_not_exists(#steps, :empty), :newStep), "
@@ -138,7 +145,8 @@ def item_of(job: Job, expires_at: int | None = None) -> dict[str, Any]:
         **_job_key(job.id),
         "id": _s(job.id), "status": _s(job.status.value), "spec": _s(_dumps(job.spec)),
         "createdAt": _s(job.created_at), "updatedAt": _s(job.updated_at),
-        "listing": _s(LISTING), "createdKey": _s(f"{job.created_at}#{job.id}"),
+        "tenant": _s(job.tenant), "createdKey": _s(f"{job.created_at}#{job.id}"),
+        "tenantCreatedKey": _s(f"{job.tenant}#{job.created_at}#{job.id}"),
         "steps": {"L": [_s(step.model_dump_json(by_alias=True)) for step in job.steps]},
     }
     if job.steps:
@@ -162,6 +170,7 @@ def job_of(item: Item) -> Job:
         steps=[Step.model_validate_json(step["S"]) for step in item.get("steps", {}).get("L", [])],
         result=json.loads(gzip.decompress(item["resultGz"]["B"])) if "resultGz" in item else None,
         error=JobFailure.model_validate_json(item["error"]["S"]) if "error" in item else None,
+        tenant=item.get("tenant", {}).get("S", DEFAULT_TENANT),
     )
 
 
@@ -221,13 +230,25 @@ class DynamoJobStore:
                 )
             return Created(job, replayed=False)
         for attempt in range(INSERT_ATTEMPTS):
-            held = self._insert_claiming(item, job.id, claim)
+            held = self._insert_claiming(item, job.id, job.tenant, claim)
             if held is None:
                 return Created(job, replayed=False)
             if held:
                 return self._replay(held, claim)
             time.sleep(0.005 * 2**attempt)  # a same-key create in flight: look again
         raise StoreUnavailable(f"DynamoDB job table: Idempotency-Key {claim.key!r} stayed contended")
+
+    def replay_of(self, tenant: str, claim: IdempotencyClaim) -> Job | None:
+        with _answering("GetItem (idempotency key)"):
+            key = {aws.TABLE_KEY: _s(f"key#{tenant}#{claim.key}")}
+            found = self.client.get_item(TableName=self._table, Key=key, ConsistentRead=True)
+        key_item = found.get("Item")
+        if not key_item or int(key_item[aws.TTL_ATTRIBUTE]["N"]) < time.time():
+            return None
+        try:
+            return self._replay(key_item, claim).job
+        except JobNotFound:
+            return None
 
     def get(self, job_id: str) -> Job:
         with _answering("GetItem"):
@@ -236,26 +257,60 @@ class DynamoJobStore:
             raise JobNotFound(job_id)
         return job_of(item["Item"])
 
-    def page(self, status: JobStatus | None, limit: int, after: PageAfter | None) -> list[Job]:
+    def page(
+        self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
+    ) -> list[Job]:
+        last = f"{after.created_at}#{after.job_id}" if after is not None else None
         if status is None:
-            index, partition, values = aws.CREATED_INDEX, "#listing", {":part": _s(LISTING)}
+            index, condition = aws.TENANT_INDEX, "#tenant = :tenant"
+            names, values = _names("#tenant"), {":tenant": _s(tenant)}
+            if last is not None:
+                condition += " AND #createdKey < :after"
+                names |= _names("#createdKey")
+                values[":after"] = _s(last)
         else:
-            index, partition, values = aws.STATUS_INDEX, "#status", {":part": _s(status.value)}
-        condition, names = f"{partition} = :part", _names(partition)
-        if after is not None:
-            condition += " AND #createdKey < :after"
-            names |= _names("#createdKey")
-            values[":after"] = _s(f"{after.created_at}#{after.job_id}")
+            # BETWEEN is inclusive: the cursor's own job is dropped below
+            index = aws.TENANT_STATUS_INDEX
+            condition = "#status = :status AND #tenantCreatedKey BETWEEN :lo AND :hi"
+            names = _names("#status", "#tenantCreatedKey")
+            values = {
+                ":status": _s(status.value), ":lo": _s(f"{tenant}#"),
+                ":hi": _s(f"{tenant}#{last if last is not None else _END}"),
+            }
         with _answering("Query"):
             keys = self.client.query(
                 TableName=self._table, IndexName=index, KeyConditionExpression=condition,
                 ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-                ScanIndexForward=False, Limit=limit,
+                ScanIndexForward=False, Limit=limit + 1 if status is not None and last is not None else limit,
             )["Items"]
-        pks = [key[aws.TABLE_KEY]["S"] for key in keys]
+        after_pk = f"job#{after.job_id}" if after is not None else None
+        pks = [key[aws.TABLE_KEY]["S"] for key in keys if key[aws.TABLE_KEY]["S"] != after_pk][:limit]
         found = self._get_many(pks) if pks else {}
         # an index is eventually consistent: a job that just changed status is left out
-        return [found[pk] for pk in pks if pk in found and status in (None, found[pk].status)]
+        return [
+            found[pk] for pk in pks
+            if pk in found and status in (None, found[pk].status) and found[pk].tenant == tenant
+        ]
+
+    def count_creation(self, tenant: str, window: int, limit: int, delta: int = 1) -> bool:
+        values: dict[str, Any] = {
+            ":delta": {"N": str(delta)}, ":expires": {"N": str((window + 1) * 60 + COUNT_TTL_SECONDS)},
+        }
+        condition: dict[str, Any] = {}
+        if delta > 0:
+            condition["ConditionExpression"] = "attribute_not_exists(#count) OR #count <= :room"
+            values[":room"] = {"N": str(limit - delta)}
+        with _answering("UpdateItem (creation count)"):
+            try:
+                self.client.update_item(
+                    TableName=self._table, Key={aws.TABLE_KEY: _s(f"count#{tenant}#{window}")},
+                    UpdateExpression="ADD #count :delta SET #expiresAt = :expires",
+                    ExpressionAttributeNames=_names("#count", "#expiresAt"),
+                    ExpressionAttributeValues=values, **condition,
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                return False
+        return True
 
     def append_step(
         self, job_id: str, step: Step, *, allowed_from: frozenset[JobStatus],
@@ -331,12 +386,14 @@ class DynamoJobStore:
     def _expiry(self) -> int:
         return int(time.time() + self._retention_seconds)
 
-    def _insert_claiming(self, item: dict[str, Any], job_id: str, claim: IdempotencyClaim) -> Item | None:
+    def _insert_claiming(
+        self, item: dict[str, Any], job_id: str, tenant: str, claim: IdempotencyClaim
+    ) -> Item | None:
         """One transaction: the key (new, or expired) and the job. ``None`` when written;
         the key's item when it is held; ``{}`` when a concurrent transaction collided."""
         now = int(time.time())
         key_item = {
-            aws.TABLE_KEY: _s(f"key#{claim.key}"), "fingerprint": _s(claim.fingerprint),
+            aws.TABLE_KEY: _s(f"key#{tenant}#{claim.key}"), "fingerprint": _s(claim.fingerprint),
             "jobId": _s(job_id), aws.TTL_ATTRIBUTE: {"N": str(now + IDEMPOTENCY_KEY_TTL_SECONDS)},
         }
         with _answering("TransactWriteItems (create)"):
@@ -412,9 +469,10 @@ def open_dynamodb_store(settings: Settings, connection: aws.Connection | None = 
         raise aws.start_check_failed("JOBS_TABLE", f"DescribeTable {table}", exc) from exc
     keys = [key["AttributeName"] for key in description.get("KeySchema", [])]
     indexes = {index["IndexName"] for index in description.get("GlobalSecondaryIndexes", [])}
-    if keys != [aws.TABLE_KEY] or not {aws.STATUS_INDEX, aws.CREATED_INDEX} <= indexes:
+    if keys != [aws.TABLE_KEY] or not {aws.TENANT_INDEX, aws.TENANT_STATUS_INDEX} <= indexes:
         raise ConfigurationError(
-            f"JOBS_TABLE: table {table!r} is not a levelforge job table (key {aws.TABLE_KEY!r}, "
-            f"indexes {aws.STATUS_INDEX!r} and {aws.CREATED_INDEX!r}); create one with `levelforge aws-init`"
+            f"JOBS_TABLE: table {table!r} is not a levelforge job table of this version (key "
+            f"{aws.TABLE_KEY!r}, indexes {aws.TENANT_INDEX!r} and {aws.TENANT_STATUS_INDEX!r}); "
+            "create or upgrade it with `levelforge aws-init`"
         )
     return DynamoJobStore(client, table, retention_days=settings.job_retention_days)

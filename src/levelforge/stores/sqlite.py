@@ -1,7 +1,8 @@
 """The embedded job store: one SQLite file, safe for several processes.
 
 Every life-cycle rule is one conditional ``UPDATE … WHERE …`` inside ``BEGIN IMMEDIATE``
-whose effect is checked by the rows it returns. When a condition refuses the write, the
+whose effect is checked by the rows it returns. The schema's version is ``PRAGMA
+user_version``; an older file is migrated at open, in one transaction. When a condition refuses the write, the
 row is read inside the same transaction (what DynamoDB's
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` gives) to say why: ``JobNotFound``,
 ``StepAlreadyRecorded`` or ``JobTerminal``.
@@ -25,15 +26,16 @@ from levelforge.errors import (
     JobTerminal,
     StepAlreadyRecorded,
 )
-from levelforge.jobs import TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, PageAfter
 from levelforge.stores.sqlite_connections import SqliteConnections
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: an Idempotency-Key is honoured at least this long (CONTRACT §2: 24 hours)
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60
 
-_SCHEMA = (
+#: version 1, as earlier builds made it; ``_MIGRATIONS`` take it to ``SCHEMA_VERSION``
+_SCHEMA_1 = (
     """CREATE TABLE IF NOT EXISTS jobs (
         id TEXT PRIMARY KEY,
         status TEXT NOT NULL,
@@ -56,11 +58,44 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS idempotency_keys_age ON idempotency_keys (created_at)",
 )
 
+#: version 1 → 2 (CONTRACT §10): jobs get a tenant (earlier ones the default tenant) and
+#: per-tenant listing indexes; idempotency keys are scoped per tenant; per-tenant
+#: per-minute counters of job creations
+_MIGRATION_2 = (
+    f"ALTER TABLE jobs ADD COLUMN tenant TEXT NOT NULL DEFAULT '{DEFAULT_TENANT}'",
+    "DROP INDEX IF EXISTS jobs_newest",
+    "DROP INDEX IF EXISTS jobs_status_newest",
+    "CREATE INDEX jobs_tenant_newest ON jobs (tenant, created_at DESC, id DESC)",
+    "CREATE INDEX jobs_tenant_status_newest ON jobs (tenant, status, created_at DESC, id DESC)",
+    """CREATE TABLE idempotency_keys_2 (
+        tenant TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        job_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (tenant, key)
+    )""",
+    f"INSERT INTO idempotency_keys_2 SELECT '{DEFAULT_TENANT}', key, fingerprint, job_id, created_at"
+    " FROM idempotency_keys",
+    "DROP TABLE idempotency_keys",
+    "ALTER TABLE idempotency_keys_2 RENAME TO idempotency_keys",
+    "CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at)",
+    """CREATE TABLE creation_counts (
+        tenant TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (tenant, minute)
+    )""",
+)
+_MIGRATIONS = {1: _SCHEMA_1, 2: _MIGRATION_2}
+#: counters of past windows are deleted once they are this many minutes old
+_OLD_WINDOWS = 10
+
 #: the stored row as the JSON of a ``Job``, built by SQLite and parsed once by pydantic
 _JOB_JSON = (
     "json_object('id', id, 'status', status, 'spec', json(spec), 'createdAt', created_at, "
     "'updatedAt', updated_at, 'steps', json(steps), 'result', json(result), "
-    "'error', json(error))"
+    "'error', json(error), 'tenant', tenant)"
 )
 
 
@@ -107,15 +142,28 @@ class SqliteJobStore:
     def insert(self, job: Job, claim: IdempotencyClaim | None = None) -> Created:
         with self._db.write() as connection:
             if claim is not None:
-                earlier = self._claim_key(connection, job.id, claim)
+                earlier = self._claim_key(connection, job.tenant, job.id, claim)
                 if earlier is not None:
                     return Created(earlier, replayed=True)
             connection.execute(
                 "INSERT INTO jobs (id, status, spec, created_at, updated_at, steps, step_ids,"
-                " result, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " result, error, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._row_of(job),
             )
         return Created(job, replayed=False)
+
+    def replay_of(self, tenant: str, claim: IdempotencyClaim) -> Job | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                "SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?"
+                " AND created_at >= ?",
+                (tenant, claim.key, time.time() - IDEMPOTENCY_KEY_TTL_SECONDS),
+            ).fetchone()
+            if row is None:
+                return None
+            if row[0] != claim.fingerprint:
+                raise IdempotencyKeyReused(row[1])
+            return self._read_job(connection, row[1])
 
     def get(self, job_id: str) -> Job:
         with self._db.read() as connection:
@@ -124,16 +172,18 @@ class SqliteJobStore:
             raise JobNotFound(job_id)
         return job
 
-    def page(self, status: JobStatus | None, limit: int, after: PageAfter | None) -> list[Job]:
-        conditions: list[str] = []
-        params: list[Any] = []
+    def page(
+        self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
+    ) -> list[Job]:
+        conditions: list[str] = ["tenant = ?"]
+        params: list[Any] = [tenant]
         if status is not None:
             conditions.append("status = ?")
             params.append(status.value)
         if after is not None:
             conditions.append("(created_at, id) < (?, ?)")
             params += [after.created_at, after.job_id]
-        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+        where = f"WHERE {' AND '.join(conditions)} "
         sql = f"SELECT {_JOB_JSON} FROM jobs {where}ORDER BY created_at DESC, id DESC LIMIT ?"
         with self._db.read() as connection:
             rows = connection.execute(sql, [*params, limit]).fetchall()
@@ -170,6 +220,23 @@ class SqliteJobStore:
                 raise self._refusal(connection, job_id, step_id=None)
         return Job.model_validate_json(rows[0][0])
 
+    def count_creation(self, tenant: str, window: int, limit: int, delta: int = 1) -> bool:
+        with self._db.write() as connection:
+            if delta < 0:
+                connection.execute(
+                    "UPDATE creation_counts SET count = max(count + ?, 0) WHERE tenant = ? AND minute = ?",
+                    (delta, tenant, window),
+                )
+                return True
+            connection.execute("DELETE FROM creation_counts WHERE minute < ?", (window - _OLD_WINDOWS,))
+            counted = connection.execute(
+                "INSERT INTO creation_counts (tenant, minute, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (tenant, minute) DO UPDATE SET count = count + excluded.count "
+                "WHERE count + excluded.count <= ? RETURNING count",
+                (tenant, window, delta, limit),
+            ).fetchall()
+        return bool(counted)
+
     def ping(self) -> None:
         with self._db.read() as connection:
             connection.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
@@ -189,12 +256,13 @@ class SqliteJobStore:
                     f"DATABASE_PATH: {self._db.path} holds job store schema {version}, "
                     f"newer than this build's {SCHEMA_VERSION}"
                 )
-            for statement in _SCHEMA:
-                connection.execute(statement)
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target]:
+                    connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _claim_key(
-        self, connection: sqlite3.Connection, job_id: str, claim: IdempotencyClaim
+        self, connection: sqlite3.Connection, tenant: str, job_id: str, claim: IdempotencyClaim
     ) -> Job | None:
         """Inside the insert's transaction: the earlier job when the key is known with
         this fingerprint, ``IdempotencyKeyReused`` when with another; else record the key
@@ -205,7 +273,8 @@ class SqliteJobStore:
             (now - IDEMPOTENCY_KEY_TTL_SECONDS,),
         )
         row = connection.execute(
-            "SELECT fingerprint, job_id FROM idempotency_keys WHERE key = ?", (claim.key,)
+            "SELECT fingerprint, job_id FROM idempotency_keys WHERE tenant = ? AND key = ?",
+            (tenant, claim.key),
         ).fetchone()
         if row is not None:
             if row[0] != claim.fingerprint:
@@ -214,9 +283,9 @@ class SqliteJobStore:
             if earlier is not None:
                 return earlier
         connection.execute(
-            "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, job_id, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            (claim.key, claim.fingerprint, job_id, now),
+            "INSERT OR REPLACE INTO idempotency_keys (tenant, key, fingerprint, job_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (tenant, claim.key, claim.fingerprint, job_id, now),
         )
         return None
 
@@ -249,4 +318,5 @@ class SqliteJobStore:
             _dumps(steps), _dumps([step.step_id for step in job.steps]),
             None if job.result is None else _dumps(job.result),
             None if job.error is None else job.error.model_dump_json(by_alias=True),
+            job.tenant,
         )

@@ -4,6 +4,7 @@
 import { $, show } from "./dom.js";
 import { setUpForm } from "./form.js";
 import { closeJob, openJob } from "./job.js";
+import { setUpApiKey } from "./key.js";
 import { setUpZoom } from "./level.js";
 import { setUpRecentJobs, showRecentJobs } from "./recent.js";
 
@@ -34,6 +35,7 @@ function route() {
 }
 
 function start() {
+  setUpApiKey(route);
   setUpForm((id) => {
     location.hash = `#/jobs/${encodeURIComponent(id)}`;
   });

@@ -1,8 +1,9 @@
-// One job's view (/#/jobs/{id}): its steps arriving live over server-sent events, then
-// its level or its error.
+// One job's view (/#/jobs/{id}): its steps arriving live over server-sent events (read
+// with fetch, so that they carry the API key), then its level or its error.
 
 import { eventsUrl, getJob, TERMINAL } from "./api.js";
 import { $, describeSpec, formatDuration, fromTemplate, setBadge, setText, show } from "./dom.js";
+import { openEventStream } from "./events.js";
 import { hideLevel, showLevel } from "./level.js";
 
 const RELOAD_AFTER_MS = 2000;
@@ -63,24 +64,25 @@ function showJob(job, isCurrent) {
 
 /** Steps and status changes as they happen; the finished job read again at the end. */
 function follow(id, isCurrent) {
-  source = new EventSource(eventsUrl(id));
-  source.addEventListener("step", (event) => {
-    const position = Number(event.lastEventId);
-    if (position > shownSteps) addStep(JSON.parse(event.data));
-  });
-  source.addEventListener("status", (event) => {
-    const { status } = JSON.parse(event.data);
-    showStatus(status);
-    if (TERMINAL.has(status)) {
-      stopStream();
-      load(id, isCurrent);
-    }
-  });
-  source.addEventListener("error", () => {
-    if (source?.readyState === EventSource.CLOSED) {
+  source = openEventStream(eventsUrl(id), {
+    onEvent(type, data, lastEventId) {
+      if (type === "step") {
+        const position = Number(lastEventId);
+        if (position > shownSteps) addStep(JSON.parse(data));
+        return;
+      }
+      if (type !== "status") return;
+      const { status } = JSON.parse(data);
+      showStatus(status);
+      if (TERMINAL.has(status)) {
+        stopStream();
+        load(id, isCurrent);
+      }
+    },
+    onEnd() {
       stopStream();
       setTimeout(() => isCurrent() && load(id, isCurrent), RELOAD_AFTER_MS);
-    }
+    },
   });
 }
 

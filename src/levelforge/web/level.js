@@ -1,11 +1,12 @@
 // A done job's level: the picture (zoomable), the minimap, the stats and the downloads.
 
-import { artifactText, artifactUrl, producedArtifacts } from "./api.js";
+import { artifactHref, artifactText, producedArtifacts } from "./api.js";
 import { $, element, setText, show } from "./dom.js";
 
 const ZOOM_STEP = 1.25;
 const ZOOM_MAX = 8;
 let zoom = 1;
+let blobUrls = []; // made for the level shown: revoked when it goes
 
 function setZoom(value) {
   zoom = Math.min(ZOOM_MAX, Math.max(1, value));
@@ -68,16 +69,26 @@ function showStats(sceneGraph, summary) {
   $("stats").replaceChildren(...nodes);
 }
 
-function showDownloads(id, result) {
-  const items = producedArtifacts(result).map(([name, , what]) => {
+async function showDownloads(id, result, isCurrent) {
+  const produced = producedArtifacts(result);
+  const hrefs = await Promise.all(
+    produced.map(([name, field]) => artifactHref(id, result, name, field, blobUrls)),
+  );
+  if (!isCurrent()) return;
+  const items = produced.map(([name, , what], index) => {
     const link = element("a", name);
-    link.href = artifactUrl(id, name);
+    if (hrefs[index]) link.href = hrefs[index];
     link.download = `${id}-${name}`;
     const item = element("li");
     item.append(link, element("span", ` ${what}`, "muted"));
     return item;
   });
   $("downloads").replaceChildren(...items);
+}
+
+async function pictureOf(id, result, produced) {
+  if (!produced.has("preview.svg")) return null;
+  return artifactHref(id, result, "preview.svg", "preview", blobUrls);
 }
 
 async function sceneGraphOf(id, result) {
@@ -93,8 +104,11 @@ async function sceneGraphOf(id, result) {
 /** Everything of a done job's result; `isCurrent()` false once the user has moved on. */
 export async function showLevel(id, result, isCurrent) {
   const produced = new Set(producedArtifacts(result).map(([name]) => name));
-  showPicture(produced.has("preview.svg") ? artifactUrl(id, "preview.svg") : null);
-  showDownloads(id, result);
+  const picture = await pictureOf(id, result, produced);
+  if (!isCurrent()) return;
+  showPicture(picture);
+  await showDownloads(id, result, isCurrent);
+  if (!isCurrent()) return;
   setText($("minimap"), typeof result.asciiMinimap === "string" ? result.asciiMinimap : "Loading…");
   showStats(result.sceneGraph, result.summary);
   show($("result"), true);
@@ -109,6 +123,8 @@ export async function showLevel(id, result, isCurrent) {
 }
 
 export function hideLevel() {
+  for (const url of blobUrls) URL.revokeObjectURL(url);
+  blobUrls = [];
   show($("result"), false);
   showPicture(null);
   $("stats").replaceChildren();

@@ -1,0 +1,29 @@
+"""The short chaos campaigns (benchmarks/chaos) in the test suite: real processes, a few
+rounds each, on the embedded default and on AWS (ministack, skipped when not installed,
+failing when ``CI`` is set)."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.chaos.cluster import MINISTACK, Cluster, ClusterScope
+
+
+@pytest.fixture(params=["sqlite", "aws"])
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    if request.param == "aws" and not MINISTACK.exists():
+        reason = f"ministack is not installed ({MINISTACK} is missing): run scripts/install-emulator.sh"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the AWS emulator: {reason}")
+        pytest.skip(reason)
+    with ClusterScope(request.param, visibility_timeout=2.0) as made:
+        yield made
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> random.Random:
+    return random.Random(request.node.nodeid)
