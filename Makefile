@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint unit bench-jobs clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test lint emulator chromium screenshot quality bench bench-jobs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,13 +18,25 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/levelforge serve --host 127.0.0.1 --port $${PORT:-8000} --workers $${WORKERS:-2}
 
-## lint, type-check and the whole test suite
-test: $(STAMP) lint
+## lint, type-check and the whole test suite, with every service the tests use
+test: $(STAMP) chromium emulator lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
+
+## ministack, the local AWS emulator of the AWS tests, in its own .emu/ virtualenv
+emulator:
+	scripts/install-emulator.sh
+
+## Debian's Chromium for the viewer's browser tests (no browser download: see shared/BROWSER.md)
+chromium:
+	@test -x $(CHROMIUM) || (apt-get update && apt-get install -y chromium)
+
+## docs/viewer.png from a real run
+screenshot: $(STAMP) chromium
+	$(BIN)/python scripts/screenshot.py
 
 ## the generator's quality sweep: 10,000 seeds through the independent checker
 quality: $(STAMP)

@@ -53,7 +53,7 @@ def require_chromium() -> None:
     pytest.skip(f"browser tests skipped: {missing}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     require_chromium()
     from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
@@ -73,7 +73,7 @@ def start(tmp: Path, *args: str) -> Deployment:
     return deployment
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Deployment, Deployment]]:
     """`levelforge serve` with 2 workers, and a lone `levelforge orchestrator` (no worker:
     its jobs move only when a test posts to the internal API), started side by side."""
@@ -88,12 +88,12 @@ def deployments(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Depl
         alone.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service(deployments: tuple[Deployment, Deployment]) -> Deployment:
     return deployments[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def orchestrator(deployments: tuple[Deployment, Deployment]) -> Deployment:
     return deployments[1]
 
