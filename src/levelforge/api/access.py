@@ -101,7 +101,7 @@ async def send_unauthorized(send: Send) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def get_tenant(request: Request) -> str:
+async def get_tenant(request: Request) -> str:
     tenant: str = getattr(request.state, "tenant", DEFAULT_TENANT)
     return tenant
 

@@ -11,27 +11,27 @@ from levelforge.config import Settings
 from levelforge.ports import ArtifactStore, JobQueue, JobStore
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     store: JobStore = request.app.state.store
     return store
 
 
-def get_queue(request: Request) -> JobQueue:
+async def get_queue(request: Request) -> JobQueue:
     queue: JobQueue = request.app.state.queue
     return queue
 
 
-def get_artifacts(request: Request) -> ArtifactStore | None:
+async def get_artifacts(request: Request) -> ArtifactStore | None:
     artifacts: ArtifactStore | None = request.app.state.artifacts
     return artifacts
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

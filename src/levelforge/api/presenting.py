@@ -11,6 +11,8 @@ import re
 import secrets
 from typing import Any
 
+import pydantic_core
+
 from levelforge.jobs import ARTIFACTS, Job, JobStatus
 from levelforge.ports import ArtifactStore, PageAfter
 
@@ -40,6 +42,19 @@ def present(job: Job, artifacts: ArtifactStore | None, expires_seconds: int) -> 
             if isinstance(key, str):
                 result[f"{field}Url"] = artifacts.presign_get(key, expires_seconds)
     return body
+
+
+def present_json(job: Job, artifacts: ArtifactStore | None, expires_seconds: int) -> bytes:
+    """``present`` as JSON bytes. Without a bucket there is no URL to add, and pydantic
+    serializes the stored job directly, without building the dict first."""
+    if artifacts is None or job.result is None:
+        return job.model_dump_json(by_alias=True).encode()
+    return pydantic_core.to_json(present(job, artifacts, expires_seconds))
+
+
+def page_json(jobs: list[bytes], next_cursor: str | None) -> bytes:
+    """``{"jobs": [...], "nextCursor": ...}`` from jobs already serialized."""
+    return b'{"jobs":[' + b",".join(jobs) + b'],"nextCursor":' + pydantic_core.to_json(next_cursor) + b"}"
 
 
 def encode_cursor(last: Job, status: JobStatus | None, key: bytes) -> str:

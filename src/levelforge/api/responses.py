@@ -18,7 +18,10 @@ class FastJSONResponse(Response):
         return pydantic_core.to_json(content)
 
 
-def json_response(
-    content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
+def json_bytes(data: bytes, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    """A response of JSON already serialized."""
+    return Response(data, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def json_response(content: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return FastJSONResponse(content, status_code=status_code, headers=headers)

@@ -15,9 +15,9 @@ from starlette.concurrency import run_in_threadpool
 
 from levelforge import lifecycle
 from levelforge.api.metrics import Metrics
-from levelforge.api.presenting import present
+from levelforge.api.presenting import present_json
 from levelforge.api.problems import Problem, error_response
-from levelforge.api.responses import json_response
+from levelforge.api.responses import json_bytes, json_response
 from levelforge.api.schemas import CompleteIn, ErrorBody, FailIn, JobPublic, StepIn, StepRecorded
 from levelforge.errors import JobTerminal, StepAlreadyRecorded
 from levelforge.jobs import Job, step_id_for
@@ -121,4 +121,4 @@ async def finish(request: Request, job_id: str, operation: str, write: Callable[
     state.metrics.jobs_finished.labels(job.status.value).inc()
     code = job.error.code if job.error else None
     logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
-    return json_response(present(job, state.artifacts, state.settings.presign_expires_seconds))
+    return json_bytes(present_json(job, state.artifacts, state.settings.presign_expires_seconds))

@@ -6,14 +6,15 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse
 from pydantic import WithJsonSchema
 
 from levelforge import lifecycle
 from levelforge.api.access import TenantDep, owned_job, take_creation_slot
 from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep, StoreDep
-from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, present
+from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, page_json, present_json
 from levelforge.api.problems import Problem
+from levelforge.api.responses import json_bytes
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
 from levelforge.errors import JobTerminal, StoreUnavailable
 from levelforge.generation import encode_json
@@ -96,12 +97,11 @@ def create_job(
         if slot is not None:
             slot.give_back()  # a replay creates nothing: not counted
         headers["Idempotent-Replayed"] = "true"
-        content = present(job, artifacts, settings.presign_expires_seconds)
-        return JSONResponse(content, status_code=200, headers=headers)
+        return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds), 200, headers)
     enqueue(job.id, job.spec, store, queue)
     metrics.jobs_created.inc()
     logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
-    return JSONResponse(job.to_wire(), status_code=202, headers=headers)
+    return json_bytes(job.model_dump_json(by_alias=True).encode(), 202, headers)
 
 
 def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep) -> None:
@@ -120,7 +120,7 @@ def job_response(
     job_id: str, tenant: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep
 ) -> Response:
     job = owned_job(store, job_id, tenant)
-    return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
+    return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds))
 
 
 @router.get("/status/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
@@ -162,8 +162,8 @@ def list_jobs(
     next_cursor = (
         encode_cursor(jobs[limit - 1], status, request.app.state.cursor_key) if len(jobs) > limit else None
     )
-    body = [present(job, artifacts, settings.presign_expires_seconds) for job in jobs[:limit]]
-    return JSONResponse({"jobs": body, "nextCursor": next_cursor})
+    body = [present_json(job, artifacts, settings.presign_expires_seconds) for job in jobs[:limit]]
+    return json_bytes(page_json(body, next_cursor))
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobPublic, responses=ERRORS, summary="Cancel a job")
@@ -183,7 +183,7 @@ def cancel_job(
         raise
     metrics.jobs_finished.labels(job.status.value).inc()
     logger.info("job cancelled", extra={"job_id": job_id, "tenant": tenant})
-    return JSONResponse(present(job, artifacts, settings.presign_expires_seconds))
+    return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds))
 
 
 @router.get(
