@@ -54,7 +54,13 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="Orchestrator plus N worker processes")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--workers", type=int, default=2, help="worker processes")
+    serve.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=4,
+        help="jobs in flight per worker process (threads that mostly wait on the Orchestrator)",
+    )
     orchestrator = commands.add_parser("orchestrator", help="the Orchestrator alone")
     orchestrator.add_argument("--host", default="127.0.0.1")
     orchestrator.add_argument("--port", type=int, default=8000)
@@ -89,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
         if args.command == "worker":
             return worker(settings, args.concurrency)
         if args.command == "orchestrator":
-            return orchestrate(settings, args.host, args.port, workers=0)
-        return orchestrate(settings, args.host, args.port, workers=args.workers)
+            return orchestrate(settings, args.host, args.port, workers=0, concurrency=0)
+        return orchestrate(
+            settings, args.host, args.port, workers=args.workers, concurrency=max(1, args.worker_concurrency)
+        )
     except ConfigurationError as exc:
         print(f"levelforge: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -133,7 +141,7 @@ def worker(settings: Settings, concurrency: int) -> int:
     return 0
 
 
-def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> int:
+def orchestrate(settings: Settings, host: str, port: int, *, workers: int, concurrency: int) -> int:
     """The Orchestrator in this process, plus ``workers`` worker processes posting to it."""
     from levelforge.api import create_app
     from levelforge.artifacts import open_artifacts
@@ -170,7 +178,7 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int) -> in
     # that the workers are stopped and the exit status is 0
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: None)
-    children += start_workers(settings, host, port, workers)
+    children += start_workers(settings, host, port, workers, concurrency)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
     print(f"levelforge is serving on {url} ({workers} worker processes)", flush=True)
     try:
@@ -201,14 +209,16 @@ def signal_workers(children: list[subprocess.Popen[bytes]]) -> None:
             child.send_signal(signal.SIGTERM)
 
 
-def start_workers(settings: Settings, host: str, port: int, count: int) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    settings: Settings, host: str, port: int, count: int, concurrency: int
+) -> list[subprocess.Popen[bytes]]:
     if count <= 0:
         return []
     env = dict(os.environ)
     env["INTERNAL_TOKEN"] = b",".join(settings.internal_tokens()).decode()
     env["ORCHESTRATOR_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
     env["DATABASE_PATH"] = str(settings.database_path)
-    command = [sys.executable, "-m", "levelforge", "worker", "--concurrency", "1"]
+    command = [sys.executable, "-m", "levelforge", "worker", "--concurrency", str(concurrency)]
     return [subprocess.Popen(command, env=env) for _ in range(count)]
 
 
