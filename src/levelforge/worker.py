@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,17 +53,38 @@ class Worker:
         self.settings = settings
         self.stop = stop
 
-    def run(self) -> None:
-        """Take and handle messages until ``stop`` is set; the current job is finished."""
-        while not self.stop.is_set():
-            try:
-                messages = self.queue.receive(max_messages=1, wait_seconds=RECEIVE_WAIT_SECONDS)
-            except LevelforgeError as exc:
-                logger.warning("queue unavailable: %s", exc)
-                self.stop.wait(1.0)
-                continue
-            for message in messages:
-                self.handle(message)
+    def run(self, concurrency: int = 1) -> None:
+        """Take and handle messages until ``stop`` is set, up to ``concurrency`` jobs at once;
+        returns when the jobs in flight are finished (or released). One receiver takes
+        messages only for free threads, so a message never waits hidden behind a busy one
+        and an idle worker polls the queue once, not once a thread."""
+        free = threading.BoundedSemaphore(concurrency)
+        with ThreadPoolExecutor(concurrency, thread_name_prefix="job") as pool:
+            while not self.stop.is_set():
+                if not free.acquire(timeout=RECEIVE_WAIT_SECONDS):
+                    continue
+                slots = 1 + sum(free.acquire(blocking=False) for _ in range(concurrency - 1))
+                for message in self.take(slots):
+                    slots -= 1
+                    pool.submit(self.handle_and_free, message, free)
+                for _ in range(slots):
+                    free.release()
+
+    def take(self, count: int) -> list[Message]:
+        try:
+            return self.queue.receive(max_messages=count, wait_seconds=RECEIVE_WAIT_SECONDS)
+        except LevelforgeError as exc:
+            logger.warning("queue unavailable: %s", exc)
+            self.stop.wait(1.0)
+            return []
+
+    def handle_and_free(self, message: Message, free: threading.BoundedSemaphore) -> None:
+        try:
+            self.handle(message)
+        except Exception:  # a bug: the message is left to be delivered again, then dead-lettered
+            logger.exception("unexpected error handling message %s", message.id)
+        finally:
+            free.release()
 
     def handle(self, message: Message) -> None:
         try:
@@ -193,21 +215,14 @@ def result_too_large(exc: ReportTooLarge) -> JobFailure:
 
 
 def run_worker(settings: Settings, concurrency: int, stop: threading.Event) -> None:
-    """Run ``concurrency`` worker threads until ``stop`` is set; returns once they finish."""
+    """Run up to ``concurrency`` jobs at once until ``stop`` is set; returns once they finish."""
     queue = open_queue(settings)
     artifacts = open_artifacts(settings)
     token = settings.internal_tokens()[0].decode() if settings.internal_tokens() else None
     reporter = Reporter(settings.orchestrator_url, token, stop=stop)
-    threads = [
-        threading.Thread(target=Worker(queue, reporter, artifacts, settings, stop).run, name=f"worker-{n}")
-        for n in range(concurrency)
-    ]
-    logger.info("worker started: %d thread(s), reporting to %s", concurrency, settings.orchestrator_url)
+    logger.info("worker started: %d job(s) at once, reporting to %s", concurrency, settings.orchestrator_url)
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        Worker(queue, reporter, artifacts, settings, stop).run(concurrency)
     finally:
         reporter.close()
         queue.close()

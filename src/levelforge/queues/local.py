@@ -73,7 +73,7 @@ class LocalQueue:
         *,
         visibility_timeout: float,
         max_deliveries: int,
-        poll_interval: float = 0.005,
+        poll_interval: float = 0.002,
     ) -> None:
         self.visibility_timeout = visibility_timeout
         self.max_deliveries = max_deliveries
