@@ -20,6 +20,8 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -29,10 +31,10 @@ import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from levelforge.config import Settings
-from levelforge.errors import ConfigurationError
+from levelforge.errors import ConfigurationError, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -114,9 +116,7 @@ def client(service: Service, variable: str, connection: Connection | None = None
                 f"{variable} is set, but no AWS credentials were found: set AWS_ACCESS_KEY_ID "
                 "and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run with an IAM role"
             )
-        return session.client(
-            service, endpoint_url=connection.endpoint_url, config=client_config(service)
-        )
+        return session.client(service, endpoint_url=connection.endpoint_url, config=client_config(service))
     except (BotoCoreError, ValueError) as exc:
         raise ConfigurationError(f"{variable}: cannot build the {service} client: {exc}") from exc
 
@@ -346,3 +346,20 @@ def _normalised(value: str) -> Any:
     except ValueError:
         return value
     return {k: str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else str(parsed)
+
+
+@contextmanager
+def answering(service: str, what: str) -> Iterator[None]:
+    """Any AWS error left inside becomes ``StoreUnavailable`` naming ``service`` and the call
+    (the SDK has retried already); a ``ParamValidationError`` is our bug and passes."""
+    try:
+        yield
+    except ParamValidationError:
+        raise
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise StoreUnavailable(
+            f"{service}: {what} failed: {error.get('Code')}: {error.get('Message')}"
+        ) from exc
+    except BotoCoreError as exc:
+        raise StoreUnavailable(f"{service}: {what} failed: {exc}") from exc

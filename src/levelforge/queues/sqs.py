@@ -20,15 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from levelforge import aws
 from levelforge.config import Settings
-from levelforge.errors import ConfigurationError, StoreUnavailable
+from levelforge.errors import ConfigurationError
 from levelforge.ports import Message
 
 if TYPE_CHECKING:
@@ -51,17 +50,8 @@ def _seconds(value: float, ceiling: int) -> int:
     return max(0, min(ceiling, math.ceil(value)))
 
 
-@contextmanager
-def _answering(what: str) -> Iterator[None]:
-    try:
-        yield
-    except ParamValidationError:
-        raise
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise StoreUnavailable(f"SQS: {what} failed: {error.get('Code')}: {error.get('Message')}") from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"SQS: {what} failed: {exc}") from exc
+def _answering(what: str) -> AbstractContextManager[None]:
+    return aws.answering("SQS", what)
 
 
 class SqsQueue:

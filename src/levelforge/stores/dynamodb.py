@@ -28,12 +28,12 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from levelforge import aws
 from levelforge.config import Settings
@@ -174,20 +174,8 @@ def job_of(item: Item) -> Job:
     )
 
 
-@contextmanager
-def _answering(what: str) -> Iterator[None]:
-    """Any AWS error left inside is ``StoreUnavailable`` (the SDK has retried already)."""
-    try:
-        yield
-    except ParamValidationError:
-        raise
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise StoreUnavailable(
-            f"DynamoDB job table: {what} failed: {error.get('Code')}: {error.get('Message')}"
-        ) from exc
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"DynamoDB job table: {what} failed: {exc}") from exc
+def _answering(what: str) -> AbstractContextManager[None]:
+    return aws.answering("DynamoDB job table", what)
 
 
 def _old_item(exc: ClientError) -> Item | None:
