@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint emulator chromium screenshot quality bench bench-jobs clean
+.PHONY: run test lint emulator chromium screenshot quality bench bench-jobs chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,12 @@ bench-jobs: $(STAMP)
 	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peer.txt
 	$(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
+
+## fault campaigns on SQLite and AWS/ministack (benchmarks/chaos/README.md);
+## CHAOS_ARGS=--short for about 12 minutes; the full run includes two 30-minute soaks
+CHAOS_ARGS ?=
+chaos: $(STAMP) emulator
+	$(BIN)/python -m benchmarks.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) .emu .pytest_cache .mypy_cache .ruff_cache levelforge.db*

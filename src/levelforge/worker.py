@@ -98,7 +98,7 @@ class Worker:
             pass
         except ReportAbandoned as exc:
             logger.warning("job released: %s", exc, extra={"job_id": job.job_id})
-            self.queue.release(message)
+            self.settle(message, self.queue.release, job.job_id)
             return
         except ReportRejected as exc:
             logger.error("report refused, message left for redelivery: %s", exc, extra={"job_id": job.job_id})
@@ -107,7 +107,21 @@ class Worker:
             logger.error(
                 "the Orchestrator does not know this job; message dropped", extra={"job_id": job.job_id}
             )
-        self.queue.ack(message)
+        self.settle(message, self.queue.ack, job.job_id)
+
+    @staticmethod
+    def settle(message: Message, action: Callable[[Message], None], job_id: str) -> None:
+        """Acknowledge or release; a queue that does not answer leaves the message to come
+        back after its visibility timeout (a repeated run is absorbed), it kills nothing."""
+        try:
+            action(message)
+        except LevelforgeError as exc:
+            logger.warning(
+                "queue unavailable, message %s left to come back: %s",
+                message.id,
+                exc,
+                extra={"job_id": job_id},
+            )
 
     def run_job(self, job: JobMessage, heartbeat: Heartbeat) -> None:
         job_id = job.job_id
@@ -164,7 +178,10 @@ class Heartbeat:
     def beat(self) -> None:
         now = time.monotonic()
         if now - self.last >= self.visibility_timeout / 3:
-            self.queue.extend(self.message, self.visibility_timeout)
+            try:
+                self.queue.extend(self.message, self.visibility_timeout)
+            except LevelforgeError as exc:  # best effort: at worst the job runs twice, absorbed
+                logger.warning("could not extend the visibility of message %s: %s", self.message.id, exc)
             self.last = now
 
 

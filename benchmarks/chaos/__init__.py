@@ -1,0 +1,1 @@
+"""Chaos campaigns: levelforge under worker kills, stalls, restarts, outages, races and a soak (issue 6)."""

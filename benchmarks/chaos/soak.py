@@ -1,0 +1,166 @@
+"""The soak: a steady rate near half the measured capacity for a while, sampling every
+process's RSS and open file descriptors and the p99 latencies every few seconds."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.chaos.cluster import Cluster
+from benchmarks.chaos.stats import percentile, sparkline
+
+SPEC = {"width": 60, "height": 40, "rooms": 12}
+#: growth is measured after the warm-up: the first quarter of the run, at least a minute
+#: (the Orchestrator's thread pool and its per-thread store connections grow under load first)
+WARMUP_SHARE = 0.25
+WARMUP_MIN_SECONDS = 60.0
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def seconds_between(start: str, end: str) -> float:
+    def parse(stamp: str) -> datetime:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def measure_capacity(cluster: Cluster, jobs: int = 300) -> float:
+    """Jobs per second of a burst, from the first submission to the last job's end (the
+    queue is first in, first out: the last job submitted is about the last to finish)."""
+    with ThreadPoolExecutor(8) as pool:
+        started = time.monotonic()
+        ids = list(pool.map(lambda n: cluster.submit({**SPEC, "seed": n}), range(jobs)))
+    cluster.wait_terminal(ids[-1:], 120)
+    elapsed = time.monotonic() - started
+    cluster.wait_terminal(ids, 60)
+    return jobs / elapsed
+
+
+def soak(cluster: Cluster, seconds: float, sample_every: float = 5.0) -> dict[str, Any]:
+    cluster.start_orchestrator()
+    for _ in range(2):
+        cluster.start_worker(proxied=False)
+    capacity = measure_capacity(cluster)
+    rate = capacity / 2
+    samples: list[dict[str, Any]] = []
+    latencies: list[tuple[float, float]] = []  # (when, seconds) of POST /jobs
+    created: list[tuple[float, str]] = []
+    lock = threading.Lock()
+    halt = threading.Event()
+
+    def submit(n: int) -> None:
+        sent = time.monotonic()
+        try:
+            job_id = cluster.submit({**SPEC, "seed": n})
+        except (httpx.HTTPError, RuntimeError):
+            return
+        with lock:
+            latencies.append((sent, time.monotonic() - sent))
+            created.append((sent, job_id))
+
+    def pace() -> None:
+        with ThreadPoolExecutor(8) as pool:
+            start, n = time.monotonic(), 0
+            while not halt.is_set():
+                due = start + n / rate
+                if (wait := due - time.monotonic()) > 0:
+                    halt.wait(wait)
+                pool.submit(submit, n)
+                n += 1
+
+    pacer = threading.Thread(target=pace, daemon=True)
+    begin = time.monotonic()
+    pacer.start()
+    with httpx.Client(base_url=cluster.url, timeout=30.0) as client:
+        while time.monotonic() - begin < seconds:
+            time.sleep(sample_every)
+            samples.append(sample(cluster, client, begin, sample_every, latencies, created, lock))
+    halt.set()
+    pacer.join()
+    with lock:
+        ids = [job_id for _, job_id in created]
+    final = cluster.wait_terminal(ids[-200:], 60)
+    return figures_of_soak(samples, capacity, rate, seconds, len(ids),
+                           sum(j["status"] == "done" for j in final.values()), len(final))
+
+
+def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
+           latencies: list[tuple[float, float]], created: list[tuple[float, str]],
+           lock: threading.Lock) -> dict[str, Any]:
+    now = time.monotonic()
+    with lock:
+        recent = [s for t, s in latencies if t >= now - window]
+        finished_ids = [j for t, j in created if now - 2 * window <= t < now - window][-30:]
+    job_seconds = []
+    for job_id in finished_ids:
+        job = client.get(f"/status/{job_id}").json()
+        if job.get("status") == "done":
+            job_seconds.append(seconds_between(job["createdAt"], job["updatedAt"]))
+    processes = {}
+    for name, pid in cluster.pids().items():
+        try:
+            processes[name] = {"rssKiB": rss_kib(pid), "fds": open_fds(pid), "cpuSeconds": cpu_seconds(pid)}
+        except OSError:
+            continue
+    return {"t": round(now - begin, 1), "submitP99Ms": round(percentile(recent, 0.99) * 1000, 2),
+            "jobP99Ms": round(percentile(job_seconds, 0.99) * 1000, 2), "submitted": len(recent),
+            "processes": processes,
+            "databaseBytes": cluster.database.stat().st_size if cluster.database.exists() else None}
+
+
+def growth(series: list[float], warm: int) -> float | None:
+    after = series[warm:]
+    if len(after) < 2 or not after[0]:
+        return None
+    tail = after[-max(1, len(after) // 4):]
+    return round((sum(tail) / len(tail) - after[0]) / after[0] * 100, 1)
+
+
+def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float, seconds: float,
+                    submitted: int, done: int, checked: int) -> dict[str, Any]:
+    warm = max(int(len(samples) * WARMUP_SHARE), sum(s["t"] <= WARMUP_MIN_SECONDS for s in samples))
+    names = sorted({name for s in samples for name in s["processes"]})
+    curves: dict[str, list[float]] = {}
+    for name in names:
+        for what in ("rssKiB", "fds"):
+            curves[f"{name} {what}"] = [s["processes"].get(name, {}).get(what, float("nan")) for s in samples]
+    curves["submit p99 ms"] = [s["submitP99Ms"] for s in samples]
+    curves["job p99 ms"] = [s["jobP99Ms"] for s in samples]
+    cpu = {}
+    if len(samples) >= 2:
+        first, last = samples[0], samples[-1]
+        for name in names:
+            if name in first["processes"] and name in last["processes"]:
+                spent = last["processes"][name]["cpuSeconds"] - first["processes"][name]["cpuSeconds"]
+                cpu[name] = round(spent / (last["t"] - first["t"]) * 100, 1)
+    return {
+        "seconds": seconds, "capacityJobsPerSecond": round(capacity, 1), "rateJobsPerSecond": round(rate, 1),
+        "cpuPercent": cpu,
+        "jobsSubmitted": submitted, "lastJobsChecked": checked, "lastJobsDone": done,
+        "warmupSamples": warm,
+        "growthPercentAfterWarmup": {name: growth(curve, warm) for name, curve in curves.items()},
+        "curves": {name: {"min": min(c), "max": max(c), "plot": sparkline(c)} for name, c in curves.items()},
+        "samples": samples,
+    }
