@@ -7,7 +7,6 @@ import functools
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -18,25 +17,11 @@ from levelforge.jobs import ARTIFACTS
 from levelforge.worker import PIPELINE_STEPS
 from tests.aws.conftest import AwsDeployment, Stack, deploy, make_stack
 from tests.aws.emulator import Emulator
+from tests.e2e.following import assert_complete_run, started, wait_terminal
 from tests.e2e.processes import wait_until
 
 pytestmark = pytest.mark.e2e
 PRESIGN_SECONDS = 5
-
-
-def wait_terminal(client: httpx.Client, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    def terminal() -> dict[str, Any] | None:
-        job: dict[str, Any] = client.get(f"/status/{job_id}").json()
-        return job if job["status"] in ("done", "failed") else None
-
-    return wait_until(terminal, timeout=timeout, what=f"job {job_id} to finish", every=0.2)
-
-
-def assert_complete_run(job: dict[str, Any]) -> None:
-    assert job["status"] == "done", job["error"]
-    step_ids = [step["stepId"] for step in job["steps"]]
-    assert [step["name"] for step in job["steps"]] == list(PIPELINE_STEPS)
-    assert len(step_ids) == len(set(step_ids))
 
 
 def tampered(url: str) -> str:
@@ -96,7 +81,7 @@ def test_a_worker_killed_mid_job_and_the_job_finishes_once_after_redelivery(
             worker = deployment.worker()
             job_id = client.post("/jobs", json={**spec, "seed": spec["seed"] + attempt}).json()["id"]
             job = wait_until(
-                functools.partial(_started, client, job_id), timeout=60, what="first steps", every=0.005
+                functools.partial(started, client, job_id), timeout=60, what="first steps", every=0.005
             )
             worker.kill()
             worker.wait()
@@ -110,11 +95,6 @@ def test_a_worker_killed_mid_job_and_the_job_finishes_once_after_redelivery(
         job = wait_terminal(client, job_id, timeout=90)
     assert 0 < killed_at < len(PIPELINE_STEPS)
     assert_complete_run(job)
-
-
-def _started(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
-    job: dict[str, Any] = client.get(f"/status/{job_id}").json()
-    return job if job["steps"] else None
 
 
 def test_a_message_that_keeps_failing_ends_as_worker_lost(ministack: Emulator, tmp_path: Path) -> None:

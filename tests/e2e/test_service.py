@@ -15,25 +15,11 @@ import pytest
 from levelforge.generation import generate_level
 from levelforge.worker import PIPELINE_STEPS
 from tests.e2e.conftest import Deployment
+from tests.e2e.following import assert_complete_run, started, wait_terminal
 from tests.e2e.processes import alive, children_of, stop, wait_until
 
 pytestmark = pytest.mark.e2e
 LEGEND = set(" #.+L@>k$eB")
-
-
-def wait_terminal(client: httpx.Client, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
-    def terminal() -> dict[str, Any] | None:
-        job: dict[str, Any] = client.get(f"/status/{job_id}").json()
-        return job if job["status"] in ("done", "failed") else None
-
-    return wait_until(terminal, timeout=timeout, what=f"job {job_id} to finish", every=0.01)
-
-
-def assert_complete_run(job: dict[str, Any]) -> None:
-    step_ids = [step["stepId"] for step in job["steps"]]
-    assert [step["name"] for step in job["steps"]] == list(PIPELINE_STEPS)
-    assert len(step_ids) == len(set(step_ids))
-    assert all(step["status"] == "ok" for step in job["steps"])
 
 
 def assert_valid_artifacts(client: httpx.Client, job: dict[str, Any]) -> None:
@@ -116,7 +102,7 @@ def test_worker_killed_mid_job_and_the_job_still_finishes_once(deployment: Deplo
             worker = deployment.worker()
             job_id = client.post("/jobs", json={**spec, "seed": spec["seed"] + attempt}).json()["id"]
             job = wait_until(
-                lambda job_id=job_id: _started(client, job_id), timeout=60, what="first steps", every=0.002
+                lambda job_id=job_id: started(client, job_id), timeout=60, what="first steps", every=0.002
             )
             worker.kill()
             worker.wait()
@@ -131,11 +117,6 @@ def test_worker_killed_mid_job_and_the_job_still_finishes_once(deployment: Deplo
     assert 0 < killed_at < len(PIPELINE_STEPS)
     assert job["status"] == "done", job["error"]
     assert_complete_run(job)
-
-
-def _started(client: httpx.Client, job_id: str) -> dict[str, Any] | None:
-    job: dict[str, Any] = client.get(f"/status/{job_id}").json()
-    return job if job["steps"] else None
 
 
 def test_a_message_that_keeps_failing_ends_as_worker_lost(deployment: Deployment) -> None:
@@ -222,9 +203,9 @@ def test_serve_stops_within_ten_seconds_with_an_event_stream_open(deployment: De
         with client.stream("GET", f"/jobs/{job_id}/events") as stream:
             lines = stream.iter_lines()
             assert next(line for line in lines if line.startswith("event:")) == "event: status"
-            started = time.monotonic()
+            signalled_at = time.monotonic()
             serve.send_signal(signal.SIGTERM)
             remaining = list(lines)  # returns once the server ends the stream
             assert serve.wait(timeout=10) == 0
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - signalled_at < 10
     assert not any(line.startswith("event: step") for line in remaining)
