@@ -8,6 +8,12 @@ one process also queue for the file's write lock on a ``threading.Lock`` first: 
 woken as soon as it is free instead of sleeping in SQLite's busy handler (up to 25 ms a
 turn), which keeps the tail latency of writes low. Every sqlite3 error that means "the
 database did not answer" becomes ``StoreUnavailable``.
+
+A write waits for the file's write lock at most ``BUSY_TIMEOUT_SECONDS`` in all (its turn
+among this process's threads included), then gives up with ``StoreUnavailable``: a file
+locked by someone else (a backup, a stuck process, an operator's shell) answers a prompt
+``503`` with ``Retry-After`` instead of holding every writer for the whole outage. Ordinary
+writes hold the lock for milliseconds, so under load the wait stays far from the bound.
 """
 
 from __future__ import annotations
@@ -15,13 +21,16 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from levelforge.errors import StoreUnavailable
 
-BUSY_TIMEOUT_SECONDS = 10.0
+#: how long a write waits for the file's write lock before the store counts as unavailable
+#: (reads in WAL mode never wait for a writer; they share the same bound)
+BUSY_TIMEOUT_SECONDS = 2.0
 
 #: errors of our own SQL or arguments: bugs, never "the store is unavailable"
 _PROGRAMMING_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
@@ -75,12 +84,16 @@ class SqliteConnections:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
         when it raises (a refused life-cycle rule included)."""
+        deadline = time.monotonic() + self._busy_timeout
         lock = _write_lock(self._real_path)
-        if not lock.acquire(timeout=self._busy_timeout):
-            raise StoreUnavailable(f"the {self._what} at {self.path} stayed locked")
+        queued = not lock.acquire(blocking=False)
+        if queued and not lock.acquire(timeout=self._busy_timeout):
+            raise StoreUnavailable(
+                f"the {self._what} at {self.path} stayed locked for {self._busy_timeout:g} s"
+            )
         try:
             connection = self._connection()
-            connection.execute("BEGIN IMMEDIATE")
+            self._begin(connection, deadline if queued else None)
             try:
                 yield connection
             except BaseException:
@@ -94,6 +107,27 @@ class SqliteConnections:
             raise self._unavailable(exc) from exc
         finally:
             lock.release()
+
+    def check_writable(self) -> None:
+        """Raise ``StoreUnavailable`` unless a write could start within the busy timeout: take
+        the file's write lock and give it back, changing nothing (for health checks: in WAL
+        mode reads go on while another connection holds the lock, writes do not)."""
+        with self.write():
+            pass
+
+    def _begin(self, connection: sqlite3.Connection, deadline: float | None) -> None:
+        """``BEGIN IMMEDIATE``; after a wait for this process's lock (``deadline`` set), the
+        busy handler gets only what is left of the write's time, so that the whole write
+        gives up after ``BUSY_TIMEOUT_SECONDS`` however long its turn took."""
+        if deadline is None:
+            connection.execute("BEGIN IMMEDIATE")
+            return
+        left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+        connection.execute(f"PRAGMA busy_timeout = {left_ms}")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        finally:
+            connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
     def close(self) -> None:
         """Close every connection this object opened, in any thread."""
