@@ -126,3 +126,16 @@ def test_the_local_queue_on_a_locked_file_refuses_promptly_and_recovers(tmp_path
     finally:
         queue.close()
 
+
+def test_a_queue_opens_on_a_locked_file_that_has_its_tables(tmp_path: Path) -> None:
+    """Given a file with the queue's tables, locked by another connection, when a worker
+    (re)starts and opens the queue, then it opens (no write needed) and polls."""
+    path = tmp_path / "x.db"
+    LocalQueue(path, visibility_timeout=30, max_deliveries=5).close()
+
+    with locked(path):
+        queue = LocalQueue(path, visibility_timeout=30, max_deliveries=5)
+        try:
+            assert queue.receive(wait_seconds=0) == []  # nothing visible: a read only
+        finally:
+            queue.close()

@@ -38,6 +38,14 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS queue_dead_letters_visible ON queue_dead_letters (visible_at, seq)",
 )
 
+#: the tables and indexes ``_SCHEMA`` creates
+_SCHEMA_OBJECTS = (
+    "queue_messages",
+    "queue_messages_visible",
+    "queue_dead_letters",
+    "queue_dead_letters_visible",
+)
+
 _NEW_RECEIPT = "lower(hex(randomblob(16)))"
 
 _HEAD = "SELECT seq, deliveries FROM {table} WHERE visible_at <= ? ORDER BY visible_at, seq LIMIT ?"
@@ -79,9 +87,7 @@ class LocalQueue:
         self.max_deliveries = max_deliveries
         self.poll_interval = poll_interval
         self._db = SqliteConnections(path, what="local queue")
-        with self._db.write() as connection:
-            for statement in _SCHEMA:
-                connection.execute(statement)
+        self._create_schema()
 
     def send(self, body: str) -> None:
         with self._db.write() as connection:
@@ -121,6 +127,23 @@ class LocalQueue:
 
     def close(self) -> None:
         self._db.close()
+
+    def _create_schema(self) -> None:
+        """The tables, unless they are there already: that is known by a read, so a worker
+        (re)started while another connection holds the file's write lock starts and waits
+        for messages instead of dying of ``StoreUnavailable`` at its first line."""
+        with self._db.read() as connection:
+            present = {
+                row[0]
+                for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE name IN (?, ?, ?, ?)", _SCHEMA_OBJECTS
+                )
+            }
+        if present == set(_SCHEMA_OBJECTS):
+            return
+        with self._db.write() as connection:
+            for statement in _SCHEMA:
+                connection.execute(statement)
 
     def _poll(
         self, table: str, max_messages: int, wait_seconds: float, interval: float | None = None
