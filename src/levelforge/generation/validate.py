@@ -1,11 +1,11 @@
 """validate: every check of CONTRACT §5, on the blueprint, before anything is published.
 
-Tile checks run on NumPy grids (see ``grid``): whole arrays at once, never tile by tile in
-Python. Walkability follows from the blueprint: room floors, corridor tiles and doors are
-walkable, nothing else is. Reachability runs on the room graph (see ``reachability``),
-which the tile checks make sound: corridors run unbroken from door to door outside every
-room, so the tiles join at least what the graph joins, and a room is entered only by its
-doors.
+Tile checks run on the grid of bytes (see ``grid``), painted a row run at a time; only
+corridor tiles, doors and placed things are looked at one by one. Walkability follows
+from the blueprint: room floors, corridor tiles and doors are walkable, nothing else is.
+Reachability runs on the room graph (see ``reachability``), which the tile checks make
+sound: corridors run unbroken from door to door outside every room, so the tiles join at
+least what the graph joins, and a room is entered only by its doors.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 
-import numpy as np
-import numpy.typing as npt
-
 from levelforge.generation.blueprint import Blueprint, Point, Room
-from levelforge.generation.grid import TileGrid, as_points, door_points, grid_of, padded
+from levelforge.generation.grid import FLOOR, TileGrid, grid_of
 from levelforge.generation.reachability import check_reachability, check_route
 
 Check = Callable[[Blueprint, TileGrid], Iterator[str]]
@@ -80,72 +77,59 @@ def _unimodal(values: list[int]) -> bool:
     return True
 
 
-def _room_overlaps(_: Blueprint, grid: TileGrid) -> Iterator[str]:
-    if grid.rooms.max(initial=0) > 1:
-        y, x = np.argwhere(grid.rooms > 1)[0]
+def _room_overlaps(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
+    if grid.covered != grid.room_area:
+        x, y = grid.first_overlap(blueprint.rooms)
         yield f"rooms overlap at {x},{y}"
 
 
-def _corridors(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
+def _corridors(_: Blueprint, grid: TileGrid) -> Iterator[str]:
     """Corridor tiles are on the map and outside every room's floor and ring."""
-    height, width = grid.walkable.shape
-    points = grid.corridor_points
-    xs, ys = points[:, 0], points[:, 1]
-    off = (xs < 0) | (xs >= width) | (ys < 0) | (ys >= height)
-    if off.any():
-        yield f"{int(off.sum())} corridor tiles off the map"
-        return
-    inside = grid.rooms[ys, xs] != 0
-    if inside.any():
-        x, y = points[int(np.argmax(inside))]
-        yield f"a corridor breaks into a room at {x},{y}"
+    if grid.off_map:
+        yield f"{grid.off_map} corridor tiles off the map"
+    elif grid.breaks_in is not None:
+        yield f"a corridor breaks into a room at {grid.breaks_in[0]},{grid.breaks_in[1]}"
 
 
 def _door_rule(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
     """Each door stands in its room's wall ring (not in a corner), between two walls along
     the wall, with walkable tiles on its two other sides."""
-    doors = door_points(blueprint)
-    if not len(doors):
-        return
-    xs, ys, walk = doors[:, 0] + 1, doors[:, 1] + 1, padded(grid.walkable)
-    left, right = walk[ys, xs - 1], walk[ys, xs + 1]
-    up, down = walk[ys - 1, xs], walk[ys + 1, xs]
-    across = (left & right & ~up & ~down) | (up & down & ~left & ~right)
-    for number in np.flatnonzero(~across):
-        door = blueprint.doors[int(number)]
-        yield f"door {door.id} at {door.pos[0]},{door.pos[1]} is not between two walls"
-    x0, y0, x1, y1 = _floors(blueprint)[[door.room for door in blueprint.doors]].T
-    xs, ys = doors[:, 0], doors[:, 1]
-    beside = ((xs == x0 - 1) | (xs == x1 + 1)) & (ys >= y0) & (ys <= y1)
-    above = ((ys == y0 - 1) | (ys == y1 + 1)) & (xs >= x0) & (xs <= x1)
-    for number in np.flatnonzero(~(beside | above)):
-        door = blueprint.doors[int(number)]
-        yield f"door {door.id} is not in the wall of r{door.room}"
-
-
-def _floors(blueprint: Blueprint) -> npt.NDArray[np.int64]:
-    """The floor rectangle ``x0, y0, x1, y1`` of every room, one row each."""
-    flat = itertools.chain.from_iterable(room.floor for room in blueprint.rooms)
-    return np.fromiter(flat, dtype=np.int64, count=4 * len(blueprint.rooms)).reshape(-1, 4)
+    cells, stride = grid.cells, grid.stride
+    for door in blueprint.doors:
+        x, y = door.pos
+        if grid.on_map(x, y):
+            cell = (y + 1) * stride + x
+            left, right = cells[cell - 1] >= FLOOR, cells[cell + 1] >= FLOOR
+            up, down = cells[cell - stride] >= FLOOR, cells[cell + stride] >= FLOOR
+            across = (left and right and not up and not down) or (up and down and not left and not right)
+        else:
+            across = False
+        if not across:
+            yield f"door {door.id} at {x},{y} is not between two walls"
+    rooms = blueprint.rooms
+    for door in blueprint.doors:
+        x, y = door.pos
+        x0, y0, x1, y1 = rooms[door.room].floor
+        beside = x in (x0 - 1, x1 + 1) and y0 <= y <= y1
+        above = y in (y0 - 1, y1 + 1) and x0 <= x <= x1
+        if not (beside or above):
+            yield f"door {door.id} is not in the wall of r{door.room}"
 
 
 def _placements(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
     """Entrance, exit, keys, treasure and enemies each on a floor tile of their own room;
     no enemy in the entrance room."""
-    locks, population = blueprint.locks, blueprint.population
+    locks, population, rooms = blueprint.locks, blueprint.population, blueprint.rooms
     things: list[tuple[str, int, Point]] = [
         ("entrance", locks.entrance.room, locks.entrance.pos),
         ("exit", locks.exit.room, locks.exit.pos),
     ]
     things += [(item.id, item.room, item.pos) for item in locks.keys + population.treasures]
     things += [(enemy.id, enemy.room, enemy.pos) for enemy in population.enemies]
-    points = as_points([pos for _, _, pos in things])
-    xs, ys = points[:, 0], points[:, 1]
-    x0, y0, x1, y1 = _floors(blueprint)[[room for _, room, _ in things]].T
-    inside = (xs >= x0) & (xs <= x1) & (ys >= y0) & (ys <= y1) & grid.room_floor[ys, xs]
-    for number in np.flatnonzero(~inside):
-        name, room, _ = things[int(number)]
-        yield f"{name} is not on the floor of room r{room}"
+    cells, stride = grid.cells, grid.stride
+    for name, room, (x, y) in things:
+        if not (rooms[room].floor.contains(x, y) and cells[(y + 1) * stride + x] == FLOOR):
+            yield f"{name} is not on the floor of room r{room}"
     if len({pos for _, _, pos in things}) != len(things):
         yield "two things share a tile"
     if any(enemy.room == locks.entrance.room for enemy in population.enemies):
