@@ -129,6 +129,7 @@ def test_every_fitting_spec_exports_a_map_that_matches_its_level(spec: dict[str,
     graph, minimap, data = export(spec)
 
     assert_map_matches(graph, minimap, parse(data))
+    assert data == encode_json(tiled_map(graph, minimap))
 
 
 def test_the_artifact_is_the_encoded_map_in_the_current_tiled_format() -> None:
@@ -153,6 +154,23 @@ def test_the_artifact_is_the_encoded_map_in_the_current_tiled_format() -> None:
         for prop in obj["properties"]:
             assert set(prop) == {"name", "type", "value"}
             assert prop["type"] in {"bool", "int", "string"}
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize(
+    ("width", "height", "rooms", "seed"),
+    [(16, 16, 1, 0), (16, 16, 4, 1), (60, 40, 12, 2), (200, 200, 150, 3), (512, 24, 100, 4)],
+)
+def test_the_fast_writer_gives_exactly_the_encoded_map(
+    theme: str, width: int, height: int, rooms: int, seed: int
+) -> None:
+    """Given a level of each theme and size
+    When tiled.json is written straight from the scene graph and the minimap
+    Then it is byte for byte the compact encoding of tiled_map(...)."""
+    spec = {"seed": seed, "width": width, "height": height, "rooms": rooms, "theme": theme}
+    graph, minimap, data = export(spec)
+
+    assert data == encode_json(tiled_map(graph, minimap))
 
 
 def test_the_same_level_gives_the_same_bytes() -> None:

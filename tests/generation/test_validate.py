@@ -71,8 +71,9 @@ def test_a_corridor_through_a_room_or_off_the_map_is_found(raw: dict[str, Any]) 
     into_room = with_corridor_tiles(blueprint, 0, (*tiles, (floor.x0, floor.y0 + 1)))
     off_map = with_corridor_tiles(blueprint, 0, ((-1, 0), *tiles, (0, blueprint.layout.height)))
 
-    assert f"a corridor breaks into a room at {floor.x0},{floor.y0 + 1}" in validate(into_room, len(blueprint.rooms))
-    assert "2 corridor tiles off the map" in validate(off_map, len(blueprint.rooms))
+    rooms = len(blueprint.rooms)
+    assert f"a corridor breaks into a room at {floor.x0},{floor.y0 + 1}" in validate(into_room, rooms)
+    assert "2 corridor tiles off the map" in validate(off_map, rooms)
 
 
 @pytest.mark.parametrize("raw", SPECS)

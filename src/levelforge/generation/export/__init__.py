@@ -11,19 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# The module, not the name: ``pipeline`` may import this package while it is still being
-# initialised, and ``encode_json`` is only looked up when an export runs.
-from levelforge.generation import pipeline
 from levelforge.generation.export.svg import preview_svg
-from levelforge.generation.export.tiled import tiled_json as encode_tiled_map
-from levelforge.generation.export.tiled import tiled_map
+from levelforge.generation.export.tiled import tiled_json, tiled_map
 
 Export = Callable[[dict[str, Any], str], bytes]
-
-
-def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
-    """``tiled.json``: the Tiled JSON map, encoded as the scene graph is."""
-    return encode_tiled_map(scene_graph, minimap, pipeline.encode_json)
 
 
 def preview_svg_bytes(scene_graph: dict[str, Any], minimap: str) -> bytes:

@@ -18,7 +18,8 @@ Pure: a function of the scene graph and minimap; same input, same output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from json.encoder import encode_basestring
 from typing import Any
 
 TILE_SIZE = 16
@@ -51,26 +52,41 @@ MINIMAP_GIDS: dict[str, int] = {
 _LEGEND = "".join(MINIMAP_GIDS).encode() + b"\n"
 _TO_GID = bytes.maketrans(_LEGEND, bytes([*MINIMAP_GIDS.values(), 0]))
 _TO_DIGIT = bytes.maketrans(_LEGEND, "".join(str(gid) for gid in MINIMAP_GIDS.values()).encode() + b"\n")
-_DATA_PLACEHOLDER = b'"data":[]'
 Property = dict[str, Any]
 
 
 def tiled_map(scene_graph: dict[str, Any], minimap: str) -> dict[str, Any]:
     """The Tiled JSON map of a level, as a JSON-ready dict."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
-    return _compose(scene_graph, tile_gids(minimap, width, height))
+    return _compose(scene_graph, tile_gids(minimap, width, height), entity_objects(scene_graph))
 
 
-def tiled_json(scene_graph: dict[str, Any], minimap: str, encode: Callable[[Any], bytes]) -> bytes:
-    """``encode(tiled_map(scene_graph, minimap))``, made faster: the map is encoded with
-    an empty tile layer, and the tiles are spliced in as text (no list of ints to build
-    and encode one by one)."""
+def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
+    """``tiled_map(scene_graph, minimap)`` as compact JSON (``separators=(",", ":")``,
+    ``ensure_ascii=False``), written straight from the scene graph and the minimap: a
+    template for the map, the tileset encoded once, the tiles translated from the minimap
+    as bytes, one template a kind of object. Several times faster than building the map's
+    dicts and encoding them, and the same bytes (``tests/generation`` compares them)."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
     digits = _minimap_bytes(minimap, width, height).translate(_TO_DIGIT, b"\n")
-    skeleton = encode(_compose(scene_graph, []))
-    if skeleton.count(_DATA_PLACEHOLDER) != 1:  # an encoding with other separators
-        return encode(tiled_map(scene_graph, minimap))
-    return skeleton.replace(_DATA_PLACEHOLDER, b'"data":[' + ",".join(digits.decode()).encode() + b"]")
+    data = bytearray(2 * len(digits) - 1)
+    data[0::2] = digits
+    data[1::2] = b"," * (len(digits) - 1)
+    spec, text = scene_graph["spec"], encode_basestring
+    head = _HEAD % (
+        width,
+        height,
+        _object_count(scene_graph) + 1,
+        text(scene_graph["schema"]),
+        text(str(scene_graph["seed"])),
+        spec["rooms"],
+        spec["difficulty"],
+        text(spec["theme"]),
+        float.__repr__(spec["loops"]),
+        width,
+        height,
+    )
+    return b"".join((head.encode(), data, _MIDDLE, entity_objects_json(scene_graph).encode(), _TAIL))
 
 
 def tile_gids(minimap: str, width: int, height: int) -> list[int]:
@@ -85,9 +101,8 @@ def _minimap_bytes(minimap: str, width: int, height: int) -> bytes:
     return encoded
 
 
-def _compose(scene_graph: dict[str, Any], data: list[int]) -> dict[str, Any]:
+def _compose(scene_graph: dict[str, Any], data: list[int], objects: list[dict[str, Any]]) -> dict[str, Any]:
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
-    objects = entity_objects(scene_graph)
     return {
         "type": "map",
         "version": TILED_JSON_VERSION,
@@ -101,7 +116,7 @@ def _compose(scene_graph: dict[str, Any], data: list[int]) -> dict[str, Any]:
         "infinite": False,
         "compressionlevel": -1,
         "nextlayerid": 3,
-        "nextobjectid": len(objects) + 1,
+        "nextobjectid": _object_count(scene_graph) + 1,
         "properties": _map_properties(scene_graph),
         "tilesets": [_tileset()],
         "layers": [
@@ -162,6 +177,34 @@ def _object(
         "visible": True,
         "properties": properties,
     }
+
+
+def _object_count(scene_graph: dict[str, Any]) -> int:
+    return len(scene_graph["doors"]) + len(scene_graph["items"]) + len(scene_graph["enemies"]) + 2
+
+
+def entity_objects_json(scene_graph: dict[str, Any]) -> str:
+    """``entity_objects`` as compact JSON text, comma-separated, one template a kind."""
+    text, parts = encode_basestring, []
+    doors, items, enemies = scene_graph["doors"], scene_graph["items"], scene_graph["enemies"]
+    for number, door in enumerate(doors, start=1):
+        pos, key, joins = door["pos"], text(door["key"] or ""), text(",".join(door["joins"]))
+        x, y, locked = pos["x"] * TILE_SIZE, pos["y"] * TILE_SIZE, _BOOLS[door["locked"]]
+        parts.append(_DOOR % (number, text(door["id"]), x, y, locked, key, joins))
+    for number, item in enumerate(items, start=len(doors) + 1):
+        pos, name, kind = item["pos"], text(item["id"]), text(item["kind"])
+        opens = _OPENS % text(",".join(item["opens"])) if "opens" in item else ""
+        fields = (pos["x"] * TILE_SIZE, pos["y"] * TILE_SIZE, text(item["room"]), opens)
+        parts.append(_ITEM % (number, name, kind, *fields))
+    for number, enemy in enumerate(enemies, start=len(doors) + len(items) + 1):
+        pos, kind, level, room = enemy["pos"], text(enemy["type"]), enemy["level"], text(enemy["room"])
+        x, y, boss = pos["x"] * TILE_SIZE, pos["y"] * TILE_SIZE, _BOOLS[enemy["boss"]]
+        parts.append(_ENEMY % (number, text(enemy["id"]), x, y, kind, level, boss, room))
+    for number, name in enumerate(("entrance", "exit"), start=len(doors) + len(items) + len(enemies) + 1):
+        place = scene_graph[name]
+        x, y = place["pos"]["x"] * TILE_SIZE, place["pos"]["y"] * TILE_SIZE
+        parts.append(_PLACE % (number, name, name, x, y, text(place["room"])))
+    return ",".join(parts)
 
 
 def _door_properties(door: dict[str, Any]) -> list[Property]:
@@ -231,3 +274,38 @@ def _int(name: str, value: int) -> Property:
 
 def _string(name: str, value: str) -> Property:
     return {"name": name, "type": "string", "value": value}
+
+
+_BOOLS = {True: "true", False: "false"}
+_HEAD = (
+    f'{{"type":"map","version":"{TILED_JSON_VERSION}","tiledversion":"{TILED_VERSION}",'
+    f'"orientation":"orthogonal","renderorder":"right-down","width":%d,"height":%d,'
+    f'"tilewidth":{TILE_SIZE},"tileheight":{TILE_SIZE},"infinite":false,"compressionlevel":-1,'
+    '"nextlayerid":3,"nextobjectid":%d,"properties":[{"name":"schema","type":"string","value":%s},'
+    '{"name":"seed","type":"string","value":%s},{"name":"rooms","type":"int","value":%d},'
+    '{"name":"difficulty","type":"int","value":%d},{"name":"theme","type":"string","value":%s},'
+    '{"name":"loops","type":"float","value":%s}],"tilesets":['
+    + json.dumps(_tileset(), separators=(",", ":"), ensure_ascii=False).replace("%", "%%")
+    + '],"layers":[{"id":1,"name":"tiles","type":"tilelayer","x":0,"y":0,"width":%d,"height":%d,'
+    '"opacity":1,"visible":true,"data":['
+)
+_MIDDLE = (
+    b']},{"id":2,"name":"entities","type":"objectgroup","x":0,"y":0,"opacity":1,"visible":true,'
+    b'"draworder":"topdown","objects":['
+)
+_TAIL = b"]}]}"
+_FRAME = f'"width":{TILE_SIZE},"height":{TILE_SIZE},"rotation":0,"visible":true,"properties":['
+_DOOR = (
+    '{"id":%d,"name":%s,"type":"door","x":%d,"y":%d,' + _FRAME + '{"name":"locked","type":"bool","value":%s},'
+    '{"name":"key","type":"string","value":%s},{"name":"joins","type":"string","value":%s}]}'
+)
+_ROOM = '{"name":"room","type":"string","value":%s}'
+_ITEM = '{"id":%d,"name":%s,"type":%s,"x":%d,"y":%d,' + _FRAME + _ROOM + "%s]}"
+_OPENS = ',{"name":"opens","type":"string","value":%s}'
+_ENEMY = (
+    '{"id":%d,"name":%s,"type":"enemy","x":%d,"y":%d,' + _FRAME + '{"name":"type","type":"string",'
+    '"value":%s},{"name":"level","type":"int","value":%d},{"name":"boss","type":"bool","value":%s},'
+    + _ROOM
+    + "]}"
+)
+_PLACE = '{"id":%d,"name":"%s","type":"%s","x":%d,"y":%d,' + _FRAME + _ROOM + "]}"
