@@ -133,6 +133,14 @@ def preview_svg(scene_graph: dict[str, Any], minimap: str) -> str:
 def escape(text: str) -> str:
     """``text`` safe as XML character data or a quoted attribute value: markup characters
     escaped, characters XML 1.0 cannot hold replaced by U+FFFD."""
+    if text.isascii() and text.isprintable():  # the usual case, done by C string scans
+        return (
+            text.replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;")
+            .replace('"', "&quot;")
+            .replace("'", "&#39;")
+        )
     return _NOT_XML.sub("\ufffd", text).translate(_ESCAPES)
 
 
