@@ -16,8 +16,10 @@ ragged in a cave.
 from __future__ import annotations
 
 import bisect
-from collections import deque
+import itertools
+from collections import defaultdict, deque
 from collections.abc import Sequence
+from itertools import repeat
 from typing import NamedTuple
 
 from levelforge.generation.blueprint import Corridor, Layout, Network, Room, Span
@@ -34,7 +36,7 @@ class Contact(NamedTuple):
     line: int
 
 
-Slots = dict[tuple[int, str], set[int]]
+Slots = defaultdict[tuple[int, str], set[int]]
 """Door positions used so far on each (room, side): a row or a column of its wall."""
 
 
@@ -45,7 +47,7 @@ def connect_rooms(layout: Layout, rooms: Sequence[Room], loops: float, theme: st
     tree, spare = _spanning_tree(len(rooms), contacts)
     extra = _loop_contacts(len(rooms), tree, spare, min(round(loops * len(rooms)), len(spare)))
     shaper = shaper_for(theme, layout, rooms, dice)
-    slots: Slots = {}
+    slots: Slots = defaultdict(set)
     corridors = [
         _route(rooms, contact, slots, dice, shaper, index, loop=index >= len(tree))
         for index, contact in enumerate(tree + extra)
@@ -70,11 +72,11 @@ def find_contacts(layout: Layout) -> list[Contact]:
     contacts = []
     for index, (x0, y0, x1, y1) in enumerate(layout.regions):
         if x1 in starts_x:
-            for other in _meeting(starts_x[x1], ends_x[x1], y0, y1):
-                contacts.append(Contact(index, other, True, x1))
+            meeting = _meeting(starts_x[x1], ends_x[x1], y0, y1)
+            contacts += [Contact(index, other, True, x1) for other in meeting]
         if y1 in starts_y:
-            for other in _meeting(starts_y[y1], ends_y[y1], x0, x1):
-                contacts.append(Contact(index, other, False, y1))
+            meeting = _meeting(starts_y[y1], ends_y[y1], x0, x1)
+            contacts += [Contact(index, other, False, y1) for other in meeting]
     return contacts
 
 
@@ -82,11 +84,10 @@ def _meeting(along: list[tuple[int, int, int]], ends: list[int], low: int, high:
     """The regions of ``along`` (sorted (start, end, index) on one line, with their
     ``ends``) sharing at least three tiles (two steps) with ``low … high``."""
     found = []
-    for i in range(bisect.bisect_right(ends, low + 1), len(along)):
-        start, end, index = along[i]
+    for start, end, index in itertools.islice(along, bisect.bisect_right(ends, low + 1), None):
         if start > high - 2:
             break
-        if min(high, end) - max(low, start) >= 2:
+        if (high if high < end else end) - (low if low > start else start) >= 2:
             found.append(index)
     return found
 
@@ -193,41 +194,40 @@ def _route(
     loop: bool,
 ) -> Corridor:
     """The corridor for ``contact``, worked out along the line (u across, v along)."""
-    fa, fb = rooms[contact.a].floor, rooms[contact.b].floor
-    sides = ("E", "W") if contact.vertical else ("S", "N")
-    a_range, b_range = openings(rooms[contact.a], sides[0]), openings(rooms[contact.b], sides[1])
-    a_end, b_start = (fa.x1, fb.x0) if contact.vertical else (fa.y1, fb.y0)
-    low, high = max(a_range[0], b_range[0]), min(a_range[1], b_range[1])
-    nearest_end = a_range[1] if b_range[0] > a_range[1] else a_range[0]
+    a, b, vertical, line = contact
+    room_a, room_b = rooms[a], rooms[b]
+    fa, fb = room_a.floor, room_b.floor
+    if vertical:
+        side_a, side_b, a_end, b_start = "E", "W", fa.x1, fb.x0
+    else:
+        side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
+    a_low, a_high = openings(room_a, side_a)
+    b_low, b_high = openings(room_b, side_b)
+    low, high = max(a_low, b_low), min(a_high, b_high)
+    nearest_end = a_high if b_low > a_high else a_low
     want = dice.between(low, high) if low <= high else nearest_end
-    va = _take_slot(a_range, want, slots.setdefault((contact.a, sides[0]), set()))
-    vb = _take_slot(b_range, va, slots.setdefault((contact.b, sides[1]), set()))
-    line = contact.line
-    step = 1 if vb >= va else -1
-    if contact.vertical:
-        segments = [
-            [(u, va) for u in range(a_end + 2, line)],
-            [(line, v) for v in range(va, vb + step, step)],
-            [(u, vb) for u in range(line + 1, b_start - 1)],
-        ]
+    va = _take_slot(a_low, a_high, want, slots[a, side_a])
+    vb = _take_slot(b_low, b_high, va, slots[b, side_b])
+    along = range(va, vb + 1) if vb >= va else range(va, vb - 1, -1)
+    stub_a, stub_b = range(a_end + 2, line), range(line + 1, b_start - 1)
+    if vertical:
+        segments = [[*zip(stub_a, repeat(va))], [*zip(repeat(line), along)], [*zip(stub_b, repeat(vb))]]
         door_a, door_b = (a_end + 1, va), (b_start - 1, vb)
     else:
-        segments = [
-            [(va, u) for u in range(a_end + 2, line)],
-            [(v, line) for v in range(va, vb + step, step)],
-            [(vb, u) for u in range(line + 1, b_start - 1)],
-        ]
+        segments = [[*zip(repeat(va), stub_a)], [*zip(along, repeat(line))], [*zip(repeat(vb), stub_b)]]
         door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
     route, tiles = shaper.shape(segments)
-    return Corridor(index, contact.a, contact.b, door_a, door_b, tiles, loop, route)
+    return Corridor(index, a, b, door_a, door_b, tiles, loop, route)
 
 
-def _take_slot(span: Span, want: int, used: set[int]) -> int:
-    """The position nearest ``want`` in ``span`` for a door: an existing door there, or a
-    free one not next to another door (doors in one wall never touch)."""
-    low, high = span
-    want = min(max(want, low), high)
-    for distance in range(high - low + 1):
+def _take_slot(low: int, high: int, want: int, used: set[int]) -> int:
+    """The position nearest ``want`` in ``low … high`` for a door: an existing door there,
+    or a free one not next to another door (doors in one wall never touch)."""
+    want = low if want < low else high if want > high else want
+    if want in used or (want - 1 not in used and want + 1 not in used):  # mostly, at once
+        used.add(want)
+        return want
+    for distance in range(1, high - low + 1):
         for v in (want - distance, want + distance):
             if low <= v <= high and (v in used or (v - 1 not in used and v + 1 not in used)):
                 used.add(v)

@@ -98,6 +98,7 @@ _RUN_COMMANDS = _RunCommands(
         for length in range(1, MAX_SIDE + 1)
         for piece in ("x" * length, " " * length)
     }
+    | {"\n": "\n"}
 )
 
 
