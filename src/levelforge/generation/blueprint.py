@@ -34,7 +34,8 @@ class Rect(NamedTuple):
 
     @property
     def area(self) -> int:
-        return self.w * self.h
+        x0, y0, x1, y1 = self
+        return (x1 - x0 + 1) * (y1 - y0 + 1)
 
     def contains(self, x: int, y: int) -> bool:
         return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
@@ -77,7 +78,8 @@ class Room(NamedTuple):
     def area(self) -> int:
         """How many floor tiles the room has."""
         if self.spans is None:
-            return self.floor.area
+            x0, y0, x1, y1 = self.floor
+            return (x1 - x0 + 1) * (y1 - y0 + 1)
         return sum(last - first + 1 for first, last in self.spans)
 
     def row(self, y: int) -> Span:

@@ -56,20 +56,23 @@ def place_enemies(
     if exit_room != locks.entrance.room:
         pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
         enemies.append(Enemy(0, boss_type, high + 1, exit_room, pos, boss=True))
-    per_tile = difficulty / TILES_PER_ENEMY_AT_DIFFICULTY_1
+    per_tile, random = difficulty / TILES_PER_ENEMY_AT_DIFFICULTY_1, dice.random
+    entrance, distance, kinds = locks.entrance.room, locks.distance, len(common)
     for room in rooms:
-        if room.index == locks.entrance.room:
+        index = room.index
+        if index == entrance:
             continue
-        room_taken = taken.setdefault(room.index, set())
+        room_taken = taken.setdefault(index, set())
         area = room.area
         expected = area * per_tile
-        count = min(int(expected) + dice.chance(expected - int(expected)), (area - len(room_taken) - 1) // 2)
-        base = low + (high - low) * locks.distance[room.index] // farthest
+        whole = int(expected)
+        count = min(whole + (random() < expected - whole), (area - len(room_taken) - 1) // 2)
+        base = low + (high - low) * distance[index] // farthest
         for _ in range(count):
             pos = pick_free_tile(room, room_taken, dice)
-            level = base + dice.chance(0.4)
-            kind = common[min((level - 1) * len(common) // 10, len(common) - 1)]
-            enemies.append(Enemy(len(enemies), kind, level, room.index, pos, boss=False))
+            level = base + (random() < 0.4)
+            kind = common[min((level - 1) * kinds // 10, kinds - 1)]
+            enemies.append(Enemy(len(enemies), kind, level, index, pos, boss=False))
     return Population(tuple(enemies), _treasures(rooms, network, locks, taken, dice))
 
 

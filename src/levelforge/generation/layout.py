@@ -52,37 +52,32 @@ def capacity(rect: Rect, width: int, height: int) -> int:
 def _split(
     rect: Rect, n: int, width: int, height: int, rng: Dice
 ) -> tuple[tuple[Rect, int], tuple[Rect, int]]:
-    across_x = _fit(rect.x0, rect.x1, width)
-    across_y = _fit(rect.y0, rect.y1, height)
-    split_x = across_x >= 2 and (across_y < 2 or rng.random() < rect.w**2 / (rect.w**2 + rect.h**2))
-    if split_x:
-        n1, line = _cut(rect.x0, rect.x1, width, across_y, n, rng)
-        return (Rect(rect.x0, rect.y0, line, rect.y1), n1), (
-            Rect(line, rect.y0, rect.x1, rect.y1),
-            n - n1,
-        )
-    n1, line = _cut(rect.y0, rect.y1, height, across_x, n, rng)
-    return (Rect(rect.x0, rect.y0, rect.x1, line), n1), (Rect(rect.x0, line, rect.x1, rect.y1), n - n1)
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+    x0, y0, x1, y1 = rect
+    across_x = _fit(x0, x1, width)
+    across_y = _fit(y0, y1, height)
+    w, h = x1 - x0 + 1, y1 - y0 + 1
+    if across_x >= 2 and (across_y < 2 or rng.random() < w * w / (w * w + h * h)):
+        n1, line = _cut(x0, x1, width, across_y, n, rng)
+        return (Rect(x0, y0, line, y1), n1), (Rect(line, y0, x1, y1), n - n1)
+    n1, line = _cut(y0, y1, height, across_x, n, rng)
+    return (Rect(x0, y0, x1, line), n1), (Rect(x0, line, x1, y1), n - n1)
 
 
 def _cut(low: int, high: int, size: int, cross: int, n: int, rng: Dice) -> tuple[int, int]:
     """Choose how many regions go to the low side and the line that splits ``low … high``.
 
     ``cross`` is how many regions fit across the other axis, so a side holding ``m``
-    regions needs ``ceil(m / cross)`` spans of ``MIN_SPAN`` along this one.
+    regions needs ``ceil(m / cross)`` spans of ``MIN_SPAN`` along this one (``-(-m //
+    cross)``, written out: this runs once a region).
     """
     slots = _fit(low, high, size)
     n1 = min(max(round(n * (0.35 + 0.3 * rng.random())), 1), n - 1)
-    if _ceil_div(n1, cross) + _ceil_div(n - n1, cross) > slots:
-        columns = _ceil_div(n, cross)
+    if -(-n1 // cross) - (-(n - n1) // cross) > slots:
+        columns = -(-n // cross)
         n1 = cross * min(max(round(columns * (0.35 + 0.3 * rng.random())), 1), columns - 1)
-    first = low + MIN_SPAN * _ceil_div(n1, cross) - (low == 0)
-    last = high - MIN_SPAN * _ceil_div(n - n1, cross) + (high == size - 1)
+    first = low + MIN_SPAN * -(-n1 // cross) - (low == 0)
+    last = high - MIN_SPAN * -(-(n - n1) // cross) + (high == size - 1)
     target = low + (high - low) * n1 // n
     jitter = (last - first) // 6
-    line = target + rng.between(-jitter, jitter)
+    line = target - jitter + int(rng.random() * (2 * jitter + 1))
     return n1, min(max(line, first), last)

@@ -88,12 +88,14 @@ def _narrowed(first: int, last: int, dice: Dice, *, outermost: bool) -> Span:
 
 
 def pick_free_tile(room: Room, taken: set[tuple[int, int]], dice: Dice) -> tuple[int, int]:
-    """A floor tile of ``room`` not in ``taken`` (which it joins)."""
-    floor = room.floor
+    """A floor tile of ``room`` not in ``taken`` (which it joins): a row, then a tile in it
+    (``dice.between`` written out, the same draws: this runs for every placed thing)."""
+    floor, spans, random = room.floor, room.spans, dice.random
+    x0, y0, x1, y1 = floor
     for _ in range(8):
-        y = dice.between(floor.y0, floor.y1)
-        first, last = room.row(y)
-        tile = (dice.between(first, last), y)
+        y = y0 + int(random() * (y1 - y0 + 1))
+        first, last = (x0, x1) if spans is None else spans[y - y0]
+        tile = (first + int(random() * (last - first + 1)), y)
         if tile not in taken:
             taken.add(tile)
             return tile

@@ -12,24 +12,26 @@ SCHEMA = "levelforge.scene-graph/1"
 def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str, Any]:
     """The scene graph as a JSON-ready dict, fields in a fixed order."""
     locks, population = blueprint.locks, blueprint.population
-    locked = sum(door.key is not None for door in blueprint.doors)
+    keys = [door.key for door in blueprint.doors]
+    locked = len(keys) - keys.count(None)
     tags = _room_tags(blueprint)
+    rooms = zip(blueprint.rooms, tags, locks.distance, strict=True)
     return {
         "schema": SCHEMA,
         "seed": spec["seed"],
         "spec": dict(spec),
         "size": {"w": blueprint.layout.width, "h": blueprint.layout.height},
-        "rooms": [_room(room, tags, locks.distance[room.index]) for room in blueprint.rooms],
+        "rooms": [_room(room, room_tags, distance) for room, room_tags, distance in rooms],
         "corridors": [_corridor(corridor) for corridor in blueprint.network.corridors],
         "doors": [
             {
-                "id": f"d{door.index}",
-                "pos": {"x": door.pos[0], "y": door.pos[1]},
-                "joins": [f"r{door.room}", f"c{door.corridor}"],
-                "locked": door.key is not None,
-                "key": None if door.key is None else f"k{door.key}",
+                "id": f"d{index}",
+                "pos": {"x": x, "y": y},
+                "joins": [f"r{room}", f"c{corridor}"],
+                "locked": key is not None,
+                "key": None if key is None else f"k{key}",
             }
-            for door in blueprint.doors
+            for index, (x, y), room, corridor, key in blueprint.doors
         ],
         "items": [_item(item) for item in locks.keys + population.treasures],
         "enemies": [_enemy(enemy) for enemy in population.enemies],
@@ -51,14 +53,13 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
     }
 
 
-def _room_tags(blueprint: Blueprint) -> dict[int, list[str]]:
+def _room_tags(blueprint: Blueprint) -> list[list[str]]:
+    """Each room's tags: entrance, exit, critical or side, locked, boss."""
     locks = blueprint.locks
-    tags: dict[int, list[str]] = {room.index: [] for room in blueprint.rooms}
-    tags[locks.entrance.room].append("entrance")
-    tags[locks.exit.room].append("exit")
     on_path = set(locks.critical_path)
-    for room in blueprint.rooms:
-        tags[room.index].append("critical" if room.index in on_path else "side")
+    tags = [["critical" if room.index in on_path else "side"] for room in blueprint.rooms]
+    tags[locks.exit.room].insert(0, "exit")
+    tags[locks.entrance.room].insert(0, "entrance")
     for locked in sorted({door.room for door in blueprint.doors if door.key is not None}):
         tags[locked].append("locked")
     for enemy in blueprint.population.enemies:
@@ -67,15 +68,15 @@ def _room_tags(blueprint: Blueprint) -> dict[int, list[str]]:
     return tags
 
 
-def _room(room: Room, tags: dict[int, list[str]], distance: int) -> dict[str, Any]:
+def _room(room: Room, tags: list[str], distance: int) -> dict[str, Any]:
     """A room; ``shape`` is ``rect`` (the floor fills ``bounds``) or ``cavern`` (its floor
     is ``spans``: for each row of ``bounds`` from the top, the first and last x of floor),
     ``area`` its floor tiles, ``distance`` the corridors from the entrance to it."""
-    floor = room.floor
+    x0, y0, x1, y1 = room.floor
     record: dict[str, Any] = {
-        "id": room.id,
-        "bounds": {"x": floor.x0, "y": floor.y0, "w": floor.w, "h": floor.h},
-        "tags": tags[room.index],
+        "id": f"r{room.index}",
+        "bounds": {"x": x0, "y": y0, "w": x1 - x0 + 1, "h": y1 - y0 + 1},
+        "tags": tags,
         "shape": "rect" if room.spans is None else "cavern",
         "area": room.area,
         "distance": distance,
@@ -87,9 +88,9 @@ def _room(room: Room, tags: dict[int, list[str]], distance: int) -> dict[str, An
 
 def _corridor(corridor: Corridor) -> dict[str, Any]:
     return {
-        "id": corridor.id,
+        "id": f"c{corridor.index}",
         "connects": [f"r{corridor.a}", f"r{corridor.b}"],
-        "tiles": list(map(list, corridor.tiles)),
+        "tiles": [[x, y] for x, y in corridor.tiles],
         "loop": corridor.loop,
     }
 
