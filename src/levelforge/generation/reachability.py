@@ -9,7 +9,6 @@ so what is reachable here is reachable in the level. Used by ``validate``.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Iterator
 
 from levelforge.generation.blueprint import Blueprint, Point
@@ -54,11 +53,15 @@ def check_route(blueprint: Blueprint) -> Iterator[str]:
 
 
 def _broken_corridors(blueprint: Blueprint) -> Iterator[str]:
-    """Corridors whose way, from door to door, has two tiles in a row that do not touch."""
+    """Corridors whose way, from door to door, has two tiles in a row that do not touch:
+    a step between them that is not one of the four unit steps."""
     for corridor in blueprint.network.corridors:
-        way = [corridor.door_a, *corridor.tiles[: corridor.route], corridor.door_b]
-        if any(abs(x1 - x0) + abs(y1 - y0) != 1 for (x0, y0), (x1, y1) in itertools.pairwise(way)):
+        way = (corridor.door_a, *corridor.tiles[: corridor.route], corridor.door_b)
+        if not {(x1 - x0, y1 - y0) for (x0, y0), (x1, y1) in itertools.pairwise(way)} <= _UNIT_STEPS:
             yield f"corridor {corridor.id} is broken"
+
+
+_UNIT_STEPS = frozenset({(1, 0), (-1, 0), (0, 1), (0, -1)})
 
 
 def _locked_on_path_with_key_aside(blueprint: Blueprint) -> bool:
@@ -82,9 +85,8 @@ def _reach(edges: Edges, start: int, key_rooms: dict[int, list[int]], closed: in
     ``closed`` never opens."""
     reached, held = {start}, set()
     waiting: dict[int, list[tuple[int, tuple[int | None, int | None]]]] = {}
-    queue = deque([start])
-    while queue:
-        room = queue.popleft()
+    queue = [start]  # read while it grows: a breadth-first order without a deque
+    for room in queue:
         links = edges[room]
         if room in key_rooms:
             links = list(links)

@@ -41,10 +41,10 @@ def validate(blueprint: Blueprint, rooms_wanted: int) -> list[str]:
 def _room_shapes(blueprint: Blueprint) -> Iterator[str]:
     width, height = blueprint.layout.width, blueprint.layout.height
     for room in blueprint.rooms:
-        ring = room.floor.grown(1)
-        if room.floor.w < 3 or room.floor.h < 3:
+        x0, y0, x1, y1 = room.floor
+        if x1 - x0 < 2 or y1 - y0 < 2:
             yield f"room {room.id} floor smaller than 3x3"
-        if ring.x0 < 0 or ring.y0 < 0 or ring.x1 >= width or ring.y1 >= height:
+        if x0 < 1 or y0 < 1 or x1 + 1 >= width or y1 + 1 >= height:  # its ring, the floor grown by one
             yield f"room {room.id} outside the map"
         if room.spans is not None:
             yield from _cavern_shape(room)
@@ -94,7 +94,7 @@ def _corridors(_: Blueprint, grid: TileGrid) -> Iterator[str]:
 def _door_rule(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
     """Each door stands in its room's wall ring (not in a corner), between two walls along
     the wall, with walkable tiles on its two other sides."""
-    cells, stride = grid.cells, grid.stride
+    cells, stride, rooms = grid.cells, grid.stride, blueprint.rooms
     for door in blueprint.doors:
         x, y = door.pos
         if grid.on_map(x, y):
@@ -106,13 +106,8 @@ def _door_rule(blueprint: Blueprint, grid: TileGrid) -> Iterator[str]:
             across = False
         if not across:
             yield f"door {door.id} at {x},{y} is not between two walls"
-    rooms = blueprint.rooms
-    for door in blueprint.doors:
-        x, y = door.pos
         x0, y0, x1, y1 = rooms[door.room].floor
-        beside = x in (x0 - 1, x1 + 1) and y0 <= y <= y1
-        above = y in (y0 - 1, y1 + 1) and x0 <= x <= x1
-        if not (beside or above):
+        if not ((x in (x0 - 1, x1 + 1) and y0 <= y <= y1) or (y in (y0 - 1, y1 + 1) and x0 <= x <= x1)):
             yield f"door {door.id} is not in the wall of r{door.room}"
 
 
