@@ -76,7 +76,9 @@ class Level:
         return {"scene-graph.json": scene_graph, "minimap.txt": self.minimap.encode(), **exported}
 
 
-_ASCII_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=False, check_circular=False)
+_ASCII_JSON = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=True, allow_nan=False, check_circular=False
+)
 """For the scene graph, which holds only ASCII (ids, tags, names, numbers): the same bytes
 as ``encode_json``, about twice as fast (CPython's C encoder is quicker on this path), and
 a fifth faster again without looking for cycles, which a scene graph never has."""

@@ -163,7 +163,11 @@ def _description(scene_graph: dict[str, Any]) -> str:
 
 def _metadata(scene_graph: dict[str, Any]) -> str:
     facts = {key: scene_graph[key] for key in ("schema", "seed", "spec", "size", "stats")}
-    return json.dumps(facts, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _JSON.encode(facts)
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False)
+"""``json.dumps`` with these options, without making an encoder a call."""
 
 
 def _mask_path(name: str, colour: str, mask: str, width: int) -> str:
