@@ -16,7 +16,8 @@ from collections.abc import Callable
 from levelforge.generation.blueprint import Layout, Rect, Room, Span
 from levelforge.generation.seeding import Dice
 
-Sizing = Callable[[int, Dice], int]
+Random = Callable[[], float]
+Sizing = Callable[[int, Random], int]
 """How long a floor is along an axis, given the room there is for it."""
 
 MAX_SIDE = 24
@@ -27,33 +28,36 @@ CRYPT_MAX_SIDE = 9
 
 def carve_rooms(layout: Layout, theme: str, dice: Dice) -> tuple[Room, ...]:
     """A room in every region of ``layout``, numbered in region order."""
-    width, height = layout.width, layout.height
+    width, height, random = layout.width, layout.height, dice.random
     sizing: Sizing = _crypt_length if theme == "crypt" else _dungeon_length
     rooms = []
     for index, region in enumerate(layout.regions):
-        x0, x1 = _span(region.x0, region.x1, width, sizing, dice)
-        y0, y1 = _span(region.y0, region.y1, height, sizing, dice)
+        rx0, ry0, rx1, ry1 = region
+        x0, x1 = _span(rx0, rx1, width, sizing, random)
+        y0, y1 = _span(ry0, ry1, height, sizing, random)
         floor = Rect(x0, y0, x1, y1)
         spans = cavern(floor, dice) if theme == "cave" else None
         rooms.append(Room(index, region, floor, spans))
     return tuple(rooms)
 
 
-def _dungeon_length(room: int, dice: Dice) -> int:
+def _dungeon_length(room: int, random: Random) -> int:
     longest = min(room, MAX_SIDE)
-    return dice.between(min(max(3, room * 3 // 5), longest), longest)
+    shortest = min(max(3, room * 3 // 5), longest)
+    return shortest + int(random() * (longest - shortest + 1))
 
 
-def _crypt_length(room: int, dice: Dice) -> int:
-    return dice.between(3, max(3, min(room * 3 // 5, CRYPT_MAX_SIDE)))
+def _crypt_length(room: int, random: Random) -> int:
+    return 3 + int(random() * (max(3, min(room * 3 // 5, CRYPT_MAX_SIDE)) - 2))
 
 
-def _span(low: int, high: int, size: int, sizing: Sizing, dice: Dice) -> Span:
-    """A floor range between the region lines ``low`` and ``high``."""
+def _span(low: int, high: int, size: int, sizing: Sizing, random: Random) -> Span:
+    """A floor range between the region lines ``low`` and ``high``. (Draws are
+    ``Dice.between`` written out, the same numbers: this runs twice a room.)"""
     first = low + (1 if low == 0 else 2)
     last = high - (1 if high == size - 1 else 2)
-    length = sizing(last - first + 1, dice)
-    start = dice.between(first, last - length + 1)
+    length = sizing(last - first + 1, random)
+    start = first + int(random() * (last - length + 2 - first))
     return start, start + length - 1
 
 
