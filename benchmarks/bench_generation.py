@@ -1,7 +1,9 @@
 """Generation speed: levelforge's whole pipeline against python-tcod's BSP generator.
 
-levelforge: ``generate_level`` (every step, the checks of ``validate``, the scene graph)
-and ``level.artifacts()`` (the scene graph encoded as JSON, the minimap). The peer:
+levelforge: ``generate_level`` (the spec checked as ``POST /jobs`` checks it, every step,
+the checks of ``validate``, the scene graph, the minimap) and ``level.artifacts()`` (all
+four published artifacts: ``scene-graph.json``, ``minimap.txt``, ``tiled.json`` and
+``preview.svg``), each level from its own seed. The peer:
 ``tcod.bsp.BSP(...).split_recursive(...)``, one room per leaf, each leaf joined to the
 next by an L-shaped tunnel, carved into a NumPy grid: geometry only.
 
