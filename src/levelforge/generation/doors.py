@@ -15,10 +15,11 @@ from levelforge.generation.blueprint import Door, Network, Point
 def place_doors(network: Network) -> tuple[Door, ...]:
     """The doors of every corridor, numbered in corridor order."""
     doors: dict[Point, Door] = {}
-    for corridor in network.corridors:
-        for room, pos in ((corridor.a, corridor.door_a), (corridor.b, corridor.door_b)):
-            if pos not in doors:
-                doors[pos] = Door(len(doors), pos, room, corridor.index)
+    for index, a, b, door_a, door_b, *_ in network.corridors:
+        if door_a not in doors:
+            doors[door_a] = Door(len(doors), door_a, a, index)
+        if door_b not in doors:
+            doors[door_b] = Door(len(doors), door_b, b, index)
     return tuple(doors.values())
 
 

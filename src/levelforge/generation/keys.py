@@ -48,7 +48,8 @@ def place_keys(
     for number, (locked, home) in enumerate(_locks(links, critical, difficulty, theme, dice)):
         opens = tuple(door.index for door in by_room[locked])
         for index in opens:
-            new_doors[index] = new_doors[index]._replace(key=number)
+            door = new_doors[index]
+            new_doors[index] = Door(index, door.pos, door.room, door.corridor, number)
         pos = pick_free_tile(rooms[home], taken.setdefault(home, set()), dice)
         keys.append(Item(number, "key", home, pos, opens))
     return Locks(
