@@ -37,16 +37,8 @@ class TileGrid:
         self.room_area = self.covered = self.off_map = 0
         self.breaks_in: Point | None = None
 
-    def index(self, x: int, y: int) -> int:
-        """The cell of a tile on the map or next to it."""
-        return (y + 1) * self.stride + x
-
     def on_map(self, x: int, y: int) -> bool:
         return 0 <= x < self.width and 0 <= y < self.height
-
-    def walkable(self, x: int, y: int) -> bool:
-        """A walkable tile (on the map or next to it)."""
-        return self.cells[(y + 1) * self.stride + x] >= FLOOR
 
     def paint_rooms(self, rooms: Iterable[Room]) -> None:
         """Each room's rectangle grown by one as ``WALL``, its floor as ``FLOOR``; then count
