@@ -9,11 +9,13 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from levelforge.generation import generate_level
-from levelforge.generation.export import EXPORTS
+from levelforge.generation.export import EXPORTS, svg
 from levelforge.generation.export.svg import ENEMY_LEVELS, preview_svg
 
 from .strategies import THEMES, fitting_specs
@@ -192,3 +194,33 @@ def test_text_from_the_scene_graph_is_escaped() -> None:
     assert readable in (root.findtext(SVG + "title") or "")
     metadata = json.loads(root.findtext(SVG + "metadata") or "")
     assert metadata["spec"]["note"] == HOSTILE
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.text(alphabet=" #.+L@>k$eB", min_size=1, max_size=40), min_size=1, max_size=12),
+)
+def test_the_strokes_of_a_class_are_its_runs_row_by_row(rows: list[str]) -> None:
+    """Given any rows of minimap characters
+    When the strokes of the wall and floor classes are worked out (whole-array NumPy)
+    Then they are the runs a regex finds, one command a run, newlines kept."""
+    minimap = "".join(row + "\n" for row in rows)
+    codes = np.frombuffer(minimap.encode(), dtype=np.uint8)
+
+    for drawn, classes in (("#.+L@>k$eB", svg._WALL_CLASSES), (".@>k$eB", svg._FLOOR_CLASSES)):
+        mask = "".join("x" if char in drawn else char if char == "\n" else " " for char in minimap)
+        runs = re.findall(r"x+| +|\n", mask)
+        expected = "".join(
+            run if run == "\n" else f"h{len(run)}" if run[0] == "x" else f"m{len(run)} 0" for run in runs
+        )
+        assert svg._strokes(codes, classes) == expected
+
+
+def test_a_minimap_row_longer_than_the_largest_map_is_refused() -> None:
+    """Given a minimap row of 513 tiles (no map is wider than 512)
+    When its strokes are worked out
+    Then ValueError names the minimap rather than drawing a wrong picture."""
+    codes = np.frombuffer(("." * 513 + "\n").encode(), dtype=np.uint8)
+
+    with pytest.raises(ValueError, match="minimap"):
+        svg._strokes(codes, svg._FLOOR_CLASSES)
