@@ -224,3 +224,29 @@ def test_a_minimap_row_longer_than_the_largest_map_is_refused() -> None:
 
     with pytest.raises(ValueError, match="minimap"):
         svg._strokes(codes, svg._FLOOR_CLASSES)
+
+
+def _corridor_path_reference(tiles: list[list[int]]) -> str:
+    """The corridor strokes worked out tile by tile, the plain way."""
+    commands, at_x, at_y = ["M0 .5"], 0, 0
+    ordered = sorted({(y, x) for x, y in tiles})
+    i = 0
+    while i < len(ordered):
+        y, x = ordered[i]
+        end = x + 1
+        while i + 1 < len(ordered) and ordered[i + 1] == (y, end):
+            i, end = i + 1, end + 1
+        commands.append(f"m{x - at_x} {y - at_y}h{end - x}")
+        at_x, at_y, i = end, y, i + 1
+    return "".join(commands)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 600), min_size=2, max_size=2), max_size=60))
+def test_corridor_strokes_cover_every_tile_once_row_by_row(tiles: list[list[int]]) -> None:
+    """Given any corridor tiles on a map (repeats, any order)
+    When the corridor path is written
+    Then its commands are those worked out tile by tile."""
+    path = svg._corridor_path([{"tiles": tiles[: len(tiles) // 2]}, {"tiles": tiles[len(tiles) // 2 :]}])
+
+    assert path == f'<path class="corridor" stroke="{svg.CORRIDOR}" d="{_corridor_path_reference(tiles)}"/>'
