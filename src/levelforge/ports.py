@@ -3,6 +3,7 @@ store. Backends implement these; nothing above them imports boto3 or sqlite3."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -82,6 +83,13 @@ class JobStore(Protocol):
     ) -> Job:
         """Move the job to ``to`` (with its result or error) if its status is in
         ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``."""
+        ...
+
+    def without_waiting(self) -> AbstractContextManager[None]:
+        """Inside the block, a write on this thread that would have to wait (for a lock,
+        or for the network) writes nothing and raises ``WouldWait`` instead. The
+        Orchestrator runs its hottest writes this way on its event loop, and in a thread
+        when they would wait. A store whose every write waits raises it on entering."""
         ...
 
     def ping(self) -> None:

@@ -15,9 +15,11 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from levelforge.api.app import create_app
+from levelforge.api.routes_events import StreamTiming
 from levelforge.config import Settings
 from levelforge.queues.local import LocalQueue
 from levelforge.stores.sqlite import SqliteJobStore
+from tests.api.live_server import FAST, LiveServer
 from tests.api.orchestrator_calls import TOKEN
 
 
@@ -97,3 +99,19 @@ def client(app: FastAPI, make_client: Callable[..., ApiClient]) -> ApiClient:
 def internal() -> dict[str, str]:
     """Headers of a worker's internal request."""
     return {"X-INTERNAL-TOKEN": TOKEN}
+
+
+@pytest.fixture
+def serve(settings: Settings, queue: LocalQueue) -> Iterator[Callable[..., LiveServer]]:
+    """``serve(store, timing)``: a started server; every one is stopped at teardown."""
+    servers: list[LiveServer] = []
+
+    def start(store: Any, timing: StreamTiming = FAST) -> LiveServer:
+        app = create_app(settings, store, queue, consume_dead_letters=False)
+        app.state.event_timing = timing
+        servers.append(LiveServer(app).start())
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,19 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
-from levelforge.api.app import create_app
 from levelforge.api.routes_events import StreamTiming
-from levelforge.config import Settings
 from levelforge.jobs import Job
-from levelforge.queues.local import LocalQueue
 from levelforge.stores.sqlite import SqliteJobStore
+from tests.api.live_server import LiveServer
 from tests.api.orchestrator_calls import TOKEN, step_event
 
 STEPS = ("plan_layout", "carve_rooms", "connect_rooms")
-FAST = StreamTiming(poll_seconds=0.02, heartbeat_seconds=15.0)
 RESULT = {"summary": {"rooms": 12, "doors": 14, "enemies": 5}, "asciiMinimap": "@.>\n"}
 
 
@@ -78,37 +71,6 @@ class EventStream:
         return events
 
 
-class LiveServer:
-    """``create_app`` served by uvicorn on 127.0.0.1 in a thread of this process."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        config = uvicorn.Config(
-            app, log_config=None, access_log=False, loop="asyncio", ws="none", timeout_graceful_shutdown=1
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=httpx.Timeout(5.0))
-
-
 class CountingStore:
     """A job store that counts the reads of the event streams."""
 
@@ -122,22 +84,6 @@ class CountingStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
-
-
-@pytest.fixture
-def serve(settings: Settings, queue: LocalQueue) -> Iterator[Callable[..., LiveServer]]:
-    """``serve(store, timing)``: a started server; every one is stopped at teardown."""
-    servers: list[LiveServer] = []
-
-    def start(store: Any, timing: StreamTiming = FAST) -> LiveServer:
-        app = create_app(settings, store, queue, consume_dead_letters=False)
-        app.state.event_timing = timing
-        servers.append(LiveServer(app).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
 
 
 @pytest.fixture
@@ -431,3 +377,36 @@ def test_many_streams_at_once_do_not_hold_a_thread_each(http: httpx.Client, serv
             return await asyncio.wait_for(asyncio.gather(*readers), timeout=10)
 
     assert asyncio.run(main()) == ["event: step"] * clients
+
+
+def test_a_stream_wakes_at_once_for_changes_this_process_writes(serve: Callable[..., LiveServer],
+                                                                store: SqliteJobStore) -> None:
+    """Given a stream whose store poll is an hour apart
+    When a worker posts steps and completes the job through this Orchestrator
+    Then each event arrives at once: the write itself wakes the stream (a poll never would
+    within the test's timeout)."""
+    server = serve(store, StreamTiming(poll_seconds=3600, heartbeat_seconds=3600))
+    with server.client() as http:
+        job_id = new_job(http)
+        with open_stream(http, job_id) as response:
+            stream = EventStream(response)
+            assert stream.take(1)[0].id == "0-queued"
+            post_step(http, job_id, "plan_layout")
+            assert kinds(stream.take(2)) == [("status", "0-running"), ("step", "1")]
+            post_step(http, job_id, "carve_rooms")
+            assert kinds(stream.take(1)) == [("step", "2")]
+            finish(http, job_id, "complete", {"result": {"summary": {"rooms": 1}}})
+            assert kinds(stream.rest()) == [("status", "2-done")]
+
+
+def test_a_stream_wakes_at_once_when_this_process_fails_the_job(serve: Callable[..., LiveServer],
+                                                                store: SqliteJobStore) -> None:
+    server = serve(store, StreamTiming(poll_seconds=3600, heartbeat_seconds=3600))
+    with server.client() as http:
+        job_id = new_job(http)
+        with open_stream(http, job_id) as response:
+            stream = EventStream(response)
+            assert stream.take(1)[0].id == "0-queued"
+            finish(http, job_id, "fail", {"error": {"message": "boom", "code": "step_failed"}})
+            [failed] = stream.rest()
+            assert (failed.id, failed.data["error"]["code"]) == ("0-failed", "step_failed")

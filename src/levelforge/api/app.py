@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from levelforge import __version__
 from levelforge.api import problems, routes_events, routes_internal, routes_public, routes_web
 from levelforge.api.access import ApiKeyGuard, is_open
+from levelforge.api.changes import JobChanges
+from levelforge.api.fast_lane import FastLane
 from levelforge.api.guards import RequestGuard
 from levelforge.api.metrics import Metrics, RequestTimer
 from levelforge.api.presenting import cursor_key
@@ -59,6 +61,7 @@ def create_app(
     app.state.cursor_key = cursor_key(settings.internal_tokens())
     app.state.event_timing = routes_events.StreamTiming()
     app.state.stopping = threading.Event()  # set on shutdown: open event streams end
+    app.state.changes = JobChanges()  # wakes this process's event streams
     app.include_router(routes_internal.router)  # first: ten step reports a job, matched earliest
     app.include_router(routes_public.router)
     app.include_router(routes_events.router)
@@ -67,7 +70,15 @@ def create_app(
     if settings.api_keys is not None:
         document_bearer_keys(app)
     # the last added runs first: request id and headers, timing, API key (401), then the
-    # internal token (401) and the body's size (413)
+    # internal token (401) and the body's size (413), then the hot internal routes
+    app.add_middleware(
+        FastLane,
+        store=store,
+        metrics=metrics,
+        artifacts=artifacts,
+        presign_expires_seconds=settings.presign_expires_seconds,
+        changes=app.state.changes,
+    )
     app.add_middleware(RequestGuard, tokens=settings.internal_tokens())
     app.add_middleware(ApiKeyGuard, keys=settings.tenant_keys())
     app.add_middleware(RequestTimer, metrics=metrics)

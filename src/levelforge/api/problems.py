@@ -90,6 +90,12 @@ async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LevelforgeError)
+    return domain_error_response(exc)
+
+
+def domain_error_response(exc: LevelforgeError) -> JSONResponse:
+    """The answer to a domain error, wherever it was raised (a route or ``fast_lane``)."""
     if isinstance(exc, JobNotFound):
         return error_response(404, "not_found", str(exc))
     if isinstance(exc, JobTerminal):

@@ -1,9 +1,10 @@
 """Server-sent events of a job (CONTRACT §2, ``GET /jobs/{id}/events``).
 
 The stream reads the job store, never this process's memory, so any Orchestrator of a
-deployment serves any job's events. It is an async generator that polls the store every
-``poll_seconds`` (each read on the thread pool for the length of one read, never a thread
-held per client), writes what changed, a ``: keep-alive`` comment when it has been quiet
+deployment serves any job's events. It is an async generator that reads the store again
+as soon as this process records a change of the job (``changes.JobChanges``), and at the
+latest every ``poll_seconds`` (each read on the thread pool for the length of one read,
+never a thread held per client), writes what changed, a ``: keep-alive`` comment when it has been quiet
 for ``heartbeat_seconds``, and ends after the terminal ``status`` event or when the client
 goes away.
 
@@ -31,13 +32,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from levelforge.api.access import TenantDep, owned_job
+from levelforge.api.changes import JobChanges, changed_within
 from levelforge.api.deps import StoreDep
 from levelforge.api.schemas import ErrorBody
 from levelforge.errors import LevelforgeError
@@ -150,25 +151,28 @@ async def job_events(
     request: Request, store: JobStore, job: Job, seen: Seen, timing: StreamTiming
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
-    quiet_since = time.monotonic()
-    while True:
-        events, seen = events_since(job, seen)
-        if events:
-            yield "".join(events)
-            quiet_since = time.monotonic()
-        if seen.finished:
-            return
-        if time.monotonic() - quiet_since >= timing.heartbeat_seconds:
-            yield ": keep-alive\n\n"
-            quiet_since = time.monotonic()
-        await anyio.sleep(timing.poll_seconds)
-        if request.app.state.stopping.is_set() or await request.is_disconnected():
-            return  # on shutdown the client reconnects (to another Orchestrator) with Last-Event-ID
-        try:
-            job = await run_in_threadpool(store.get, job.id)
-        except LevelforgeError as exc:  # the client reconnects with Last-Event-ID
-            logger.warning("event stream ended: %s", exc, extra={"job_id": job.id})
-            return
+    changes: JobChanges = request.app.state.changes
+    with changes.watch(job.id) as changed:
+        quiet_since = time.monotonic()
+        while True:
+            events, seen = events_since(job, seen)
+            if events:
+                yield "".join(events)
+                quiet_since = time.monotonic()
+            if seen.finished:
+                return
+            if time.monotonic() - quiet_since >= timing.heartbeat_seconds:
+                yield ": keep-alive\n\n"
+                quiet_since = time.monotonic()
+            await changed_within(changed, timing.poll_seconds)
+            changed.clear()
+            if request.app.state.stopping.is_set() or await request.is_disconnected():
+                return  # on shutdown the client reconnects (to another Orchestrator) with Last-Event-ID
+            try:
+                job = await run_in_threadpool(store.get, job.id)
+            except LevelforgeError as exc:  # the client reconnects with Last-Event-ID
+                logger.warning("event stream ended: %s", exc, extra={"job_id": job.id})
+                return
 
 
 @router.get(

@@ -28,8 +28,8 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ from levelforge.errors import (
     LevelforgeError,
     StepAlreadyRecorded,
     StoreUnavailable,
+    WouldWait,
 )
 from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, PageAfter
@@ -360,6 +361,12 @@ class DynamoJobStore:
             except self.client.exceptions.ConditionalCheckFailedException as exc:
                 raise _refusal(_old_item(exc), job_id, None) from exc
         return job_of(updated["Attributes"])
+
+    @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Every DynamoDB write waits for the network: refused at once."""
+        raise WouldWait("every DynamoDB write is a network request")
+        yield  # pragma: no cover (a generator, for @contextmanager)
 
     def ping(self) -> None:
         with _answering("GetItem (ping)"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,9 @@ _JOB_JSON = (
     "'updatedAt', updated_at, 'steps', json(steps), 'result', json(result), "
     "'error', json(error), 'tenant', tenant)"
 )
+#: the same without the result: a completion has its result in hand already (~40 KB that
+#: SQLite would parse again to build it, and pydantic a third time)
+_JOB_JSON_WITHOUT_RESULT = _JOB_JSON.replace("'result', json(result), ", "")
 
 
 def _placeholders(count: int) -> str:
@@ -122,10 +126,12 @@ def _append_step_sql(allowed: int, start: int) -> str:
 
 
 @lru_cache(maxsize=32)
-def _transition_sql(allowed: int) -> str:
+def _transition_sql(allowed: int, with_result: bool) -> str:
+    """The result, when there is one, is stored as given: compact JSON by ``_dumps``."""
+    returning = _JOB_JSON_WITHOUT_RESULT if with_result else _JOB_JSON
     return (
-        "UPDATE jobs SET status = ?, updated_at = ?, result = json(?), error = json(?) "
-        f"WHERE id = ? AND status IN ({_placeholders(allowed)}) RETURNING {_JOB_JSON}"
+        "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error = json(?) "
+        f"WHERE id = ? AND status IN ({_placeholders(allowed)}) RETURNING {returning}"
     )
 
 
@@ -218,10 +224,12 @@ class SqliteJobStore:
             job_id, *_values(allowed_from),
         )
         with self._db.write() as connection:
-            rows = connection.execute(_transition_sql(len(allowed_from)), params).fetchall()
+            sql = _transition_sql(len(allowed_from), result is not None)
+            rows = connection.execute(sql, params).fetchall()
             if not rows:
                 raise self._refusal(connection, job_id, step_id=None)
-        return Job.model_validate_json(rows[0][0])
+        job = Job.model_validate_json(rows[0][0])
+        return job if result is None else job.model_copy(update={"result": result})
 
     def count_creation(self, tenant: str, window: int, limit: int, delta: int = 1) -> bool:
         with self._db.write() as connection:
@@ -239,6 +247,9 @@ class SqliteJobStore:
                 (tenant, window, delta, limit),
             ).fetchall()
         return bool(counted)
+
+    def without_waiting(self) -> AbstractContextManager[None]:
+        return self._db.without_waiting()
 
     def ping(self) -> None:
         with self._db.read() as connection:

@@ -26,12 +26,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from levelforge.errors import StoreUnavailable
+from levelforge.errors import StoreUnavailable, WouldWait
 
 #: how long a write waits for the file's write lock before the store counts as unavailable
 #: (reads in WAL mode never wait for a writer; they share the same bound)
 BUSY_TIMEOUT_SECONDS = 2.0
 
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 #: errors of our own SQL or arguments: bugs, never "the store is unavailable"
 _PROGRAMMING_ERRORS = (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
 
@@ -53,6 +55,11 @@ def _write_lock(real_path: str) -> threading.Lock:
 class _ThreadConnection(threading.local):
     connection: sqlite3.Connection | None = None
     pid: int = 0
+    #: writes on this thread must not wait (``without_waiting``)
+    hurried: bool = False
+    #: this thread's connection for such writes, and the process that opened it
+    hurried_connection: sqlite3.Connection | None = None
+    hurried_pid: int = 0
 
 
 class SqliteConnections:
@@ -81,19 +88,40 @@ class SqliteConnections:
             raise self._unavailable(exc) from exc
 
     @contextmanager
+    def without_waiting(self) -> Iterator[None]:
+        """Writes on this thread, inside the block, raise ``WouldWait`` instead of waiting
+        for the file's write lock (held by another thread or process). Such a write
+        costs tens of microseconds, so the Orchestrator runs it on its event loop, where a
+        wait for a lock must never happen; its connection leaves WAL checkpoints (which
+        sync the disk) to the other connections."""
+        local = self._local
+        local.hurried = True
+        try:
+            yield
+        finally:
+            local.hurried = False
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
         when it raises (a refused life-cycle rule included)."""
+        hurried = self._local.hurried
         deadline = time.monotonic() + self._busy_timeout
         lock = _write_lock(self._real_path)
         queued = not lock.acquire(blocking=False)
+        if queued and hurried:
+            raise WouldWait(f"the {self._what} is being written by another thread")
         if queued and not lock.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable(
                 f"the {self._what} at {self.path} stayed locked for {self._busy_timeout:g} s"
             )
         try:
-            connection = self._connection()
-            self._begin(connection, deadline if queued else None)
+            if hurried:
+                connection = self._hurried_connection()
+                self._begin_at_once(connection)
+            else:
+                connection = self._connection()
+                self._begin(connection, deadline if queued else None)
             try:
                 yield connection
             except BaseException:
@@ -129,6 +157,28 @@ class SqliteConnections:
         finally:
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
+    def _begin_at_once(self, connection: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE`` on a connection without a busy timeout: ``WouldWait`` when
+        another process holds the file's write lock."""
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in _BUSY:
+                raise WouldWait(f"the {self._what} is being written by another process") from exc
+            raise
+
+    def _hurried_connection(self) -> sqlite3.Connection:
+        """This thread's connection for writes that must not wait: no busy timeout, and
+        no automatic checkpoints (they sync the disk), which the other connections do."""
+        local = self._local
+        connection = local.hurried_connection
+        if connection is not None and local.hurried_pid == os.getpid():
+            return connection
+        connection = self._open(busy_timeout=0.0)
+        connection.execute("PRAGMA wal_autocheckpoint = 0")
+        local.hurried_connection, local.hurried_pid = connection, os.getpid()
+        return connection
+
     def close(self) -> None:
         """Close every connection this object opened, in any thread."""
         with self._lock:
@@ -144,13 +194,13 @@ class SqliteConnections:
         connection = local.connection
         if connection is not None and local.pid == os.getpid():
             return connection
-        connection = self._open()
+        connection = self._open(self._busy_timeout)
         local.connection, local.pid = connection, os.getpid()
         return connection
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, busy_timeout: float) -> sqlite3.Connection:
         connection = sqlite3.connect(
-            self.path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
             connection.execute("PRAGMA journal_mode=WAL")

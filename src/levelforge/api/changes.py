@@ -1,0 +1,50 @@
+"""Wake-ups for the event streams of this process.
+
+An event stream reads its job from the store, never from this process's memory, because
+any Orchestrator of a deployment may have written the job. Between reads it waits; when
+this process itself writes a step or a completion of that job, ``JobChanges`` ends the
+wait at once, so a stream follows a job as fast as the job moves rather than at its next
+poll. Changes written by another Orchestrator are still seen at the next poll.
+
+Every method runs on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+class JobChanges:
+    def __init__(self) -> None:
+        self._watchers: dict[str, set[asyncio.Event]] = {}
+
+    def notify(self, job_id: str) -> None:
+        """The job has changed: wake every stream of this process that follows it."""
+        for event in self._watchers.get(job_id, ()):
+            event.set()
+
+    @contextmanager
+    def watch(self, job_id: str) -> Iterator[asyncio.Event]:
+        """An event set by each ``notify(job_id)`` while the block runs: clear it before
+        reading the store, and a change written after the read is never missed."""
+        event = asyncio.Event()
+        self._watchers.setdefault(job_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            watchers = self._watchers[job_id]
+            watchers.discard(event)
+            if not watchers:
+                del self._watchers[job_id]
+
+
+async def changed_within(event: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``event`` is set or ``seconds`` have passed; True when it was set."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True
