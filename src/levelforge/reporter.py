@@ -1,26 +1,30 @@
 """The worker's only way to the Orchestrator: its internal HTTP API (CONTRACT §6).
 
 Reports go through a one-method ``Transport``; the default keeps one persistent HTTP/1.1
-connection per thread with the standard library's ``http.client``. (It is the worker's hot
-path, eleven requests a job: measured here, httpx spent ~0.9 ms of CPU a request against
-~0.23 ms for ``http.client``.) Transport errors, 5xx and 429 are retried with exponential
+connection per thread and parses answers with ``httptools``. (It is the worker's hot path,
+eleven requests a job: measured here, httpx spent ~0.9 ms of CPU a request, ``http.client``
+~0.12 ms and this transport ~0.025 ms.) Transport errors, 5xx and 429 are retried with exponential
 backoff and full jitter (safe: step events are idempotent); ``409`` means the job is
 terminal and the worker stops.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
-import http.client
 import json
 import logging
 import random
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
+
+import httptools
 
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import JobFailure, Step
@@ -61,33 +65,41 @@ class Transport(Protocol):
 
 
 class KeepAliveTransport:
-    """One persistent HTTP/1.1 connection per thread. A request that fails on a connection
-    the server may have closed while idle is tried once more on a fresh one."""
+    """One persistent HTTP/1.1 connection per thread. A request is written in one send and
+    its answer parsed by ``httptools``, the C parser uvicorn uses (measured here: ~25 us of
+    CPU a request, against ~115 us for ``http.client``, ten times a job). A request that
+    fails on a connection the server may have closed while idle is tried once more on a
+    fresh one."""
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"ORCHESTRATOR_URL must be an http(s) URL, not {base_url!r}")
-        self._https = url.scheme == "https"
-        self._host, self._port = url.hostname, url.port
+        self._tls = ssl.create_default_context() if url.scheme == "https" else None
+        self._host = url.hostname
+        self._port = url.port or (443 if self._tls else 80)
         self._prefix = url.path.rstrip("/")
+        self._host_header = url.netloc.encode("idna")
         self._timeout = timeout
         self._local = threading.local()
-        self._opened: list[http.client.HTTPConnection] = []
+        self._opened: list[socket.socket] = []
         self._lock = threading.Lock()
 
     def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        request = self._request(path, body, headers)
         for fresh in (False, True):
             connection, reused = self._connection(fresh)
             try:
-                connection.request("POST", self._prefix + path, body=body, headers=dict(headers))
-                response = connection.getresponse()
-                return response.status, response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                self._local.connection = None
+                connection.sendall(request)
+                status, answer, keep_alive = read_response(connection)
+            except (OSError, httptools.HttpParserError, ConnectionClosed) as exc:
+                self._drop(connection)
                 if fresh or not reused:
                     raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
+                continue
+            if not keep_alive:
+                self._drop(connection)
+            return status, answer
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -96,16 +108,72 @@ class KeepAliveTransport:
         for connection in opened:
             connection.close()
 
-    def _connection(self, fresh: bool) -> tuple[http.client.HTTPConnection, bool]:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+    def _request(self, path: str, body: bytes, headers: Mapping[str, str]) -> bytes:
+        lines = [f"POST {self._prefix}{path} HTTP/1.1".encode(), b"Host: " + self._host_header]
+        lines += [f"{name}: {value}".encode("latin-1") for name, value in headers.items()]
+        lines.append(b"Content-Length: %d" % len(body))
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+    def _connection(self, fresh: bool) -> tuple[socket.socket, bool]:
+        connection: socket.socket | None = getattr(self._local, "connection", None)
         if connection is not None and not fresh:
             return connection, True
-        kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
-        connection = kind(self._host, self._port, timeout=self._timeout)
+        if connection is not None:
+            self._drop(connection)
+        try:
+            connection = socket.create_connection((self._host, self._port), timeout=self._timeout)
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                connection = self._tls.wrap_socket(connection, server_hostname=self._host)
+        except OSError as exc:
+            raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
         self._local.connection = connection
         with self._lock:
             self._opened.append(connection)
         return connection, False
+
+    def _drop(self, connection: socket.socket) -> None:
+        connection.close()
+        self._local.connection = None
+        with self._lock, contextlib.suppress(ValueError):
+            self._opened.remove(connection)
+
+
+class ConnectionClosed(Exception):
+    """The server closed the connection before its answer was complete."""
+
+
+class _Response:
+    """One answer, as ``httptools`` parses it (it calls these methods back)."""
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.keep_alive = False
+        self.body: list[bytes] = []
+        self.complete = False
+
+    def on_headers_complete(self) -> None:
+        # read here: once the message is complete the parser has reset these
+        self.status = self.parser.get_status_code()
+        self.keep_alive = self.parser.should_keep_alive()
+
+    def on_body(self, data: bytes) -> None:
+        self.body.append(data)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def read_response(connection: socket.socket) -> tuple[int, bytes, bool]:
+    """(status, body, whether the connection stays open) of the next answer on it."""
+    response = _Response()
+    while not response.complete:
+        data = connection.recv(65536)
+        if not data:
+            raise ConnectionClosed("the connection closed before the answer was complete")
+        response.parser.feed_data(data)
+    return response.status, b"".join(response.body), response.keep_alive
 
 
 @dataclass(frozen=True)
