@@ -137,6 +137,11 @@ class JobQueue(Protocol):
 
     def ack_dead(self, message: Message) -> None: ...
 
+    def without_waiting(self) -> AbstractContextManager[None]:
+        """As ``JobStore.without_waiting``: inside the block, a ``send`` that would have to
+        wait writes nothing and raises ``WouldWait``."""
+        ...
+
     def close(self) -> None: ...
 
 

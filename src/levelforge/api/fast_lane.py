@@ -4,7 +4,8 @@ reports and one ``complete``), answered without the web framework's request mach
 ``FastLane`` is the innermost middleware: the guards around it have already checked the
 internal token (401) and the body's size (413) and inflated a gzip body. It takes
 ``POST /internal/jobs/{id}/step`` and ``…/complete``, parses the body once, writes through
-the store's conditional write in the thread pool, and answers with the same bytes the
+the store's conditional write (``writes.write_soon``: at once when the write lock is free,
+else in the thread pool), and answers with the same bytes the
 framework's routes would. Whatever is not plainly well formed (malformed JSON, a wrong
 shape, a ``stepId`` of another job) goes on to those routes with its body replayed, so
 every error is still answered, once, by ``routes_internal`` and ``problems``; nothing was
@@ -16,13 +17,10 @@ against 0.10 ms here, ten times a job.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -35,17 +33,13 @@ from levelforge.api.presenting import present_json
 from levelforge.api.problems import domain_error_response
 from levelforge.api.routes_internal import parse_body
 from levelforge.api.schemas import CompleteIn, StepIn
-from levelforge.errors import JobTerminal, LevelforgeError, StepAlreadyRecorded, WouldWait
+from levelforge.api.writes import write_soon
+from levelforge.errors import JobTerminal, LevelforgeError, StepAlreadyRecorded
 from levelforge.ports import ArtifactStore, JobStore
 
 logger = logging.getLogger(__name__)
 
 _HOT = re.compile(r"/internal/jobs/([^/]+)/(step|complete)")
-#: threads that run the store's writes for the hot routes (SQLite serializes writers anyway)
-STORE_THREADS = 4
-
-T = TypeVar("T")
-
 
 @dataclass(frozen=True)
 class RouteTemplate:
@@ -80,7 +74,6 @@ class FastLane:
         self.metrics = metrics
         self.artifacts = artifacts
         self.presign_expires_seconds = presign_expires_seconds
-        self._threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store-write")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = _HOT.fullmatch(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
@@ -111,7 +104,7 @@ class FastLane:
         if step.step_id != f"{job_id}:{step.name}":
             raise NotPlain
         try:
-            status = await self.write(lifecycle.record_step, self.store, job_id, step)
+            status = await write_soon(self.store, lifecycle.record_step, self.store, job_id, step)
         except StepAlreadyRecorded as dup:
             self.metrics.step_duplicates.inc()
             return 200, b'{"recorded":false,"duplicate":true,"status":"%s"}' % dup.status.value.encode()
@@ -124,28 +117,13 @@ class FastLane:
     async def complete(self, job_id: str, body: bytes) -> tuple[int, bytes]:
         result = plain(CompleteIn, body).result
         try:
-            job = await self.write(lifecycle.complete, self.store, job_id, result)
+            job = await write_soon(self.store, lifecycle.complete, self.store, job_id, result)
         except JobTerminal:
             self.metrics.terminal_conflicts.labels("complete").inc()
             raise
         self.metrics.jobs_finished.labels(job.status.value).inc()
         logger.info("job %s", job.status.value, extra={"job_id": job_id})
         return 200, present_json(job, self.artifacts, self.presign_expires_seconds)
-
-    async def write(self, call: Callable[..., T], *args: Any) -> T:
-        """``call(*args)``, one write of the store: at once when it cannot wait (SQLite
-        with its write lock free: tens of microseconds), else in the store's threads, so
-        that a store that stalls never stalls the event loop. A thread hop costs more
-        CPU than the write itself: ~0.12 ms here."""
-        try:
-            with self.store.without_waiting():
-                return call(*args)
-        except WouldWait:
-            return await asyncio.get_running_loop().run_in_executor(self._threads, call, *args)
-
-    def close(self) -> None:
-        self._threads.shutdown(wait=True)
-
 
 M = TypeVar("M", StepIn, CompleteIn)
 

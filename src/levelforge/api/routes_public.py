@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from pydantic import WithJsonSchema
+from starlette.concurrency import run_in_threadpool
 
 from levelforge import lifecycle
 from levelforge.api.access import TenantDep, owned_job, take_creation_slot
@@ -16,6 +17,7 @@ from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, p
 from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
+from levelforge.api.writes import write_soon
 from levelforge.errors import JobTerminal, StoreUnavailable
 from levelforge.generation import encode_json
 from levelforge.generation.spec import LevelSpecIn, normalise
@@ -69,7 +71,7 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     },
     summary="Create a job from a level spec",
 )
-def create_job(
+async def create_job(
     spec: LevelSpecIn,
     store: StoreDep,
     queue: QueueDep,
@@ -79,40 +81,44 @@ def create_job(
     tenant: TenantDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
+    """Every job's first request: its two writes (the job, then its message) are each run
+    at once when they would not wait, else in the thread pool (``writes.write_soon``)."""
     job = new_job(normalise(spec), tenant=tenant)
     claim = None
     if idempotency_key is not None:
         body = spec.model_dump(mode="json", exclude_unset=True)
         claim = IdempotencyClaim(key=idempotency_key, fingerprint=fingerprint(body))
-    slot = take_creation_slot(store, tenant, settings.rate_limit_per_minute, claim)
+    limit, slot = settings.rate_limit_per_minute, None
+    if limit is not None:
+        slot = await run_in_threadpool(take_creation_slot, store, tenant, limit, claim)
     try:
-        created = store.insert(job, claim)
+        created = await write_soon(store, store.insert, job, claim)
     except Exception:
         if slot is not None:
-            slot.give_back()
+            await run_in_threadpool(slot.give_back)
         raise
     job = created.job
     headers = {"Location": f"/status/{job.id}"}
     if created.replayed:
         if slot is not None:
-            slot.give_back()  # a replay creates nothing: not counted
+            await run_in_threadpool(slot.give_back)  # a replay creates nothing: not counted
         headers["Idempotent-Replayed"] = "true"
         return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds), 200, headers)
-    enqueue(job.id, job.spec, store, queue)
+    await enqueue(job.id, job.spec, store, queue)
     metrics.jobs_created.inc()
     logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
     return json_bytes(job.model_dump_json(by_alias=True).encode(), 202, headers)
 
 
-def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep) -> None:
+async def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep) -> None:
     """Send the job's message; a queue that refuses fails the job rather than strand it."""
     message = JobMessage(job_id=job_id, spec=spec).model_dump_json(by_alias=True)
     try:
-        queue.send(message)
+        await write_soon(queue, queue.send, message)
     except Exception as exc:
         logger.exception("could not queue job", extra={"job_id": job_id})
         failure = JobFailure(message="The job could not be queued.", code="queue_unavailable")
-        lifecycle.fail(store, job_id, failure)
+        await run_in_threadpool(lifecycle.fail, store, job_id, failure)
         raise StoreUnavailable("the job queue is not answering") from exc
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from levelforge.ports import Message
@@ -124,6 +125,9 @@ class LocalQueue:
 
     def ack_dead(self, message: Message) -> None:
         self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
+
+    def without_waiting(self) -> AbstractContextManager[None]:
+        return self._db.without_waiting()
 
     def close(self) -> None:
         self._db.close()
