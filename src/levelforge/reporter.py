@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
+from levelforge.artifacts.results import encode_result
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import JobFailure, Step
 
@@ -227,7 +228,9 @@ class Reporter:
         return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))
 
     def complete(self, job_id: str, result: dict[str, Any]) -> Reply:
-        response = self._post(f"/internal/jobs/{job_id}/complete", {"result": result})
+        """``result`` as ``artifacts.results.publish`` builds it (``RawJson`` copies inline)."""
+        body = b'{"result":' + encode_result(result) + b"}"
+        response = self._post_bytes(f"/internal/jobs/{job_id}/complete", body)
         return Reply(terminal=response.status == 409)
 
     def fail(self, job_id: str, failure: JobFailure) -> Reply:
@@ -236,7 +239,10 @@ class Reporter:
         return Reply(terminal=response.status == 409)
 
     def _post(self, path: str, body: dict[str, Any]) -> Answer:
-        content, headers = encode_body(body)
+        return self._post_bytes(path, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
+
+    def _post_bytes(self, path: str, data: bytes) -> Answer:
+        content, headers = encode_body(data)
         headers.update(self.headers)
         deadline = time.monotonic() + self.backoff.give_up_after
         attempt = 0
@@ -268,9 +274,8 @@ class Reporter:
         return answer
 
 
-def encode_body(body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
-    """JSON, gzip-compressed when it is large."""
-    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+def encode_body(data: bytes) -> tuple[bytes, dict[str, str]]:
+    """A JSON body, gzip-compressed when it is large."""
     headers = {"Content-Type": "application/json"}
     if len(data) > COMPRESS_OVER_BYTES:
         data = gzip.compress(data, compresslevel=5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from levelforge.artifacts.results import publish
+from levelforge.artifacts.results import decoded, publish
 from levelforge.generation import generate_level
 from levelforge.jobs import ARTIFACTS, new_job_id
 from tests.api.orchestrator_calls import TOKEN, assert_error, complete, create_job
@@ -29,7 +29,7 @@ def done_job(client, level, names: tuple[str, ...] | None = None) -> tuple[str, 
     produced = {
         name: data for name, data in level.artifacts().items() if names is None or name in names
     }
-    result = publish(job["id"], level.summary, produced, None, 65536)
+    result = decoded(publish(job["id"], level.summary, produced, None, 65536))
     assert complete(client, job["id"], TOKEN, result).status_code == 200
     return job["id"], produced
 

@@ -22,7 +22,7 @@ from fastapi import FastAPI
 
 from levelforge import lifecycle
 from levelforge.api.app import create_app
-from levelforge.artifacts.results import publish
+from levelforge.artifacts.results import decoded, publish
 from levelforge.config import Settings
 from levelforge.generation import GENERATION_STEPS, generate_level
 from levelforge.generation.spec import LevelSpecIn, normalise
@@ -71,7 +71,7 @@ def seed_jobs(store: SqliteJobStore, settings: Settings) -> Seeded:
     running = insert_job(store, steps=3)
     done = insert_job(store, steps=len(GENERATION_STEPS))
     level = generate_level(SMALL_SPEC)
-    result = publish(done, level.summary, level.artifacts(), None, settings.inline_max_bytes)
+    result = decoded(publish(done, level.summary, level.artifacts(), None, settings.inline_max_bytes))
     lifecycle.complete(store, done, result)
     failed = insert_job(store, steps=1)
     lifecycle.fail(store, failed, JobFailure(message="The level could not be generated.", code="fuzz"))

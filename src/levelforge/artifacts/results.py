@@ -15,10 +15,16 @@ def artifact_key(job_id: str, name: str) -> str:
     return f"jobs/{job_id}/{name}"
 
 
-def inline_copy(name: str, data: bytes) -> Any:
-    """JSON artifacts inline as objects, text ones as strings."""
+class RawJson(bytes):
+    """A JSON artifact's own bytes, inline in a result: ``encode_result`` splices them in as
+    they are, so a worker never parses an artifact it has just serialized only to encode
+    it again (~0.5 ms a 60x40 level)."""
+
+
+def inline_copy(name: str, data: bytes) -> RawJson | str:
+    """JSON artifacts inline as JSON, text ones as strings."""
     _field, content_type = ARTIFACTS[name]
-    return json.loads(data) if content_type == "application/json" else data.decode("utf-8")
+    return RawJson(data) if content_type == "application/json" else data.decode("utf-8")
 
 
 def publish(
@@ -28,7 +34,8 @@ def publish(
     store: ArtifactStore | None,
     inline_max_bytes: int,
 ) -> dict[str, Any]:
-    """Store each artifact (when there is a bucket) and build the result."""
+    """Store each artifact (when there is a bucket) and build the result; its inline JSON
+    artifacts are ``RawJson`` (``encode_result`` writes it, ``decoded`` reads it)."""
     result: dict[str, Any] = {"summary": dict(summary)}
     for name, data in artifacts.items():
         field, content_type = ARTIFACTS[name]
@@ -41,3 +48,23 @@ def publish(
         else:
             result[field] = inline_copy(name, data)
     return result
+
+
+def encode_result(result: Mapping[str, Any]) -> bytes:
+    """The result as compact JSON, ``RawJson`` copies spliced in unchanged."""
+    members = [
+        json.dumps(field).encode() + b":" + (value if isinstance(value, RawJson) else _encode(value))
+        for field, value in result.items()
+    ]
+    return b"{" + b",".join(members) + b"}"
+
+
+def decoded(result: Mapping[str, Any]) -> dict[str, Any]:
+    """The result with its ``RawJson`` copies parsed: plain JSON values throughout."""
+    return {
+        field: json.loads(value) if isinstance(value, RawJson) else value for field, value in result.items()
+    }
+
+
+def _encode(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
