@@ -13,6 +13,7 @@ import pytest
 from levelforge import lifecycle
 from levelforge.errors import WouldWait
 from levelforge.jobs import JobStatus, Step, new_job
+from levelforge.stores import sqlite_connections
 from levelforge.stores.sqlite import SqliteJobStore
 
 
@@ -76,3 +77,23 @@ def test_a_lock_held_by_another_thread_of_this_process_raises_would_wait(store: 
         leave.set()
         holder.join()
     assert store.get(job.id).steps == []
+
+
+def test_the_wal_stays_bounded_when_only_hurried_writes_happen(
+    store: SqliteJobStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given an Orchestrator whose only writes are hurried ones (they never checkpoint)
+    When it records many steps
+    Then its background checkpoints keep the WAL file from growing with them."""
+    monkeypatch.setattr(sqlite_connections, "CHECKPOINT_EVERY", 40)
+    jobs = [store.insert(new_job({"seed": seed})).job for seed in range(60)]
+    wal = tmp_path / "jobs.db-wal"
+    sizes = []
+    for round_ in range(10):
+        with store.without_waiting():
+            for job in jobs:
+                lifecycle.record_step(store, job.id, a_step(job.id, f"step_{round_}"))
+        store._db._checkpointer.join(10)  # the checkpoint started by this round's commits
+        sizes.append(wal.stat().st_size)
+    assert all(len(store.get(job.id).steps) == 10 for job in jobs)
+    assert max(sizes) < 3 * sizes[0], sizes

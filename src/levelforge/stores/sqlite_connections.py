@@ -18,6 +18,7 @@ writes hold the lock for milliseconds, so under load the wait stays far from the
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -28,10 +29,14 @@ from pathlib import Path
 
 from levelforge.errors import StoreUnavailable, WouldWait
 
+logger = logging.getLogger(__name__)
+
 #: how long a write waits for the file's write lock before the store counts as unavailable
 #: (reads in WAL mode never wait for a writer; they share the same bound)
 BUSY_TIMEOUT_SECONDS = 2.0
 
+#: commits of writes that did not wait between two checkpoints of the WAL they leave behind
+CHECKPOINT_EVERY = 500
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 #: errors of our own SQL or arguments: bugs, never "the store is unavailable"
@@ -76,6 +81,8 @@ class SqliteConnections:
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._hurried_commits = 0
+        self._checkpointer = threading.Thread()  # not started: none has run yet
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
@@ -135,6 +142,29 @@ class SqliteConnections:
             raise self._unavailable(exc) from exc
         finally:
             lock.release()
+        if hurried:
+            self._count_hurried_commit()
+
+    def _count_hurried_commit(self) -> None:
+        """Connections that write without waiting never checkpoint the WAL themselves (a
+        checkpoint syncs the disk). When they are the only writers (an Orchestrator whose
+        queue is not this file), every ``CHECKPOINT_EVERY`` of their commits a thread of
+        its own checkpoints (``PASSIVE``: it never blocks a writer), so the WAL stays
+        bounded."""
+        self._hurried_commits += 1
+        if self._hurried_commits % CHECKPOINT_EVERY == 0 and not self._checkpointer.is_alive():
+            self._checkpointer = threading.Thread(target=self._checkpoint, name="wal-checkpoint", daemon=True)
+            self._checkpointer.start()
+
+    def _checkpoint(self) -> None:
+        try:
+            connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error as exc:  # the next one will try again
+            logger.warning("WAL checkpoint of %s failed: %s", self.path, exc)
 
     def check_writable(self) -> None:
         """Raise ``StoreUnavailable`` unless a write could start within the busy timeout: take
