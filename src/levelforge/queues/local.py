@@ -69,6 +69,9 @@ def _redrive_sql(count: int) -> tuple[str, str]:
     )
 
 
+#: while jobs keep coming (one taken within the window), the queue is looked at this often
+BUSY_POLL_SECONDS = 0.0005
+BUSY_WINDOW_SECONDS = 0.5
 #: dead letters are rare and nobody waits on them: look for them far less often than for jobs
 DEAD_LETTER_POLL_SECONDS = 0.25
 
@@ -87,6 +90,7 @@ class LocalQueue:
         self.visibility_timeout = visibility_timeout
         self.max_deliveries = max_deliveries
         self.poll_interval = poll_interval
+        self._last_taken = -BUSY_WINDOW_SECONDS  # monotonic time of the last message taken
         self._db = SqliteConnections(path, what="local queue")
         self._create_schema()
 
@@ -152,8 +156,11 @@ class LocalQueue:
     def _poll(
         self, table: str, max_messages: int, wait_seconds: float, interval: float | None = None
     ) -> list[Message]:
-        """Take visible messages; while there are none, look again every ``poll_interval``
-        (a cheap read, no write lock) until ``wait_seconds`` have passed."""
+        """Take visible messages; while there are none, look again (a cheap read, no write
+        lock) until ``wait_seconds`` have passed: every ``BUSY_POLL_SECONDS`` while messages
+        have been flowing (within ``BUSY_WINDOW_SECONDS`` of the last one taken), so that
+        the next job of a stream is picked up within a fraction of a millisecond, and every
+        ``poll_interval`` (or ``interval``) when the queue has been quiet."""
         deadline = time.monotonic() + wait_seconds
         probe = f"SELECT 1 FROM {table} WHERE visible_at <= ? LIMIT 1"
         while True:
@@ -162,11 +169,16 @@ class LocalQueue:
             if visible:
                 messages = self._take(table, max_messages)
                 if messages:
+                    self._last_taken = time.monotonic()
                     return messages
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 return []
-            time.sleep(min(interval or self.poll_interval, remaining))
+            quiet = interval or self.poll_interval
+            if interval is None and now - self._last_taken < BUSY_WINDOW_SECONDS:
+                quiet = min(quiet, BUSY_POLL_SECONDS)
+            time.sleep(min(quiet, remaining))
 
     def _take(self, table: str, max_messages: int) -> list[Message]:
         """In one write transaction: the visible head of the queue, in order; a live
