@@ -3,10 +3,15 @@ timeout, receipts, and a dead-letter queue, run against every queue backend."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
+import pytest
+
+from levelforge.errors import WouldWait
 from levelforge.ports import JobQueue, Message
 from tests.contract.contract_backends import QueueRecipe, receive_in_child, run_processes
 
@@ -187,3 +192,39 @@ def test_many_consumers_get_each_message_exactly_once(make_queue: MakeQueue) -> 
         thread.join(60)
 
     assert Counter(bodies) == Counter(f"m{i}" for i in range(300))
+
+
+def test_a_send_that_would_wait_sends_nothing(make_queue: MakeQueue, queue_kind: str) -> None:
+    """Given a queue asked not to wait (the Orchestrator's event loop)
+    When a send would have to wait (SQS: always, a network request; local: while another
+    connection holds the file's write lock)
+    Then it raises WouldWait and nothing is sent; a send allowed to wait then goes through."""
+    queue, _ = make_queue()
+    hold = _hold_write_lock(queue) if queue_kind == "local" else contextlib.nullcontext()
+    with hold, pytest.raises(WouldWait), queue.without_waiting():
+        queue.send("hurried")
+    assert queue.receive(max_messages=10) == []
+
+    queue.send("patient")
+    assert [m.body for m in queue.receive(max_messages=10)] == ["patient"]
+
+
+def test_a_local_send_with_the_lock_free_goes_at_once(make_queue: MakeQueue, queue_kind: str) -> None:
+    if queue_kind != "local":
+        pytest.skip("only the local queue writes without waiting")
+    queue, _ = make_queue()
+    with queue.without_waiting():
+        queue.send("at once")
+    assert [m.body for m in queue.receive(max_messages=10)] == ["at once"]
+
+
+@contextlib.contextmanager
+def _hold_write_lock(queue: JobQueue) -> Iterator[None]:
+    """Another connection holds the local queue's SQLite file's write lock."""
+    holder = sqlite3.connect(queue._db.path, isolation_level=None)  # type: ignore[attr-defined]
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
