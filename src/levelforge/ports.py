@@ -86,10 +86,10 @@ class JobStore(Protocol):
         ...
 
     def without_waiting(self) -> AbstractContextManager[None]:
-        """Inside the block, a write on this thread that would have to wait (for a lock,
-        or for the network) writes nothing and raises ``WouldWait`` instead. The
-        Orchestrator runs its hottest writes this way on its event loop, and in a thread
-        when they would wait. A store whose every write waits raises it on entering."""
+        """Inside the block, a read or write on this thread that would have to wait (for a
+        lock, or for the network) does nothing and raises ``WouldWait`` instead. The
+        Orchestrator runs its hottest calls this way on its event loop, and in a thread
+        when they would wait. A store whose every call waits raises it on entering."""
         ...
 
     def ping(self) -> None:

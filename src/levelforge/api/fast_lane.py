@@ -4,7 +4,7 @@ reports and one ``complete``), answered without the web framework's request mach
 ``FastLane`` is the innermost middleware: the guards around it have already checked the
 internal token (401) and the body's size (413) and inflated a gzip body. It takes
 ``POST /internal/jobs/{id}/step`` and ``…/complete``, parses the body once, writes through
-the store's conditional write (``writes.write_soon``: at once when the write lock is free,
+the store's conditional write (``soon.soon``: at once when the write lock is free,
 else in the thread pool), and answers with the same bytes the
 framework's routes would. Whatever is not plainly well formed (malformed JSON, a wrong
 shape, a ``stepId`` of another job) goes on to those routes with its body replayed, so
@@ -33,7 +33,7 @@ from levelforge.api.presenting import present_json
 from levelforge.api.problems import domain_error_response
 from levelforge.api.routes_internal import parse_body
 from levelforge.api.schemas import CompleteIn, StepIn
-from levelforge.api.writes import write_soon
+from levelforge.api.soon import soon
 from levelforge.errors import JobTerminal, LevelforgeError, StepAlreadyRecorded
 from levelforge.ports import ArtifactStore, JobStore
 
@@ -104,7 +104,7 @@ class FastLane:
         if step.step_id != f"{job_id}:{step.name}":
             raise NotPlain
         try:
-            status = await write_soon(self.store, lifecycle.record_step, self.store, job_id, step)
+            status = await soon(self.store, lifecycle.record_step, self.store, job_id, step)
         except StepAlreadyRecorded as dup:
             self.metrics.step_duplicates.inc()
             return 200, b'{"recorded":false,"duplicate":true,"status":"%s"}' % dup.status.value.encode()
@@ -117,7 +117,7 @@ class FastLane:
     async def complete(self, job_id: str, body: bytes) -> tuple[int, bytes]:
         result = plain(CompleteIn, body).result
         try:
-            job = await write_soon(self.store, lifecycle.complete, self.store, job_id, result)
+            job = await soon(self.store, lifecycle.complete, self.store, job_id, result)
         except JobTerminal:
             self.metrics.terminal_conflicts.labels("complete").inc()
             raise

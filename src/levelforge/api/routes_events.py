@@ -3,10 +3,10 @@
 The stream reads the job store, never this process's memory, so any Orchestrator of a
 deployment serves any job's events. It is an async generator that reads the store again
 as soon as this process records a change of the job (``changes.JobChanges``), and at the
-latest every ``poll_seconds`` (each read on the thread pool for the length of one read,
-never a thread held per client), writes what changed, a ``: keep-alive`` comment when it has been quiet
-for ``heartbeat_seconds``, and ends after the terminal ``status`` event or when the client
-goes away.
+latest every ``poll_seconds`` (each read at once, or on the thread pool for the length of
+one read when it would wait: never a thread held per client), writes what changed, a
+``: keep-alive`` comment when it has been quiet for ``heartbeat_seconds``, and ends after
+the terminal ``status`` event or when the client goes away.
 
 Events, in order (``data`` is one line of JSON):
 
@@ -35,12 +35,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
-from starlette.concurrency import run_in_threadpool
 
 from levelforge.api.access import TenantDep, owned_job
 from levelforge.api.changes import JobChanges, changed_within
 from levelforge.api.deps import StoreDep
 from levelforge.api.schemas import ErrorBody
+from levelforge.api.soon import soon
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import ARTIFACTS, TERMINAL, Job, JobStatus, Step
 from levelforge.ports import JobStore
@@ -169,7 +169,7 @@ async def job_events(
             if request.app.state.stopping.is_set() or await request.is_disconnected():
                 return  # on shutdown the client reconnects (to another Orchestrator) with Last-Event-ID
             try:
-                job = await run_in_threadpool(store.get, job.id)
+                job = await soon(store, store.get, job.id)
             except LevelforgeError as exc:  # the client reconnects with Last-Event-ID
                 logger.warning("event stream ended: %s", exc, extra={"job_id": job.id})
                 return
@@ -190,7 +190,7 @@ async def get_job_events(
 ) -> Response:
     seen = Seen.from_event_id(last_event_id)
     # unknown job, or another tenant's: 404 before any event
-    job = await run_in_threadpool(owned_job, store, job_id, tenant)
+    job = await soon(store, owned_job, store, job_id, tenant)
     if seen.finished:
         return Response(status_code=204)
     timing: StreamTiming = request.app.state.event_timing

@@ -17,7 +17,7 @@ from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, p
 from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
-from levelforge.api.writes import write_soon
+from levelforge.api.soon import soon
 from levelforge.errors import JobTerminal, StoreUnavailable
 from levelforge.generation import encode_json
 from levelforge.generation.spec import LevelSpecIn, normalise
@@ -82,7 +82,7 @@ async def create_job(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Every job's first request: its two writes (the job, then its message) are each run
-    at once when they would not wait, else in the thread pool (``writes.write_soon``)."""
+    at once when they would not wait, else in the thread pool (``soon.soon``)."""
     job = new_job(normalise(spec), tenant=tenant)
     claim = None
     if idempotency_key is not None:
@@ -92,7 +92,7 @@ async def create_job(
     if limit is not None:
         slot = await run_in_threadpool(take_creation_slot, store, tenant, limit, claim)
     try:
-        created = await write_soon(store, store.insert, job, claim)
+        created = await soon(store, store.insert, job, claim)
     except Exception:
         if slot is not None:
             await run_in_threadpool(slot.give_back)
@@ -114,7 +114,7 @@ async def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: Que
     """Send the job's message; a queue that refuses fails the job rather than strand it."""
     message = JobMessage(job_id=job_id, spec=spec).model_dump_json(by_alias=True)
     try:
-        await write_soon(queue, queue.send, message)
+        await soon(queue, queue.send, message)
     except Exception as exc:
         logger.exception("could not queue job", extra={"job_id": job_id})
         failure = JobFailure(message="The job could not be queued.", code="queue_unavailable")
@@ -122,25 +122,26 @@ async def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: Que
         raise StoreUnavailable("the job queue is not answering") from exc
 
 
-def job_response(
+async def job_response(
     job_id: str, tenant: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep
 ) -> Response:
-    job = owned_job(store, job_id, tenant)
+    """The job resource; clients poll it, so its read runs at once when it would not wait."""
+    job = await soon(store, owned_job, store, job_id, tenant)
     return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds))
 
 
 @router.get("/status/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-def get_status(
+async def get_status(
     job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
 ) -> Response:
-    return job_response(job_id, tenant, store, settings, artifacts)
+    return await job_response(job_id, tenant, store, settings, artifacts)
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-def get_job(
+async def get_job(
     job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
 ) -> Response:
-    return job_response(job_id, tenant, store, settings, artifacts)
+    return await job_response(job_id, tenant, store, settings, artifacts)
 
 
 @router.get("/jobs", response_model=JobPage, responses=ERRORS, summary="Jobs, newest first")

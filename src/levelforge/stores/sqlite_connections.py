@@ -86,21 +86,28 @@ class SqliteConnections:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for single-statement reads (autocommit: each one is consistent)."""
+        """A connection for single-statement reads (autocommit: each one is consistent).
+        Under ``without_waiting`` a read that would wait (rare in WAL mode: a file being
+        recovered or its schema changed) raises ``WouldWait``."""
+        hurried = self._local.hurried
         try:
-            yield self._connection()
+            yield self._hurried_connection() if hurried else self._connection()
         except _PROGRAMMING_ERRORS:
             raise
+        except sqlite3.OperationalError as exc:
+            if hurried and exc.sqlite_errorcode in _BUSY:
+                raise WouldWait(f"the {self._what} is busy") from exc
+            raise self._unavailable(exc) from exc
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 
     @contextmanager
     def without_waiting(self) -> Iterator[None]:
-        """Writes on this thread, inside the block, raise ``WouldWait`` instead of waiting
-        for the file's write lock (held by another thread or process). Such a write
-        costs tens of microseconds, so the Orchestrator runs it on its event loop, where a
-        wait for a lock must never happen; its connection leaves WAL checkpoints (which
-        sync the disk) to the other connections."""
+        """Reads and writes on this thread, inside the block, raise ``WouldWait`` instead of
+        waiting for the file (its write lock held by another thread or process). Such a
+        write costs tens of microseconds, so the Orchestrator runs it on its event loop,
+        where a wait for a lock must never happen; its connection leaves WAL checkpoints
+        (which sync the disk) to the other connections."""
         local = self._local
         local.hurried = True
         try:
