@@ -93,9 +93,10 @@ def _meeting(along: list[tuple[int, int, int]], ends: list[int], low: int, high:
 
 
 def _shuffle(items: list[Contact], dice: Dice) -> None:
-    """Fisher-Yates with ``dice``."""
+    """Fisher-Yates with ``dice`` (``dice.below(i + 1)`` written out: the same draws)."""
+    random = dice.random
     for i in range(len(items) - 1, 0, -1):
-        j = dice.below(i + 1)
+        j = int(random() * (i + 1))
         items[i], items[j] = items[j], items[i]
 
 
@@ -197,12 +198,14 @@ def _route(
     a, b, vertical, line = contact
     room_a, room_b = rooms[a], rooms[b]
     fa, fb = room_a.floor, room_b.floor
-    if vertical:
+    if vertical:  # rectangles open along all of a side; caverns where they touch it
         side_a, side_b, a_end, b_start = "E", "W", fa.x1, fb.x0
+        a_low, a_high = (fa.y0, fa.y1) if room_a.spans is None else openings(room_a, side_a)
+        b_low, b_high = (fb.y0, fb.y1) if room_b.spans is None else openings(room_b, side_b)
     else:
         side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
-    a_low, a_high = openings(room_a, side_a)
-    b_low, b_high = openings(room_b, side_b)
+        a_low, a_high = (fa.x0, fa.x1) if room_a.spans is None else openings(room_a, side_a)
+        b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else openings(room_b, side_b)
     low, high = max(a_low, b_low), min(a_high, b_high)
     nearest_end = a_high if b_low > a_high else a_low
     want = dice.between(low, high) if low <= high else nearest_end
