@@ -105,7 +105,7 @@ def _treasures(
 
 
 def describe_population(population: Population) -> str:
-    bosses = sum(enemy.boss for enemy in population.enemies)
+    bosses = [enemy.boss for enemy in population.enemies].count(True)
     return (
         f"Placed {len(population.enemies)} enemies ({bosses} boss) and {len(population.treasures)} treasures"
     )

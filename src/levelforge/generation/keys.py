@@ -108,7 +108,7 @@ def _locks(
 
 
 def describe_locks(locks: Locks) -> str:
-    locked = sum(door.key is not None for door in locks.doors)
+    locked = len(locks.doors) - [door.key for door in locks.doors].count(None)
     return (
         f"Locked {locked} doors with {len(locks.keys)} keys; "
         f"entrance {_room_id(locks.entrance.room)}, exit {_room_id(locks.exit.room)}, "

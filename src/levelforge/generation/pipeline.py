@@ -162,8 +162,9 @@ def _build(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blue
     layout = _paused(plan_layout, spec, rng("plan_layout"))
     yield StepDone("plan_layout", f"Split {layout.width}x{layout.height} into {len(layout.regions)} regions")
     rooms = _paused(carve_rooms, layout, theme, rng("carve_rooms"))
-    smallest = min(rooms, key=lambda room: room.floor.area).floor
-    caverns = sum(room.spans is not None for room in rooms)
+    areas = [room.floor.area for room in rooms]
+    smallest = rooms[areas.index(min(areas))].floor
+    caverns = len(rooms) - [room.spans for room in rooms].count(None)
     yield StepDone(
         "carve_rooms",
         f"Carved {len(rooms)} rooms ({caverns} caverns), the smallest {smallest.w}x{smallest.h}",
