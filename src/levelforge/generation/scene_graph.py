@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from levelforge.generation.blueprint import Blueprint, Corridor, Enemy, Item, Point, Room
+from levelforge.generation.blueprint import Blueprint, Item, Point, Room
 
 SCHEMA = "levelforge.scene-graph/1"
 
@@ -22,7 +22,15 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
         "spec": dict(spec),
         "size": {"w": blueprint.layout.width, "h": blueprint.layout.height},
         "rooms": [_room(room, room_tags, distance) for room, room_tags, distance in rooms],
-        "corridors": [_corridor(corridor) for corridor in blueprint.network.corridors],
+        "corridors": [
+            {
+                "id": f"c{index}",
+                "connects": [f"r{a}", f"r{b}"],
+                "tiles": [[x, y] for x, y in tiles],
+                "loop": loop,
+            }
+            for index, a, b, _, _, tiles, loop, _ in blueprint.network.corridors
+        ],
         "doors": [
             {
                 "id": f"d{index}",
@@ -34,7 +42,17 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
             for index, (x, y), room, corridor, key in blueprint.doors
         ],
         "items": [_item(item) for item in locks.keys + population.treasures],
-        "enemies": [_enemy(enemy) for enemy in population.enemies],
+        "enemies": [
+            {
+                "id": f"e{index}",
+                "type": kind,
+                "level": level,
+                "room": f"r{room}",
+                "pos": {"x": x, "y": y},
+                "boss": boss,
+            }
+            for index, kind, level, room, (x, y), boss in population.enemies
+        ],
         "entrance": {"room": f"r{locks.entrance.room}", "pos": _pos(locks.entrance.pos)},
         "exit": {"room": f"r{locks.exit.room}", "pos": _pos(locks.exit.pos)},
         "critical_path": [f"r{room}" for room in locks.critical_path],
@@ -86,15 +104,6 @@ def _room(room: Room, tags: list[str], distance: int) -> dict[str, Any]:
     return record
 
 
-def _corridor(corridor: Corridor) -> dict[str, Any]:
-    return {
-        "id": f"c{corridor.index}",
-        "connects": [f"r{corridor.a}", f"r{corridor.b}"],
-        "tiles": [[x, y] for x, y in corridor.tiles],
-        "loop": corridor.loop,
-    }
-
-
 def _item(item: Item) -> dict[str, Any]:
     record: dict[str, Any] = {
         "id": item.id,
@@ -105,17 +114,6 @@ def _item(item: Item) -> dict[str, Any]:
     if item.kind == "key":
         record["opens"] = [f"d{door}" for door in item.opens]
     return record
-
-
-def _enemy(enemy: Enemy) -> dict[str, Any]:
-    return {
-        "id": f"e{enemy.index}",
-        "type": enemy.type,
-        "level": enemy.level,
-        "room": f"r{enemy.room}",
-        "pos": {"x": enemy.pos[0], "y": enemy.pos[1]},
-        "boss": enemy.boss,
-    }
 
 
 def _pos(pos: Point) -> dict[str, int]:
