@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Sequence
 from itertools import repeat
 from typing import NamedTuple
@@ -156,17 +156,17 @@ def _loop_contacts(count: int, tree: list[Contact], spare: list[Contact], wanted
 def _rooted(count: int, tree: list[Contact]) -> tuple[list[int], list[int]]:
     """Depth and parent of every room in the tree rooted at room 0."""
     links: list[list[int]] = [[] for _ in range(count)]
-    for contact in tree:
-        links[contact.a].append(contact.b)
-        links[contact.b].append(contact.a)
+    for a, b, _, _ in tree:
+        links[a].append(b)
+        links[b].append(a)
     depth, parent = [-1] * count, [-1] * count
     depth[0] = 0
-    queue = deque([0])
-    while queue:
-        room = queue.popleft()
+    queue = [0]  # read while it grows: breadth-first without a deque
+    for room in queue:
+        below = depth[room] + 1
         for other in links[room]:
             if depth[other] < 0:
-                depth[other], parent[other] = depth[room] + 1, room
+                depth[other], parent[other] = below, room
                 queue.append(other)
     return depth, parent
 
