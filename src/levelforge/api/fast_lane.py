@@ -4,15 +4,15 @@ reports and one ``complete``), answered without the web framework's request mach
 ``FastLane`` is the innermost middleware: the guards around it have already checked the
 internal token (401) and the body's size (413) and inflated a gzip body. It takes
 ``POST /internal/jobs/{id}/step`` and ``…/complete``, parses the body once, writes through
-the store's conditional write (``soon.soon``: at once when the write lock is free,
-else in the thread pool), and answers with the same bytes the
-framework's routes would. Whatever is not plainly well formed (malformed JSON, a wrong
-shape, a ``stepId`` of another job) goes on to those routes with its body replayed, so
-every error is still answered, once, by ``routes_internal`` and ``problems``; nothing was
-written before such a hand-over. Everything else passes straight through.
+the store's conditional write (``soon.soon``: at once when the write lock is free, else in
+the thread pool), and answers with the same bytes the framework's routes would. Whatever
+is not plainly well formed (malformed JSON, a wrong shape, a ``stepId`` of another job)
+goes on to those routes with its body replayed, so every error is still answered, once,
+by ``routes_internal`` and ``problems``; nothing was written before such a hand-over.
+Everything else passes straight through.
 
-Measured on the service's own step report, in-process: about 0.39 ms through the framework
-against 0.10 ms here, ten times a job.
+Measured in-process on a step report: 0.39 ms of CPU through the framework and a thread,
+0.14 ms through this lane (0.11 ms of it in the lane itself), ten times a job.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from levelforge.ports import ArtifactStore, JobStore
 logger = logging.getLogger(__name__)
 
 _HOT = re.compile(r"/internal/jobs/([^/]+)/(step|complete)")
+
 
 @dataclass(frozen=True)
 class RouteTemplate:
@@ -69,11 +70,11 @@ class FastLane:
         changes: JobChanges,
     ) -> None:
         self.app = app
-        self.changes = changes
         self.store = store
         self.metrics = metrics
         self.artifacts = artifacts
         self.presign_expires_seconds = presign_expires_seconds
+        self.changes = changes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         hot = _HOT.fullmatch(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
@@ -124,6 +125,7 @@ class FastLane:
         self.metrics.jobs_finished.labels(job.status.value).inc()
         logger.info("job %s", job.status.value, extra={"job_id": job_id})
         return 200, present_json(job, self.artifacts, self.presign_expires_seconds)
+
 
 M = TypeVar("M", StepIn, CompleteIn)
 

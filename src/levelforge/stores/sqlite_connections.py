@@ -164,6 +164,12 @@ class SqliteConnections:
             self._checkpointer.start()
 
     def _checkpoint(self) -> None:
+        """Holding this process's write lock, so that the checkpoint reaches the end of the
+        WAL and the next write starts it over from the beginning (a checkpoint racing the
+        writes would always leave a tail, and the WAL would never be reused)."""
+        lock = _write_lock(self._real_path)
+        if not lock.acquire(timeout=self._busy_timeout):
+            return  # busy writers: the next one will try again
         try:
             connection = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
             try:
@@ -172,6 +178,8 @@ class SqliteConnections:
                 connection.close()
         except sqlite3.Error as exc:  # the next one will try again
             logger.warning("WAL checkpoint of %s failed: %s", self.path, exc)
+        finally:
+            lock.release()
 
     def check_writable(self) -> None:
         """Raise ``StoreUnavailable`` unless a write could start within the busy timeout: take
