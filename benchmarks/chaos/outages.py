@@ -136,8 +136,8 @@ def store_outage(
     job_ids: list[str] = []
     records = []
     for n in range(rounds):
-        # every other round is longer than SQLite's busy timeout (10 s), so that the
-        # writes waiting for the lock give up and answer
+        # every other round is longer (1.5x): an outage of a different length, past the
+        # 10 s busy timeout SQLite writes had before they gave up after 2 s
         length = seconds if n % 2 == 0 else seconds * 1.5
         batch = [cluster.submit({**BIG_SPEC, "seed": rng.randrange(2**40)}) for _ in range(batch_size)]
         job_ids += batch
