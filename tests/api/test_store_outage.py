@@ -21,8 +21,10 @@ def test_a_locked_store_file_answers_write_routes_with_a_prompt_503(client, db_p
         create_seconds = time.monotonic() - started
         step = post_step(client, job["id"], TOKEN)
         status = client.get(f"/status/{job['id']}")
+        health = client.get("/healthz")
 
     assert create_seconds <= PROMPT
+    assert_error(health, 503, "store_unavailable")  # a store that refuses writes is not healthy
     for refused in (create, step):
         body = assert_error(refused, 503, "store_unavailable")
         assert int(refused.headers["retry-after"]) >= 1

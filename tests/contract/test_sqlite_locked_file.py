@@ -55,9 +55,10 @@ def test_a_write_on_a_locked_file_gives_up_promptly(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     store = SqliteJobStore(path)
     try:
+        earlier = store.insert(new_job({"seed": 0})).job
         with locked(path):
             seconds, error = timed(lambda: store.insert(new_job({"seed": 1})))
-            store.ping()  # WAL: readers are not blocked by the writer
+            assert store.get(earlier.id).id == earlier.id  # WAL: readers are not blocked
 
         assert isinstance(error, StoreUnavailable), error
         assert BUSY_TIMEOUT_SECONDS - 0.2 <= seconds <= PROMPT
@@ -76,6 +77,23 @@ def test_check_writable_fails_while_the_file_is_locked(tmp_path: Path) -> None:
         connections.check_writable()
     finally:
         connections.close()
+
+
+def test_ping_fails_while_the_file_is_locked(tmp_path: Path) -> None:
+    """Given a file locked by another connection, then the health check fails (the store
+    reads, but refuses every write), promptly; after the lock it answers again."""
+    path = tmp_path / "x.db"
+    store = SqliteJobStore(path)
+    try:
+        store.ping()
+        with locked(path):
+            seconds, error = timed(store.ping)
+        store.ping()
+    finally:
+        store.close()
+
+    assert isinstance(error, StoreUnavailable), error
+    assert seconds <= PROMPT
 
 
 def insert_and_time(

@@ -252,8 +252,12 @@ class SqliteJobStore:
         return self._db.without_waiting()
 
     def ping(self) -> None:
+        """The store answers when it can be read *and* written: in WAL mode reads go on
+        while another connection holds the file locked, so a read alone would call a store
+        healthy that refuses every write (and every new job) with ``503``."""
         with self._db.read() as connection:
             connection.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+        self._db.check_writable()
 
     def close(self) -> None:
         self._db.close()
