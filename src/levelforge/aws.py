@@ -17,6 +17,7 @@ module import boto3.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import time
@@ -24,19 +25,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 from urllib.parse import urlsplit
 
 import boto3
 import botocore.loaders
 import botocore.session
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    HTTPClientError,
+    ParamValidationError,
+    SSLError,
+)
+from botocore.exceptions import ConnectionError as SdkConnectionError
 
 from levelforge.config import Settings
 from levelforge.errors import ConfigurationError, StoreUnavailable
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
@@ -47,6 +59,11 @@ RETRIES_MAX_ATTEMPTS = 5
 READ_TIMEOUT_SECONDS = 30
 #: enough for the 32 threads of one process that the contract suite races
 MAX_POOL_CONNECTIONS = 64
+#: how long a start-up check keeps asking an endpoint that does not answer (an outage, an
+#: endpoint still starting) before the process gives up with a ``ConfigurationError``
+START_PATIENCE_SECONDS = 60.0
+#: the first wait between a start-up check's attempts, doubled up to the cap
+START_RETRY_FIRST_SECONDS, START_RETRY_CAP_SECONDS = 0.5, 8.0
 #: the dead-letter queue ``aws-init`` creates is the job queue's name plus this
 DEAD_LETTER_SUFFIX = "-dlq"
 
@@ -137,6 +154,39 @@ def response_of(exc: ClientError) -> dict[str, Any]:
     ``CancellationReasons`` are there when the operation returns them."""
     response: Any = exc.response
     return dict(response)
+
+
+T = TypeVar("T")
+
+
+def unanswered(exc: Exception) -> bool:
+    """True for an error that says the service did not answer (no connection, a timeout, a
+    5xx), as opposed to an answer: a missing resource, a denial, a bad request."""
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return int(status) >= 500
+    if isinstance(exc, SSLError):  # a certificate that does not fit will not fix itself
+        return False
+    return isinstance(exc, SdkConnectionError | HTTPClientError)  # refused, reset, timed out
+
+
+def start_check(variable: str, what: str, check: Callable[[], T]) -> T:
+    """``check()``, asked again with capped exponential backoff while the service does not
+    answer, for up to ``START_PATIENCE_SECONDS``: a process started during an outage waits
+    for the store instead of exiting as if it were misconfigured. An answer, even an error
+    (a missing table), is returned or raised at once."""
+    deadline = time.monotonic() + START_PATIENCE_SECONDS
+    wait = START_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            return check()
+        except (ClientError, BotoCoreError) as exc:
+            if not unanswered(exc) or time.monotonic() + wait > deadline:
+                raise
+            logger.warning("%s: %s got no answer (%s); asking again in %.1f s", variable, what,
+                           type(exc).__name__, wait)
+        time.sleep(wait)
+        wait = min(wait * 2, START_RETRY_CAP_SECONDS)
 
 
 def start_check_failed(variable: str, what: str, exc: Exception) -> ConfigurationError:

@@ -105,8 +105,10 @@ def test_an_unreachable_endpoint_is_named_at_start(aws_env: Emulator, monkeypatc
                                                    tmp_path: Path) -> None:
     """Given AWS_ENDPOINT_URL where nothing listens, When the queue opens, Then the error
     names JOBS_QUEUE_URL and AWS_ENDPOINT_URL rather than failing at the first job."""
+    from levelforge import aws  # noqa: PLC0415
+
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(aws, "START_PATIENCE_SECONDS", 0)  # no wait for an outage to end
     settings = load_settings(database_path=tmp_path / "x.db", jobs_queue_url=f"http://127.0.0.1:9/{ACCOUNT}/q")
 
     with pytest.raises(ConfigurationError, match=r"JOBS_QUEUE_URL.*AWS_ENDPOINT_URL"):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from levelforge import aws
 from levelforge.config import load_settings
 from levelforge.errors import ConfigurationError, StoreUnavailable
 from levelforge.queues import LocalQueue, open_queue
@@ -35,7 +36,7 @@ def unreachable_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setattr(aws, "START_PATIENCE_SECONDS", 0)  # no wait for an outage to end
 
 
 @pytest.mark.usefixtures("unreachable_aws")

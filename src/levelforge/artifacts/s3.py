@@ -48,7 +48,7 @@ def open_s3_artifacts(settings: Settings, connection: aws.Connection | None = No
     bucket = settings.artifacts_bucket or ""
     client = aws.client("s3", "ARTIFACTS_BUCKET", connection)
     try:
-        client.head_bucket(Bucket=bucket)
+        aws.start_check("ARTIFACTS_BUCKET", f"HeadBucket {bucket}", lambda: client.head_bucket(Bucket=bucket))
     except ClientError as exc:
         code = aws.error_code(exc)
         if code in ("404", "NoSuchBucket", "NotFound"):

@@ -146,7 +146,10 @@ def open_sqs_queue(settings: Settings, connection: aws.Connection | None = None)
     aws.queue_name_of(url)
     client = aws.client("sqs", "JOBS_QUEUE_URL", connection)
     try:
-        attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+        attributes = aws.start_check(
+            "JOBS_QUEUE_URL", f"GetQueueAttributes {url}",
+            lambda: client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"]),
+        )
     except client.exceptions.QueueDoesNotExist as exc:
         raise ConfigurationError(
             f"JOBS_QUEUE_URL: there is no SQS queue at {url}; create it with `levelforge aws-init`"

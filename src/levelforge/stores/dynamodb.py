@@ -454,7 +454,9 @@ def open_dynamodb_store(settings: Settings, connection: aws.Connection | None = 
     table = settings.jobs_table or ""
     client = aws.client("dynamodb", "JOBS_TABLE", connection)
     try:
-        description = client.describe_table(TableName=table)["Table"]
+        description = aws.start_check(
+            "JOBS_TABLE", f"DescribeTable {table}", lambda: client.describe_table(TableName=table)
+        )["Table"]
     except client.exceptions.ResourceNotFoundException as exc:
         raise ConfigurationError(
             f"JOBS_TABLE: there is no DynamoDB table {table!r} in {client.meta.region_name}; "
