@@ -63,9 +63,12 @@ class Proxy:
     """Listens on a free 127.0.0.1 port and forwards to ``upstream_port``: a thread per
     direction of each connection (plain blocking sockets, every one closed by ``close``)."""
 
-    def __init__(self, upstream_port: int, *, delay: float = 0.0) -> None:
+    def __init__(self, upstream_port: int, *, delay: float = 0.0, refuse_first: int = 0) -> None:
         self.upstream_port = upstream_port
         self.delay = delay
+        #: this many connections are hung up as if the upstream refused them (an endpoint
+        #: that is down or still starting), before the proxy starts forwarding
+        self.refuse_first = refuse_first
         self.log = ProxyLog()
         self._sockets: set[socket.socket] = set()
         self._guard = threading.Lock()
@@ -111,6 +114,8 @@ class Proxy:
 
     def _connect(self, client: socket.socket) -> None:
         try:
+            if self._refusing():
+                raise ConnectionRefusedError("refused on purpose")
             upstream = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=5)
         except OSError:
             with self.log.lock:
@@ -133,6 +138,13 @@ class Proxy:
         back.join()
         self._forget(client)
         self._forget(upstream)
+
+    def _refusing(self) -> bool:
+        with self.log.lock:
+            if self.refuse_first <= 0:
+                return False
+            self.refuse_first -= 1
+            return True
 
     def _requests(self, data: bytes) -> list[Exchange]:
         now = time.monotonic()

@@ -2,20 +2,18 @@
 start-up checks of the three AWS backends ask again, with capped backoff, while the endpoint
 refuses or drops connections, and give up with a ``ConfigurationError`` naming the variable
 only after ``START_PATIENCE_SECONDS``. Between the backend and the emulator sits a real TCP
-front that drops its first connections, as an endpoint that is down or still starting."""
+front (the chaos campaigns' proxy) that hangs up its first connections, as an endpoint that
+is down or still starting."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import struct
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks.chaos.proxy import Proxy
 from levelforge import aws
 from levelforge.artifacts import open_artifacts
 from levelforge.config import Settings, load_settings
@@ -23,55 +21,6 @@ from levelforge.errors import ConfigurationError
 from levelforge.queues import open_queue
 from levelforge.stores import open_store
 from tests.aws.emulator import ACCOUNT, Emulator, unique
-
-
-class DroppingFront:
-    """Listens on a port of its own; resets its first ``drop`` connections at once, then
-    forwards every later one, byte for byte, to ``target_port``."""
-
-    def __init__(self, target_port: int, drop: int) -> None:
-        self.target_port, self.drop = target_port, drop
-        self.dropped = self.forwarded = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self.accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def accept(self) -> None:
-        while True:
-            try:
-                conn, _address = self.listener.accept()
-            except OSError:
-                return  # closed
-            if self.dropped < self.drop:
-                self.dropped += 1
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                conn.close()  # a reset, before any byte of an answer
-                continue
-            self.forwarded += 1
-            upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            for source, sink in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=pump, args=(source, sink), daemon=True).start()
-
-    def close(self) -> None:
-        self.listener.close()
-
-
-def pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for end in (source, sink):  # wakes the other direction's pump, which closes its own
-            with contextlib.suppress(OSError):
-                end.shutdown(socket.SHUT_RDWR)
-        source.close()
 
 
 @pytest.fixture
@@ -96,11 +45,11 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def front(ministack: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], DroppingFront]]:
-    fronts: list[DroppingFront] = []
+def front(ministack: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], Proxy]]:
+    fronts: list[Proxy] = []
 
-    def make(drop: int) -> DroppingFront:
-        fronts.append(DroppingFront(ministack.port, drop))
+    def make(refuse_first: int) -> Proxy:
+        fronts.append(Proxy(ministack.port, refuse_first=refuse_first))
         for name, value in ministack.environment(ministack.admin).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL", fronts[-1].url)
@@ -129,15 +78,15 @@ VARIABLES = {"store": "JOBS_TABLE", "queue": "JOBS_QUEUE_URL", "artifacts": "ART
 @pytest.mark.usefixtures("quick_retries")
 @pytest.mark.parametrize("backend", sorted(OPENERS))
 def test_a_backend_opened_while_the_endpoint_drops_connections_waits_and_opens(
-    backend: str, created: dict[str, Any], front: Callable[[int], DroppingFront], tmp_path: Path
+    backend: str, created: dict[str, Any], front: Callable[[int], Proxy], tmp_path: Path
 ) -> None:
     """Given an endpoint that resets its first 3 connections, when the backend opens, then
     it asks again until the endpoint answers and opens (no ConfigurationError)."""
     dropping = front(3)
     opened = OPENERS[backend](settings_for(backend, created, dropping.url, tmp_path))
     try:
-        assert dropping.dropped == 3
-        assert dropping.forwarded >= 1
+        assert dropping.log.refused == 3
+        assert [exchange.status for exchange in dropping.log.exchanges].count(200) == 1
         if backend == "store":
             opened.ping()  # the opened store works through the front
     finally:
@@ -147,7 +96,7 @@ def test_a_backend_opened_while_the_endpoint_drops_connections_waits_and_opens(
 @pytest.mark.usefixtures("quick_retries")
 @pytest.mark.parametrize("backend", sorted(OPENERS))
 def test_an_endpoint_that_never_answers_stops_start_after_the_patience(
-    backend: str, created: dict[str, Any], front: Callable[[int], DroppingFront], tmp_path: Path,
+    backend: str, created: dict[str, Any], front: Callable[[int], Proxy], tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Given an endpoint that drops every connection, when the backend opens, then it asks
@@ -157,17 +106,17 @@ def test_an_endpoint_that_never_answers_stops_start_after_the_patience(
 
     with pytest.raises(ConfigurationError, match=VARIABLES[backend]):
         OPENERS[backend](settings_for(backend, created, dropping.url, tmp_path))
-    assert dropping.dropped >= 2
-    assert dropping.forwarded == 0
+    assert dropping.log.refused >= 2
+    assert {exchange.status for exchange in dropping.log.exchanges} == {0}  # none answered
 
 
 @pytest.mark.usefixtures("quick_retries")
 def test_an_answer_that_is_an_error_is_not_asked_again(
-    front: Callable[[int], DroppingFront], tmp_path: Path
+    front: Callable[[int], Proxy], tmp_path: Path
 ) -> None:
     """Given a reachable endpoint without the table, when the store opens, then the missing
     table is reported at once: one request, no waiting for it to appear."""
     answering = front(0)
     with pytest.raises(ConfigurationError, match="JOBS_TABLE: there is no DynamoDB table"):
         open_store(load_settings(database_path=tmp_path / "x.db", jobs_table="no-such-table"))
-    assert answering.forwarded == 1
+    assert [exchange.status for exchange in answering.log.exchanges] == [400]
