@@ -46,23 +46,57 @@ def seconds_between(start: str, end: str) -> float:
     return (parse(end) - parse(start)).total_seconds()
 
 
+class Submitter:
+    """``POST /jobs`` from a pool of threads, each on its own keep-alive client, all
+    closed at the end (a client shared by the pool's threads left a connection's socket
+    unclosed now and then)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._lock = threading.Lock()
+
+    def submit(self, spec: dict[str, Any]) -> str:
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(base_url=self._url, timeout=30.0)
+            with self._lock:
+                self._clients.append(client)
+        response = client.post("/jobs", json=spec)
+        if response.status_code != 202:
+            raise RuntimeError(f"POST /jobs: {response.status_code} {response.text[:300]}")
+        job_id: str = response.json()["id"]
+        return job_id
+
+    def __enter__(self) -> Submitter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.close()
+
+
 def measure_capacity(cluster: Cluster, jobs: int = 300) -> float:
     """Jobs per second of a burst, from the first submission to the last job's end (the
     queue is first in, first out: the last job submitted is about the last to finish)."""
-    with ThreadPoolExecutor(8) as pool:
+    with Submitter(cluster.url) as submitter, ThreadPoolExecutor(8) as pool:
         started = time.monotonic()
-        ids = list(pool.map(lambda n: cluster.submit({**SPEC, "seed": n}), range(jobs)))
+        ids = list(pool.map(lambda n: submitter.submit({**SPEC, "seed": n}), range(jobs)))
     cluster.wait_terminal(ids[-1:], 120)
     elapsed = time.monotonic() - started
     cluster.wait_terminal(ids, 60)
     return jobs / elapsed
 
 
-def soak(cluster: Cluster, seconds: float, sample_every: float = 5.0) -> dict[str, Any]:
+def soak(
+    cluster: Cluster, seconds: float, sample_every: float = 5.0, capacity_jobs: int = 300
+) -> dict[str, Any]:
     cluster.start_orchestrator()
     for _ in range(2):
         cluster.start_worker(proxied=False)
-    capacity = measure_capacity(cluster)
+    capacity = measure_capacity(cluster, capacity_jobs)
     rate = capacity / 2
     samples: list[dict[str, Any]] = []
     latencies: list[tuple[float, float]] = []  # (when, seconds) of POST /jobs
@@ -73,7 +107,7 @@ def soak(cluster: Cluster, seconds: float, sample_every: float = 5.0) -> dict[st
     def submit(n: int) -> None:
         sent = time.monotonic()
         try:
-            job_id = cluster.submit({**SPEC, "seed": n})
+            job_id = submitter.submit({**SPEC, "seed": n})
         except (httpx.HTTPError, RuntimeError):
             return
         with lock:
@@ -91,14 +125,14 @@ def soak(cluster: Cluster, seconds: float, sample_every: float = 5.0) -> dict[st
                 n += 1
 
     pacer = threading.Thread(target=pace, daemon=True)
-    begin = time.monotonic()
-    pacer.start()
-    with httpx.Client(base_url=cluster.url, timeout=30.0) as client:
+    with Submitter(cluster.url) as submitter, httpx.Client(base_url=cluster.url, timeout=30.0) as client:
+        begin = time.monotonic()
+        pacer.start()
         while time.monotonic() - begin < seconds:
             time.sleep(sample_every)
             samples.append(sample(cluster, client, begin, sample_every, latencies, created, lock))
-    halt.set()
-    pacer.join()
+        halt.set()
+        pacer.join()
     with lock:
         ids = [job_id for _, job_id in created]
     final = cluster.wait_terminal(ids[-200:], 60)
@@ -113,11 +147,18 @@ def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
     with lock:
         recent = [s for t, s in latencies if t >= now - window]
         finished_ids = [j for t, j in created if now - 2 * window <= t < now - window][-30:]
-    job_seconds = []
+    job_seconds: list[float] = []
+    #: where a job's time went: queued (created → its first step started), run (first
+    #: step started → last step ended, the reports included) and finish (→ done)
+    phases: dict[str, list[float]] = {"wait": [], "run": [], "finish": []}
     for job_id in finished_ids:
         job = client.get(f"/status/{job_id}").json()
         if job.get("status") == "done":
             job_seconds.append(seconds_between(job["createdAt"], job["updatedAt"]))
+            if steps := job.get("steps"):
+                phases["wait"].append(seconds_between(job["createdAt"], steps[0]["startedAt"]))
+                phases["run"].append(seconds_between(steps[0]["startedAt"], steps[-1]["endedAt"]))
+                phases["finish"].append(seconds_between(steps[-1]["endedAt"], job["updatedAt"]))
     processes = {}
     for name, pid in cluster.pids().items():
         try:
@@ -126,8 +167,18 @@ def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
             continue
     return {"t": round(now - begin, 1), "submitP99Ms": round(percentile(recent, 0.99) * 1000, 2),
             "jobP99Ms": round(percentile(job_seconds, 0.99) * 1000, 2), "submitted": len(recent),
+            **{f"job{name.title()}P99Ms": round(percentile(values, 0.99) * 1000, 2)
+               for name, values in phases.items()},
             "processes": processes,
-            "databaseBytes": cluster.database.stat().st_size if cluster.database.exists() else None}
+            "databaseBytes": file_size(cluster.database),
+            "walBytes": file_size(cluster.database.with_name(cluster.database.name + "-wal"))}
+
+
+def file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None
 
 
 def growth(series: list[float], warm: int) -> float | None:
@@ -148,6 +199,8 @@ def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float,
             curves[f"{name} {what}"] = [s["processes"].get(name, {}).get(what, float("nan")) for s in samples]
     curves["submit p99 ms"] = [s["submitP99Ms"] for s in samples]
     curves["job p99 ms"] = [s["jobP99Ms"] for s in samples]
+    for phase in ("Wait", "Run", "Finish"):
+        curves[f"job {phase.lower()} p99 ms"] = [s.get(f"job{phase}P99Ms", float("nan")) for s in samples]
     cpu = {}
     if len(samples) >= 2:
         first, last = samples[0], samples[-1]

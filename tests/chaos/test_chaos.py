@@ -16,6 +16,7 @@ from benchmarks.chaos.cluster import Cluster
 from benchmarks.chaos.faults import BIG_SPEC, step_request, wait_for, worker_kills, worker_stalls
 from benchmarks.chaos.outages import orchestrator_restarts, store_outage
 from benchmarks.chaos.races import races
+from benchmarks.chaos.soak import soak
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -132,3 +133,31 @@ def test_a_worker_survives_a_queue_outage_between_two_steps(cluster: Cluster) ->
 
     assert worker.process.poll() is None, "the worker process exited"
     assert cluster.job(job_id)["status"] == "done"
+
+
+@pytest.mark.timeout(120)
+def test_a_short_soak_samples_every_process_and_finishes_every_job(cluster: Cluster) -> None:
+    """Given the Orchestrator and two workers under a steady rate of half their capacity
+    When the soak samples them every 2 s for 12 s
+    Then every sample has each process's RSS and open descriptors and the job latency with
+    the share of its phases (queued, run, finish), none larger than the whole, and the
+    last jobs submitted are all done."""
+    figures = soak(cluster, 12.0, sample_every=2.0, capacity_jobs=60)
+
+    assert figures["capacityJobsPerSecond"] > 0
+    assert figures["jobsSubmitted"] >= figures["rateJobsPerSecond"] * 6
+    assert figures["lastJobsChecked"] == min(200, figures["jobsSubmitted"])
+    assert figures["lastJobsDone"] == figures["lastJobsChecked"]
+    samples = figures["samples"]
+    assert len(samples) >= 5
+    for sample in samples:
+        assert {"orchestrator", "worker-0", "worker-1"} <= set(sample["processes"])
+        for process in ("orchestrator", "worker-0", "worker-1"):
+            assert sample["processes"][process]["rssKiB"] > 0
+            assert sample["processes"][process]["fds"] > 0
+    measured = [s for s in samples if s["jobP99Ms"] == s["jobP99Ms"]]  # NaN: none finished yet
+    assert len(measured) >= 3
+    for sample in measured:
+        for phase in ("jobWaitP99Ms", "jobRunP99Ms", "jobFinishP99Ms"):
+            assert 0 <= sample[phase] <= sample["jobP99Ms"], (phase, sample)
+    assert set(figures["growthPercentAfterWarmup"]) >= {"job p99 ms", "job run p99 ms", "orchestrator rssKiB"}
