@@ -197,8 +197,9 @@ class Cluster:
         self.workers.append(worker)
         return worker
 
-    def submit(self, spec: dict[str, Any]) -> str:
-        response = self.client.post("/jobs", json=spec)
+    def submit(self, spec: dict[str, Any], client: httpx.Client | None = None) -> str:
+        """``POST /jobs`` through ``client`` (by default the cluster's own); the new id."""
+        response = (client or self.client).post("/jobs", json=spec)
         if response.status_code != 202:
             raise RuntimeError(f"POST /jobs: {response.status_code} {response.text[:300]}")
         job_id: str = response.json()["id"]

@@ -21,6 +21,13 @@ SPEC = {"width": 60, "height": 40, "rooms": 12}
 #: (the Orchestrator's thread pool and its per-thread store connections grow under load first)
 WARMUP_SHARE = 0.25
 WARMUP_MIN_SECONDS = 60.0
+#: where a sampled job's time went: queued (created → its first step started), run (first
+#: step started → last step ended, the reports included) and finish (→ done)
+PHASES = ("wait", "run", "finish")
+
+
+def phase_key(phase: str) -> str:
+    return f"job{phase.title()}P99Ms"
 
 
 def rss_kib(pid: int) -> int:
@@ -47,12 +54,12 @@ def seconds_between(start: str, end: str) -> float:
 
 
 class Submitter:
-    """``POST /jobs`` from a pool of threads, each on its own keep-alive client, all
+    """``cluster.submit`` from a pool of threads, each on its own keep-alive client, all
     closed at the end (a client shared by the pool's threads left a connection's socket
     unclosed now and then)."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
+    def __init__(self, cluster: Cluster) -> None:
+        self._cluster = cluster
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
         self._lock = threading.Lock()
@@ -60,14 +67,10 @@ class Submitter:
     def submit(self, spec: dict[str, Any]) -> str:
         client: httpx.Client | None = getattr(self._local, "client", None)
         if client is None:
-            client = self._local.client = httpx.Client(base_url=self._url, timeout=30.0)
+            client = self._local.client = httpx.Client(base_url=self._cluster.url, timeout=30.0)
             with self._lock:
                 self._clients.append(client)
-        response = client.post("/jobs", json=spec)
-        if response.status_code != 202:
-            raise RuntimeError(f"POST /jobs: {response.status_code} {response.text[:300]}")
-        job_id: str = response.json()["id"]
-        return job_id
+        return self._cluster.submit(spec, client)
 
     def __enter__(self) -> Submitter:
         return self
@@ -81,7 +84,7 @@ class Submitter:
 def measure_capacity(cluster: Cluster, jobs: int = 300) -> float:
     """Jobs per second of a burst, from the first submission to the last job's end (the
     queue is first in, first out: the last job submitted is about the last to finish)."""
-    with Submitter(cluster.url) as submitter, ThreadPoolExecutor(8) as pool:
+    with Submitter(cluster) as submitter, ThreadPoolExecutor(8) as pool:
         started = time.monotonic()
         ids = list(pool.map(lambda n: submitter.submit({**SPEC, "seed": n}), range(jobs)))
     cluster.wait_terminal(ids[-1:], 120)
@@ -125,7 +128,7 @@ def soak(
                 n += 1
 
     pacer = threading.Thread(target=pace, daemon=True)
-    with Submitter(cluster.url) as submitter, httpx.Client(base_url=cluster.url, timeout=30.0) as client:
+    with Submitter(cluster) as submitter, httpx.Client(base_url=cluster.url, timeout=30.0) as client:
         begin = time.monotonic()
         pacer.start()
         while time.monotonic() - begin < seconds:
@@ -148,9 +151,7 @@ def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
         recent = [s for t, s in latencies if t >= now - window]
         finished_ids = [j for t, j in created if now - 2 * window <= t < now - window][-30:]
     job_seconds: list[float] = []
-    #: where a job's time went: queued (created → its first step started), run (first
-    #: step started → last step ended, the reports included) and finish (→ done)
-    phases: dict[str, list[float]] = {"wait": [], "run": [], "finish": []}
+    phases: dict[str, list[float]] = {phase: [] for phase in PHASES}
     for job_id in finished_ids:
         job = client.get(f"/status/{job_id}").json()
         if job.get("status") == "done":
@@ -167,8 +168,8 @@ def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
             continue
     return {"t": round(now - begin, 1), "submitP99Ms": round(percentile(recent, 0.99) * 1000, 2),
             "jobP99Ms": round(percentile(job_seconds, 0.99) * 1000, 2), "submitted": len(recent),
-            **{f"job{name.title()}P99Ms": round(percentile(values, 0.99) * 1000, 2)
-               for name, values in phases.items()},
+            **{phase_key(phase): round(percentile(values, 0.99) * 1000, 2)
+               for phase, values in phases.items()},
             "processes": processes,
             "databaseBytes": file_size(cluster.database),
             "walBytes": file_size(cluster.database.with_name(cluster.database.name + "-wal"))}
@@ -199,8 +200,8 @@ def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float,
             curves[f"{name} {what}"] = [s["processes"].get(name, {}).get(what, float("nan")) for s in samples]
     curves["submit p99 ms"] = [s["submitP99Ms"] for s in samples]
     curves["job p99 ms"] = [s["jobP99Ms"] for s in samples]
-    for phase in ("Wait", "Run", "Finish"):
-        curves[f"job {phase.lower()} p99 ms"] = [s.get(f"job{phase}P99Ms", float("nan")) for s in samples]
+    for phase in PHASES:
+        curves[f"job {phase} p99 ms"] = [s[phase_key(phase)] for s in samples]
     cpu = {}
     if len(samples) >= 2:
         first, last = samples[0], samples[-1]
