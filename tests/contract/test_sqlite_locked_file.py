@@ -11,12 +11,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from levelforge.errors import StoreUnavailable
 from levelforge.jobs import new_job
 from levelforge.queues.local import LocalQueue
+from levelforge.stores import sqlite_connections
 from levelforge.stores.sqlite import SqliteJobStore
 from levelforge.stores.sqlite_connections import BUSY_TIMEOUT_SECONDS, SqliteConnections
 
@@ -65,6 +67,38 @@ def test_a_write_on_a_locked_file_gives_up_promptly(tmp_path: Path) -> None:
         store.insert(new_job({"seed": 2}))  # the lock is gone: writes work again
     finally:
         store.close()
+
+
+def test_a_write_looks_again_within_a_fraction_of_a_millisecond_while_another_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given another connection (another process) holding the write lock, when a store
+    writes, then it looks again after 50 µs, doubling up to 2 ms (not SQLite's busy handler,
+    which sleeps 1, 2, 5, 10 … ms whatever the holder does), and commits once the lock is
+    free."""
+    path = tmp_path / "x.db"
+    store = SqliteJobStore(path)
+    holder = sqlite3.connect(path, timeout=5, isolation_level=None)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 8:
+            holder.execute("ROLLBACK")
+
+    clock = SimpleNamespace(monotonic=time.monotonic, sleep=sleep)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        monkeypatch.setattr(sqlite_connections, "time", clock)
+        job = store.insert(new_job({"seed": 1})).job
+        monkeypatch.undo()
+        assert store.get(job.id).id == job.id
+    finally:
+        holder.close()
+        store.close()
+
+    expected = [0.00005, 0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.002, 0.002]
+    assert sleeps == pytest.approx(expected)
 
 
 def test_check_writable_fails_while_the_file_is_locked(tmp_path: Path) -> None:
