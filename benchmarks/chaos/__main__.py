@@ -77,6 +77,14 @@ def print_soak(figures: dict[str, Any]) -> None:
     for curve, shape in figures.get("curves", {}).items():
         growth = figures["growthPercentAfterWarmup"].get(curve)
         print(f"    {curve:<26} {shape['plot']}  [{shape['min']} … {shape['max']}] growth {growth}%")
+    if windows := figures.get("windows"):
+        print("    window (s)     job p99  queued     run  finish  POST p99  reference  CPU ms/job")
+        for w in windows:
+            cpu = ", ".join(f"{name} {ms}" for name, ms in w["cpuMsPerJob"].items())
+            latencies = [w[key] for key in ("jobP99Ms", "jobWaitP99Ms", "jobRunP99Ms", "jobFinishP99Ms")]
+            print(f"    {w['fromSeconds']:>5.0f}-{w['toSeconds']:<5.0f} {latencies[0]:>9}"
+                  + "".join(f" {value:>7}" for value in latencies[1:])
+                  + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10}  {cpu}")
 
 
 def main(argv: list[str] | None = None) -> int:

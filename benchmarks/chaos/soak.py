@@ -1,11 +1,14 @@
 """The soak: a steady rate near half the measured capacity for a while, sampling every
-process's RSS and open file descriptors and the p99 latencies every few seconds."""
+process's RSS, open file descriptors and CPU time, the p99 latencies, and the machine's own
+speed (the CPU time of a fixed piece of work) every few seconds, summed up window by window."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +27,10 @@ WARMUP_MIN_SECONDS = 60.0
 #: where a sampled job's time went: queued (created → its first step started), run (first
 #: step started → last step ended, the reports included) and finish (→ done)
 PHASES = ("wait", "run", "finish")
+#: the summary splits the run into this many windows (5 minutes each in a 30-minute soak)
+WINDOWS = 6
+#: iterations of the reference work: a few milliseconds of pure Python
+REFERENCE_LOOPS = 50_000
 
 
 def phase_key(phase: str) -> str:
@@ -44,6 +51,20 @@ def cpu_seconds(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def reference_ms() -> float:
+    """The CPU time of a fixed piece of pure-Python work, the best of three: the machine's
+    own speed. On a VM the neighbours' load slows every process alike (it shows as more CPU
+    time for the same work, not as steal); this tells such a slowdown from the service's."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.thread_time()
+        total = 0
+        for n in range(REFERENCE_LOOPS):
+            total += n * n % 7
+        best = min(best, time.thread_time() - started)
+    return round(best * 1000, 3)
 
 
 def seconds_between(start: str, end: str) -> float:
@@ -102,12 +123,18 @@ def soak(
     capacity = measure_capacity(cluster, capacity_jobs)
     rate = capacity / 2
     samples: list[dict[str, Any]] = []
-    latencies: list[tuple[float, float]] = []  # (when, seconds) of POST /jobs
-    created: list[tuple[float, str]] = []
+    # the last two windows' (when, seconds) of POST /jobs and (when, job id) of the jobs
+    # created, in the order they answered: the sampler drops the older ones as it goes, so
+    # that a sample costs the same at the end of the run as at its start
+    latencies: deque[tuple[float, float]] = deque()
+    created: deque[tuple[float, str]] = deque()
+    last_ids: deque[str] = deque(maxlen=200)
+    submitted = 0
     lock = threading.Lock()
     halt = threading.Event()
 
     def submit(n: int) -> None:
+        nonlocal submitted
         sent = time.monotonic()
         try:
             job_id = submitter.submit({**SPEC, "seed": n})
@@ -116,6 +143,8 @@ def soak(
         with lock:
             latencies.append((sent, time.monotonic() - sent))
             created.append((sent, job_id))
+            last_ids.append(job_id)
+            submitted += 1
 
     def pace() -> None:
         with ThreadPoolExecutor(8) as pool:
@@ -137,19 +166,22 @@ def soak(
         halt.set()
         pacer.join()
     with lock:
-        ids = [job_id for _, job_id in created]
-    final = cluster.wait_terminal(ids[-200:], 60)
-    return figures_of_soak(samples, capacity, rate, seconds, len(ids),
+        ids = list(last_ids)
+    final = cluster.wait_terminal(ids, 60)
+    return figures_of_soak(samples, capacity, rate, seconds, submitted,
                            sum(j["status"] == "done" for j in final.values()), len(final))
 
 
 def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
-           latencies: list[tuple[float, float]], created: list[tuple[float, str]],
+           latencies: deque[tuple[float, float]], created: deque[tuple[float, str]],
            lock: threading.Lock) -> dict[str, Any]:
     now = time.monotonic()
     with lock:
+        for entries in (latencies, created):
+            while entries and entries[0][0] < now - 2 * window:
+                entries.popleft()
         recent = [s for t, s in latencies if t >= now - window]
-        finished_ids = [j for t, j in created if now - 2 * window <= t < now - window][-30:]
+        finished_ids = [j for t, j in created if t < now - window][-30:]
     job_seconds: list[float] = []
     phases: dict[str, list[float]] = {phase: [] for phase in PHASES}
     for job_id in finished_ids:
@@ -170,7 +202,7 @@ def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
             "jobP99Ms": round(percentile(job_seconds, 0.99) * 1000, 2), "submitted": len(recent),
             **{phase_key(phase): round(percentile(values, 0.99) * 1000, 2)
                for phase, values in phases.items()},
-            "processes": processes,
+            "processes": processes, "referenceMs": reference_ms(),
             "databaseBytes": file_size(cluster.database),
             "walBytes": file_size(cluster.database.with_name(cluster.database.name + "-wal"))}
 
@@ -183,11 +215,39 @@ def file_size(path: Path) -> int | None:
 
 
 def growth(series: list[float], warm: int) -> float | None:
+    """The last quarter after the warm-up against the first quarter after it (medians: a
+    single sample of a p99 is too noisy a baseline)."""
     after = series[warm:]
-    if len(after) < 2 or not after[0]:
+    quarter = len(after) // 4
+    if quarter < 1:
         return None
-    tail = after[-max(1, len(after) // 4):]
-    return round((sum(tail) / len(tail) - after[0]) / after[0] * 100, 1)
+    first, last = statistics.median(after[:quarter]), statistics.median(after[-quarter:])
+    if not first:
+        return None
+    return round((last - first) / first * 100, 1)
+
+
+def windows_of(samples: list[dict[str, Any]], names: list[str]) -> list[dict[str, Any]]:
+    """The run in ``WINDOWS`` equal parts: the median of each latency and of the reference
+    work over the part's samples, and each process's CPU milliseconds per job submitted."""
+    size = len(samples) // WINDOWS
+    if size < 2:
+        return []
+    windows = []
+    for index in range(WINDOWS):
+        part = samples[index * size:(index + 1) * size]
+        jobs = sum(s["submitted"] for s in part[1:])
+        window: dict[str, Any] = {"fromSeconds": part[0]["t"], "toSeconds": part[-1]["t"]}
+        for key in ("jobP99Ms", *map(phase_key, PHASES), "submitP99Ms", "referenceMs"):
+            window[key] = round(statistics.median(s[key] for s in part), 2)
+        window["cpuMsPerJob"] = {
+            name: round((part[-1]["processes"][name]["cpuSeconds"]
+                         - part[0]["processes"][name]["cpuSeconds"]) * 1000 / jobs, 2)
+            for name in names
+            if jobs and name in part[0]["processes"] and name in part[-1]["processes"]
+        }
+        windows.append(window)
+    return windows
 
 
 def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float, seconds: float,
@@ -202,6 +262,7 @@ def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float,
     curves["job p99 ms"] = [s["jobP99Ms"] for s in samples]
     for phase in PHASES:
         curves[f"job {phase} p99 ms"] = [s[phase_key(phase)] for s in samples]
+    curves["reference work ms"] = [s["referenceMs"] for s in samples]
     cpu = {}
     if len(samples) >= 2:
         first, last = samples[0], samples[-1]
@@ -216,5 +277,6 @@ def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float,
         "warmupSamples": warm,
         "growthPercentAfterWarmup": {name: growth(curve, warm) for name, curve in curves.items()},
         "curves": {name: {"min": min(c), "max": max(c), "plot": sparkline(c)} for name, c in curves.items()},
+        "windows": windows_of(samples, names),
         "samples": samples,
     }

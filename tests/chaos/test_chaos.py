@@ -156,6 +156,7 @@ def test_a_short_soak_samples_every_process_and_finishes_every_job(cluster: Clus
         for process in ("orchestrator", "worker-0", "worker-1"):
             assert sample["processes"][process]["rssKiB"] > 0
             assert sample["processes"][process]["fds"] > 0
+        assert sample["referenceMs"] > 0  # the machine's own speed, to read the latencies against
     measured = [s for s in samples if not math.isnan(s["jobP99Ms"])]  # NaN: none finished yet
     assert len(measured) >= 3
     for sample in measured:
