@@ -54,7 +54,7 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
         "orchestrator-restarts": lambda c: orchestrator_restarts(c, rounds, rng),
         "store-outage": lambda c: store_outage(c, rounds, rng, seconds=args.outage_seconds),
         "races": lambda c: races(c, rounds, rng),
-        "soak": lambda c: soak(c, args.soak_seconds),
+        "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate),
     }
     started = time.monotonic()
     with ClusterScope(backend, keep=args.keep, visibility_timeout=args.visibility_timeout) as cluster:
@@ -95,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", action="append", choices=BACKENDS, help="repeatable; default both")
     parser.add_argument("--rounds", type=int, default=None, help="override every campaign's rounds")
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 1800 (120 with --short)")
+    parser.add_argument("--soak-rate", type=float, default=None,
+                        help="jobs/s (default half the measured capacity), to repeat an earlier soak's rate")
     parser.add_argument("--outage-seconds", type=float, default=10.0)
     parser.add_argument("--visibility-timeout", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=6)
