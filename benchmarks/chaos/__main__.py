@@ -21,7 +21,7 @@ from benchmarks.chaos.cluster import BACKENDS, Cluster, ClusterScope
 from benchmarks.chaos.faults import worker_kills, worker_stalls
 from benchmarks.chaos.outages import orchestrator_restarts, store_outage
 from benchmarks.chaos.races import races
-from benchmarks.chaos.soak import soak
+from benchmarks.chaos.soak import PHASES, phase_key, soak
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 #: rounds of the full run and of --short
@@ -81,7 +81,7 @@ def print_soak(figures: dict[str, Any]) -> None:
         print("    window (s)     job p99  queued     run  finish  POST p99  reference  CPU ms/job")
         for w in windows:
             cpu = ", ".join(f"{name} {ms}" for name, ms in w["cpuMsPerJob"].items())
-            latencies = [w[key] for key in ("jobP99Ms", "jobWaitP99Ms", "jobRunP99Ms", "jobFinishP99Ms")]
+            latencies = [w["jobP99Ms"], *(w[phase_key(phase)] for phase in PHASES)]
             print(f"    {w['fromSeconds']:>5.0f}-{w['toSeconds']:<5.0f} {latencies[0]:>9}"
                   + "".join(f" {value:>7}" for value in latencies[1:])
                   + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10}  {cpu}")
