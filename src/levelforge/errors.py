@@ -5,7 +5,6 @@
     ├── SpecError                    a level spec that is refused (422, names the field)
     ├── GenerationFailed             a valid spec that produced no valid level (job fails)
     ├── StoreUnavailable             the job store does not answer (503)
-    ├── WouldWait                    a write asked not to wait would have to (retried in a thread)
     ├── RateLimited                  a tenant's job creations over its limit (429)
     └── JobError                     a rule of the job life cycle (CONTRACT §1, §6)
         ├── JobNotFound              no such job (404)
@@ -52,11 +51,6 @@ class GenerationFailed(LevelforgeError):
 
 class StoreUnavailable(LevelforgeError):
     """The job store did not answer."""
-
-
-class WouldWait(LevelforgeError):
-    """A write asked to run at once (``JobStore.without_waiting``) would have had to wait
-    for the store: nothing was written; run it again where waiting is allowed."""
 
 
 class RateLimited(LevelforgeError):

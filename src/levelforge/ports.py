@@ -3,9 +3,8 @@ store. Backends implement these; nothing above them imports boto3 or sqlite3."""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from levelforge.jobs import IdempotencyClaim, Job, JobFailure, JobStatus, Step
 
@@ -14,6 +13,16 @@ from levelforge.jobs import IdempotencyClaim, Job, JobFailure, JobStatus, Step
 class Created:
     job: Job
     replayed: bool  # True when an Idempotency-Key matched an earlier request
+
+
+@dataclass(frozen=True)
+class JobJson:
+    """A stored job as the JSON of its public resource (no artifact URLs: those are added
+    at read time), with what a route needs to judge it without parsing that JSON."""
+
+    tenant: str
+    status: JobStatus
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,11 @@ class JobStore(Protocol):
 
     def get(self, job_id: str) -> Job:
         """The job, or ``JobNotFound``."""
+        ...
+
+    def get_json(self, job_id: str) -> JobJson:
+        """The job as JSON bytes, or ``JobNotFound``: what clients poll, so a store that
+        holds JSON already (SQLite) hands it over without parsing ~40 kB of results."""
         ...
 
     def page(
@@ -83,13 +97,6 @@ class JobStore(Protocol):
     ) -> Job:
         """Move the job to ``to`` (with its result or error) if its status is in
         ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``."""
-        ...
-
-    def without_waiting(self) -> AbstractContextManager[None]:
-        """Inside the block, a read or write on this thread that would have to wait (for a
-        lock, or for the network) does nothing and raises ``WouldWait`` instead. The
-        Orchestrator runs its hottest calls this way on its event loop, and in a thread
-        when they would wait. A store whose every call waits raises it on entering."""
         ...
 
     def ping(self) -> None:
@@ -137,11 +144,6 @@ class JobQueue(Protocol):
 
     def ack_dead(self, message: Message) -> None: ...
 
-    def without_waiting(self) -> AbstractContextManager[None]:
-        """As ``JobStore.without_waiting``: inside the block, a ``send`` that would have to
-        wait writes nothing and raises ``WouldWait``."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -151,3 +153,19 @@ class ArtifactStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
     def presign_get(self, key: str, expires_seconds: int) -> str: ...
+
+
+@runtime_checkable
+class Grouping(Protocol):
+    """A store or queue whose writes can share one transaction (the embedded SQLite file):
+    the Orchestrator groups the writes of concurrent requests into one commit."""
+
+    def begin_group(self) -> bool:
+        """Open a transaction on this thread that this thread's writes join until
+        ``end_group`` (each still atomic: a refused write changes nothing). ``False``,
+        without waiting and without opening anything, when the write lock is taken."""
+        ...
+
+    def end_group(self) -> None:
+        """Commit the group's writes (``StoreUnavailable``: none of them was written)."""
+        ...

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from levelforge.errors import WouldWait
-from levelforge.ports import JobQueue, Message
+from levelforge.ports import Grouping, JobQueue, Message
 from tests.contract.contract_backends import QueueRecipe, receive_in_child, run_processes
 
 MakeQueue = Callable[..., tuple[JobQueue, QueueRecipe]]
@@ -194,28 +193,27 @@ def test_many_consumers_get_each_message_exactly_once(make_queue: MakeQueue) -> 
     assert Counter(bodies) == Counter(f"m{i}" for i in range(300))
 
 
-def test_a_send_that_would_wait_sends_nothing(make_queue: MakeQueue, queue_kind: str) -> None:
-    """Given a queue asked not to wait (the Orchestrator's event loop)
-    When a send would have to wait (SQS: always, a network request; local: while another
-    connection holds the file's write lock)
-    Then it raises WouldWait and nothing is sent; a send allowed to wait then goes through."""
-    queue, _ = make_queue()
-    hold = _hold_write_lock(queue) if queue_kind == "local" else contextlib.nullcontext()
-    with hold, pytest.raises(WouldWait), queue.without_waiting():
-        queue.send("hurried")
-    assert queue.receive(max_messages=10) == []
-
-    queue.send("patient")
-    assert [m.body for m in queue.receive(max_messages=10)] == ["patient"]
-
-
-def test_a_local_send_with_the_lock_free_goes_at_once(make_queue: MakeQueue, queue_kind: str) -> None:
+def test_a_local_group_of_sends_is_received_only_once_committed(make_queue: MakeQueue, queue_kind: str) -> None:
+    """Given the local queue grouping its writes (the Orchestrator's ``GroupCommit``)
+    When it sends two messages in a group
+    Then nothing is received before the group ends, both after; while another connection
+    holds the file's write lock no group begins (and nothing waits)."""
     if queue_kind != "local":
-        pytest.skip("only the local queue writes without waiting")
-    queue, _ = make_queue()
-    with queue.without_waiting():
-        queue.send("at once")
-    assert [m.body for m in queue.receive(max_messages=10)] == ["at once"]
+        pytest.skip("only the embedded queue groups its writes; SQS sends are requests of their own")
+    queue, recipe = make_queue()
+    assert isinstance(queue, Grouping)
+    with _hold_write_lock(queue):
+        assert queue.begin_group() is False
+    other = recipe.open()
+    try:
+        assert queue.begin_group()
+        queue.send("one")
+        queue.send("two")
+        assert other.receive(max_messages=10) == []
+        queue.end_group()
+        assert sorted(m.body for m in other.receive(max_messages=10)) == ["one", "two"]
+    finally:
+        other.close()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from levelforge import jobs
-from levelforge.errors import IdempotencyKeyReused, JobNotFound, JobTerminal, StepAlreadyRecorded, WouldWait
+from levelforge.errors import IdempotencyKeyReused, JobNotFound, JobTerminal, StepAlreadyRecorded
 from levelforge.jobs import IdempotencyClaim, Job, JobStatus
 from levelforge.ports import JobStore, PageAfter
 from tests.contract.contract_backends import (
@@ -357,25 +357,3 @@ def test_racing_inserts_with_one_key_make_one_job(make_store: Callable[[], JobSt
     assert {created.job.id for created in outcomes} == {listed[0].id}
     assert sum(not created.replayed for created in outcomes) == 1
     assert len(listed) == 1
-
-
-def test_without_waiting_a_write_runs_at_once_or_not_at_all(
-    store: JobStore, store_recipe: StoreRecipe
-) -> None:
-    """Given a store asked not to wait (the Orchestrator's event loop)
-    When a write is made with nothing else writing
-    Then the embedded store writes it at once, and DynamoDB, whose every write is a network
-    request, refuses with WouldWait having written nothing."""
-    job = queued_job(store)
-    step = make_step(job.id, "plan_layout")
-    if store_recipe.kind == "dynamodb":
-        with pytest.raises(WouldWait), store.without_waiting():
-            store.append_step(job.id, step, allowed_from=jobs.STEP_ALLOWED_FROM,
-                              start_from=jobs.START_FROM, now=jobs.timestamp())
-        assert store.get(job.id).steps == []
-        return
-    with store.without_waiting():
-        status = store.append_step(job.id, step, allowed_from=jobs.STEP_ALLOWED_FROM,
-                                   start_from=jobs.START_FROM, now=jobs.timestamp())
-    assert status is JobStatus.RUNNING
-    assert [s.name for s in store.get(job.id).steps] == ["plan_layout"]

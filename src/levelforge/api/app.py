@@ -1,4 +1,6 @@
-"""``create_app``: the Orchestrator's FastAPI application, built from what is passed in."""
+"""``create_app``: the Orchestrator's ASGI application, built from what is passed in: the
+public API (FastAPI) and, for every path under ``/internal/``, the workers' lean internal
+API (``internal.InternalApi``), side by side behind one port."""
 
 from __future__ import annotations
 
@@ -8,14 +10,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.datastructures import State
+from starlette.types import Receive, Scope, Send
 
 from levelforge import __version__
-from levelforge.api import problems, routes_events, routes_internal, routes_public, routes_web
+from levelforge.api import problems, routes_events, routes_public, routes_web
 from levelforge.api.access import ApiKeyGuard, is_open
 from levelforge.api.changes import JobChanges
-from levelforge.api.fast_lane import FastLane
 from levelforge.api.guards import RequestGuard
+from levelforge.api.internal import PREFIX as INTERNAL_PREFIX
+from levelforge.api.internal import InternalApi, document_internal_routes
 from levelforge.api.metrics import Metrics, RequestTimer
+from levelforge.api.port_calls import port_calls
 from levelforge.api.presenting import cursor_key
 from levelforge.api.requests import RequestContext
 from levelforge.config import Settings
@@ -30,6 +36,25 @@ When the server has API keys, every public route but `/healthz` and the viewer n
 `Authorization: Bearer <key>`, and each tenant sees only its own jobs."""
 
 
+class Orchestrator:
+    """The Orchestrator's ASGI app: ``/internal/…`` to the internal API, everything else
+    (and the lifespan) to the public one. ``state`` is the public app's."""
+
+    def __init__(self, public: FastAPI, internal: InternalApi) -> None:
+        self.public = public
+        self.internal = internal
+        self.state: State = public.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(INTERNAL_PREFIX):
+            await self.internal(scope, receive, send)
+        else:
+            await self.public(scope, receive, send)
+
+    def openapi(self) -> dict[str, Any]:
+        return self.public.openapi()
+
+
 def create_app(
     settings: Settings,
     store: JobStore,
@@ -37,7 +62,7 @@ def create_app(
     artifacts: ArtifactStore | None = None,
     *,
     consume_dead_letters: bool = True,
-) -> FastAPI:
+) -> Orchestrator:
     """The Orchestrator. The caller owns ``store`` and ``queue`` and closes them."""
     consumer = DeadLetterConsumer(store, queue) if consume_dead_letters else None
 
@@ -61,29 +86,32 @@ def create_app(
     app.state.cursor_key = cursor_key(settings.internal_tokens())
     app.state.event_timing = routes_events.StreamTiming()
     app.state.stopping = threading.Event()  # set on shutdown: open event streams end
-    app.state.changes = JobChanges()  # wakes this process's event streams
-    app.include_router(routes_internal.router)  # first: ten step reports a job, matched earliest
+    app.state.changes = JobChanges()  # wakes this process's event streams and long polls
+    app.state.store_calls = port_calls(store)
+    app.state.queue_calls = port_calls(queue)
     app.include_router(routes_public.router)
     app.include_router(routes_events.router)
     app.include_router(routes_web.router)
     problems.install(app)
+    document_internal_routes(app)
     if settings.api_keys is not None:
         document_bearer_keys(app)
     # the last added runs first: request id and headers, timing, API key (401), then the
-    # internal token (401) and the body's size (413), then the hot internal routes
-    app.add_middleware(
-        FastLane,
-        store=store,
-        metrics=metrics,
-        artifacts=artifacts,
-        presign_expires_seconds=settings.presign_expires_seconds,
-        changes=app.state.changes,
-    )
-    app.add_middleware(RequestGuard, tokens=settings.internal_tokens())
+    # body's size (413)
+    app.add_middleware(RequestGuard)
     app.add_middleware(ApiKeyGuard, keys=settings.tenant_keys())
     app.add_middleware(RequestTimer, metrics=metrics)
     app.add_middleware(RequestContext)
-    return app
+    internal = InternalApi(
+        tokens=settings.internal_tokens(),
+        store=store,
+        writes=app.state.store_calls,
+        artifacts=artifacts,
+        presign_expires_seconds=settings.presign_expires_seconds,
+        metrics=metrics,
+        changes=app.state.changes,
+    )
+    return Orchestrator(app, internal)
 
 
 def document_bearer_keys(app: FastAPI) -> None:

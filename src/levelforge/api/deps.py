@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from levelforge.api.metrics import Metrics
+from levelforge.api.port_calls import PortCalls
 from levelforge.config import Settings
 from levelforge.ports import ArtifactStore, JobQueue, JobStore
 
@@ -36,6 +37,18 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+async def get_store_calls(request: Request) -> PortCalls:
+    calls: PortCalls = request.app.state.store_calls
+    return calls
+
+
+async def get_queue_calls(request: Request) -> PortCalls:
+    calls: PortCalls = request.app.state.queue_calls
+    return calls
+
+
+StoreCallsDep = Annotated[PortCalls, Depends(get_store_calls)]
+QueueCallsDep = Annotated[PortCalls, Depends(get_queue_calls)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
 QueueDep = Annotated[JobQueue, Depends(get_queue)]
 ArtifactsDep = Annotated[ArtifactStore | None, Depends(get_artifacts)]

@@ -1,7 +1,10 @@
 """What is judged before a route runs (CONTRACT §2's order): the internal token (401,
-internal routes only), then the body size (413, chunked bodies included).
+internal routes only: ``internal.InternalApi``), then the body size (413, chunked bodies
+included: ``RequestGuard`` on the public routes, ``internal.read_request`` on the
+internal ones).
 
-A pure ASGI middleware: it reads the body once, up to the route's limit, and replays it.
+``RequestGuard`` is a pure ASGI middleware: it reads the body once, up to the limit, and
+replays it.
 """
 
 from __future__ import annotations
@@ -13,9 +16,8 @@ from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from levelforge.config import INTERNAL_BODY_LIMIT, PUBLIC_BODY_LIMIT
+from levelforge.config import PUBLIC_BODY_LIMIT
 
-INTERNAL_PREFIX = "/internal/"
 TOKEN_HEADER = b"x-internal-token"
 #: a gzip body (internal routes) may inflate to at most this much: a guard against bombs
 INFLATED_LIMIT = 32 * 1024 * 1024
@@ -48,24 +50,17 @@ async def send_error(send: Send, status: int, body: dict[str, object]) -> None:
 
 
 class RequestGuard:
-    """401 for internal routes without a valid token, then 413 for oversized bodies."""
+    """413 for public request bodies over ``PUBLIC_BODY_LIMIT``."""
 
-    def __init__(self, app: ASGIApp, tokens: Sequence[bytes]) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.tokens = list(tokens)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        internal = scope["path"].startswith(INTERNAL_PREFIX)
         headers = dict(scope["headers"])
-        if internal and not token_matches(headers.get(TOKEN_HEADER), self.tokens):
-            await send_error(
-                send, 401, {"error": "unauthorized", "message": "missing or wrong X-INTERNAL-TOKEN"}
-            )
-            return
-        limit = INTERNAL_BODY_LIMIT if internal else PUBLIC_BODY_LIMIT
+        limit = PUBLIC_BODY_LIMIT
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await send_error(send, 413, too_large(limit))
@@ -81,12 +76,6 @@ class RequestGuard:
         if body is None:
             await send_error(send, 413, too_large(limit))
             return
-        if internal and headers.get(b"content-encoding") == b"gzip":
-            inflated = inflate(body)
-            if isinstance(inflated, int):
-                await send_error(send, inflated, bad_gzip(inflated))
-                return
-            body, scope = inflated, without_encoding(scope, len(inflated))
         await self.app(scope, replay(body, more_messages, receive), send)
 
 
@@ -111,12 +100,6 @@ def bad_gzip(status: int) -> dict[str, object]:
         "message": "body: not a valid gzip stream",
         "details": [{"field": "body", "message": "not a valid gzip stream"}],
     }
-
-
-def without_encoding(scope: Scope, length: int) -> Scope:
-    headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-encoding", b"content-length")]
-    headers.append((b"content-length", str(length).encode()))
-    return {**scope, "headers": headers}
 
 
 def too_large(limit: int) -> dict[str, object]:

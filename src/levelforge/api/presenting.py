@@ -14,7 +14,7 @@ from typing import Any
 import pydantic_core
 
 from levelforge.jobs import ARTIFACTS, Job, JobStatus
-from levelforge.ports import ArtifactStore, PageAfter
+from levelforge.ports import ArtifactStore, JobJson, PageAfter
 
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -50,6 +50,14 @@ def present_json(job: Job, artifacts: ArtifactStore | None, expires_seconds: int
     if artifacts is None or job.result is None:
         return job.model_dump_json(by_alias=True).encode()
     return pydantic_core.to_json(present(job, artifacts, expires_seconds))
+
+
+def present_stored(stored: JobJson, artifacts: ArtifactStore | None, expires_seconds: int) -> bytes:
+    """A job read as JSON (``JobStore.get_json``) as the resource of CONTRACT §3: as it is
+    without a bucket; parsed only to add the presigned URLs of a done job's artifacts."""
+    if artifacts is None or stored.status is not JobStatus.DONE:
+        return stored.data
+    return present_json(Job.model_validate_json(stored.data), artifacts, expires_seconds)
 
 
 def page_json(jobs: list[bytes], next_cursor: str | None) -> bytes:

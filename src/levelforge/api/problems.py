@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -39,15 +41,32 @@ class Problem(Exception):
         self.details = details
 
 
-def error_response(
-    http_status: int, error: str, message: str, details: Any = None, **extra: Any
-) -> JSONResponse:
+@dataclass(frozen=True)
+class Answer:
+    """An error answer, whichever app gives it: status, ``{"error", "message", "details"}``
+    and headers."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status, headers=self.headers or None)
+
+
+def error_answer(http_status: int, error: str, message: str, details: Any = None, **extra: Any) -> Answer:
     body: dict[str, Any] = {"error": error, "message": message}
     if details is not None:
         body["details"] = details
     body.update(extra)
-    headers = {"Retry-After": RETRY_AFTER_SECONDS} if http_status == 503 else None
-    return JSONResponse(body, status_code=http_status, headers=headers)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if http_status == 503 else {}
+    return Answer(http_status, body, headers)
+
+
+def error_response(
+    http_status: int, error: str, message: str, details: Any = None, **extra: Any
+) -> JSONResponse:
+    return error_answer(http_status, error, message, details, **extra).response()
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
@@ -62,9 +81,11 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
+def validation_details(errors: Sequence[Any]) -> list[dict[str, str]]:
+    """Pydantic's errors (locations starting with ``body``, ``query``, ``header`` …) as
+    ``details`` entries naming each field."""
     details = []
-    for error in exc.errors():
+    for error in errors:
         if error.get("type") == "json_invalid":
             details.append({"field": "body", "message": "malformed JSON", "type": "json_invalid"})
             continue
@@ -76,12 +97,17 @@ def validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
     return details
 
 
-async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    details = validation_details(exc)
+def invalid_request(errors: Sequence[Any]) -> Answer:
+    """The ``422`` of a request that failed validation, naming the first field."""
+    details = validation_details(errors)
     first = details[0] if details else {"field": "body", "message": "invalid request"}
     error = "invalid_json" if first.get("type") == "json_invalid" else "validation_error"
-    return error_response(422, error, f"{first['field']}: {first['message']}", details)
+    return error_answer(422, error, f"{first['field']}: {first['message']}", details)
+
+
+async def on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return invalid_request(exc.errors()).response()
 
 
 async def on_problem(_request: Request, exc: Exception) -> JSONResponse:
@@ -95,23 +121,27 @@ async def on_domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def domain_error_response(exc: LevelforgeError) -> JSONResponse:
-    """The answer to a domain error, wherever it was raised (a route or ``fast_lane``)."""
+    return domain_answer(exc).response()
+
+
+def domain_answer(exc: LevelforgeError) -> Answer:
+    """The answer to a domain error, wherever it was raised (a public or internal route)."""
     if isinstance(exc, JobNotFound):
-        return error_response(404, "not_found", str(exc))
+        return error_answer(404, "not_found", str(exc))
     if isinstance(exc, JobTerminal):
-        return error_response(409, "job_terminal", str(exc), status=exc.status.value)
+        return error_answer(409, "job_terminal", str(exc), status=exc.status.value)
     if isinstance(exc, IdempotencyKeyReused):
-        return error_response(422, "idempotency_key_reused", str(exc), {"field": "Idempotency-Key"})
+        return error_answer(422, "idempotency_key_reused", str(exc), {"field": "Idempotency-Key"})
     if isinstance(exc, RateLimited):
         details = {"limit": exc.limit, "retryAfter": exc.retry_after}
-        response = error_response(429, "rate_limited", str(exc), details)
-        response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        answer = error_answer(429, "rate_limited", str(exc), details)
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
     if isinstance(exc, StoreUnavailable):
         logger.warning("job store unavailable: %s", exc)
-        return error_response(503, "store_unavailable", "the job store is not answering; retry later")
+        return error_answer(503, "store_unavailable", "the job store is not answering; retry later")
     logger.error("unhandled levelforge error: %s", exc)
-    return error_response(500, "internal_error", "internal error")
+    return error_answer(500, "internal_error", "internal error")
 
 
 async def on_http_error(_request: Request, exc: Exception) -> JSONResponse:

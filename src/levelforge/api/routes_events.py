@@ -3,8 +3,9 @@
 The stream reads the job store, never this process's memory, so any Orchestrator of a
 deployment serves any job's events. It is an async generator that reads the store again
 as soon as this process records a change of the job (``changes.JobChanges``), and at the
-latest every ``poll_seconds`` (each read at once, or on the thread pool for the length of
-one read when it would wait: never a thread held per client), writes what changed, a
+latest every ``poll_seconds`` (each read as ``port_calls`` reads: at once from the embedded
+file, in the thread pool for the length of one request from DynamoDB: never a thread held
+per client), writes what changed, a
 ``: keep-alive`` comment when it has been quiet for ``heartbeat_seconds``, and ends after
 the terminal ``status`` event or when the client goes away.
 
@@ -38,9 +39,9 @@ from pydantic import WithJsonSchema
 
 from levelforge.api.access import TenantDep, owned_job
 from levelforge.api.changes import JobChanges, changed_within
-from levelforge.api.deps import StoreDep
+from levelforge.api.deps import StoreCallsDep, StoreDep
+from levelforge.api.port_calls import PortCalls
 from levelforge.api.schemas import ErrorBody
-from levelforge.api.soon import soon
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import ARTIFACTS, TERMINAL, Job, JobStatus, Step
 from levelforge.ports import JobStore
@@ -148,7 +149,7 @@ def events_since(job: Job, seen: Seen) -> tuple[list[str], Seen]:
 
 
 async def job_events(
-    request: Request, store: JobStore, job: Job, seen: Seen, timing: StreamTiming
+    request: Request, store: JobStore, calls: PortCalls, job: Job, seen: Seen, timing: StreamTiming
 ) -> AsyncIterator[str]:
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     changes: JobChanges = request.app.state.changes
@@ -169,7 +170,7 @@ async def job_events(
             if request.app.state.stopping.is_set() or await request.is_disconnected():
                 return  # on shutdown the client reconnects (to another Orchestrator) with Last-Event-ID
             try:
-                job = await soon(store, store.get, job.id)
+                job = await calls.read(store.get, job.id)
             except LevelforgeError as exc:  # the client reconnects with Last-Event-ID
                 logger.warning("event stream ended: %s", exc, extra={"job_id": job.id})
                 return
@@ -186,16 +187,21 @@ async def job_events(
     summary="A job's steps and status changes, as server-sent events",
 )
 async def get_job_events(
-    job_id: str, request: Request, store: StoreDep, tenant: TenantDep, last_event_id: LastEventId = None
+    job_id: str,
+    request: Request,
+    store: StoreDep,
+    calls: StoreCallsDep,
+    tenant: TenantDep,
+    last_event_id: LastEventId = None,
 ) -> Response:
     seen = Seen.from_event_id(last_event_id)
     # unknown job, or another tenant's: 404 before any event
-    job = await soon(store, owned_job, store, job_id, tenant)
+    job = await calls.read(owned_job, store, job_id, tenant)
     if seen.finished:
         return Response(status_code=204)
     timing: StreamTiming = request.app.state.event_timing
     return StreamingResponse(
-        job_events(request, store, job, seen, timing),
+        job_events(request, store, calls, job, seen, timing),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -12,17 +13,32 @@ from starlette.concurrency import run_in_threadpool
 
 from levelforge import lifecycle
 from levelforge.api.access import TenantDep, owned_job, take_creation_slot
-from levelforge.api.deps import ArtifactsDep, MetricsDep, QueueDep, SettingsDep, StoreDep
-from levelforge.api.presenting import BadCursor, decode_cursor, encode_cursor, page_json, present_json
+from levelforge.api.changes import JobChanges, changed_within
+from levelforge.api.deps import (
+    ArtifactsDep,
+    MetricsDep,
+    SettingsDep,
+    StoreDep,
+)
+from levelforge.api.port_calls import PortCalls
+from levelforge.api.presenting import (
+    BadCursor,
+    decode_cursor,
+    encode_cursor,
+    page_json,
+    present_json,
+    present_stored,
+)
 from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
-from levelforge.api.soon import soon
-from levelforge.errors import JobTerminal, StoreUnavailable
+from levelforge.config import Settings
+from levelforge.errors import JobNotFound, JobTerminal, StoreUnavailable
 from levelforge.generation import encode_json
 from levelforge.generation.spec import LevelSpecIn, normalise
 from levelforge.jobs import (
     ARTIFACTS,
+    TERMINAL,
     IdempotencyClaim,
     JobFailure,
     JobMessage,
@@ -30,6 +46,7 @@ from levelforge.jobs import (
     fingerprint,
     new_job,
 )
+from levelforge.ports import JobJson, JobQueue, JobStore
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -72,17 +89,16 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     summary="Create a job from a level spec",
 )
 async def create_job(
-    spec: LevelSpecIn,
-    store: StoreDep,
-    queue: QueueDep,
-    metrics: MetricsDep,
-    settings: SettingsDep,
-    artifacts: ArtifactsDep,
-    tenant: TenantDep,
-    idempotency_key: IdempotencyKey = None,
+    spec: LevelSpecIn, request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Every job's first request: its two writes (the job, then its message) are each run
-    at once when they would not wait, else in the thread pool (``soon.soon``)."""
+    """Every job's first request: two writes (the job, then its message), each as
+    ``port_calls`` writes (grouped with other requests' writes on the embedded file). What
+    it needs of the app is read from its state, not injected: this route runs once a job,
+    and the framework's dependency solving was a third of its time."""
+    state = request.app.state
+    store: JobStore = state.store
+    store_calls: PortCalls = state.store_calls
+    settings: Settings = state.settings
     job = new_job(normalise(spec), tenant=tenant)
     claim = None
     if idempotency_key is not None:
@@ -92,7 +108,7 @@ async def create_job(
     if limit is not None:
         slot = await run_in_threadpool(take_creation_slot, store, tenant, limit, claim)
     try:
-        created = await soon(store, store.insert, job, claim)
+        created = await store_calls.write(store.insert, job, claim)
     except Exception:
         if slot is not None:
             await run_in_threadpool(slot.give_back)
@@ -103,18 +119,20 @@ async def create_job(
         if slot is not None:
             await run_in_threadpool(slot.give_back)  # a replay creates nothing: not counted
         headers["Idempotent-Replayed"] = "true"
-        return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds), 200, headers)
-    await enqueue(job.id, job.spec, store, queue)
-    metrics.jobs_created.inc()
+        return json_bytes(present_json(job, state.artifacts, settings.presign_expires_seconds), 200, headers)
+    await enqueue(job.id, job.spec, store, state.queue, state.queue_calls)
+    state.metrics.jobs_created.inc()
     logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
     return json_bytes(job.model_dump_json(by_alias=True).encode(), 202, headers)
 
 
-async def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: QueueDep) -> None:
+async def enqueue(
+    job_id: str, spec: dict[str, Any], store: JobStore, queue: JobQueue, calls: PortCalls
+) -> None:
     """Send the job's message; a queue that refuses fails the job rather than strand it."""
     message = JobMessage(job_id=job_id, spec=spec).model_dump_json(by_alias=True)
     try:
-        await soon(queue, queue.send, message)
+        await calls.write(queue.send, message)
     except Exception as exc:
         logger.exception("could not queue job", extra={"job_id": job_id})
         failure = JobFailure(message="The job could not be queued.", code="queue_unavailable")
@@ -122,26 +140,58 @@ async def enqueue(job_id: str, spec: dict[str, Any], store: StoreDep, queue: Que
         raise StoreUnavailable("the job queue is not answering") from exc
 
 
-async def job_response(
-    job_id: str, tenant: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep
-) -> Response:
-    """The job resource; clients poll it, so its read runs at once when it would not wait."""
-    job = await soon(store, owned_job, store, job_id, tenant)
-    return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds))
+#: the longest a ``GET /status/{id}?wait=`` holds its answer back
+MAX_WAIT_SECONDS = 30.0
+Wait = Annotated[
+    float | None,
+    Query(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="long poll: answer once the job is terminal, or after this many seconds at most",
+    ),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_WAIT_SECONDS}),
+]
+
+
+async def job_response(request: Request, job_id: str, tenant: str, wait: float | None) -> Response:
+    """The job resource, at once or, with ``wait``, once it is terminal (a long poll): this
+    process's own writes of the job wake the wait at once (``changes``), others' are seen
+    at the next look at the store (``event_timing.poll_seconds``). The stored JSON is
+    answered as it is (``present_stored``)."""
+    state = request.app.state
+    store: JobStore = state.store
+    calls: PortCalls = state.store_calls
+    job = await calls.read(store.get_json, job_id)
+    if job.tenant != tenant:
+        raise JobNotFound(job_id)  # another tenant's job is not found
+    if wait and job.status not in TERMINAL:
+        job = await wait_for_terminal(request, job_id, job, wait)
+    return json_bytes(present_stored(job, state.artifacts, state.settings.presign_expires_seconds))
+
+
+async def wait_for_terminal(request: Request, job_id: str, job: JobJson, seconds: float) -> JobJson:
+    state = request.app.state
+    changes: JobChanges = state.changes
+    deadline = time.monotonic() + seconds
+    with changes.watch(job_id) as changed:
+        while job.status not in TERMINAL and not state.stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await changed_within(changed, min(left, state.event_timing.poll_seconds))
+            changed.clear()
+            job = await state.store_calls.read(state.store.get_json, job_id)
+    return job
 
 
 @router.get("/status/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-async def get_status(
-    job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
-) -> Response:
-    return await job_response(job_id, tenant, store, settings, artifacts)
+async def get_status(job_id: str, request: Request, tenant: TenantDep, wait: Wait = None) -> Response:
+    return await job_response(request, job_id, tenant, wait)
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, responses=ERRORS, summary="A job")
-async def get_job(
-    job_id: str, store: StoreDep, settings: SettingsDep, artifacts: ArtifactsDep, tenant: TenantDep
-) -> Response:
-    return await job_response(job_id, tenant, store, settings, artifacts)
+async def get_job(job_id: str, request: Request, tenant: TenantDep, wait: Wait = None) -> Response:
+    return await job_response(request, job_id, tenant, wait)
 
 
 @router.get("/jobs", response_model=JobPage, responses=ERRORS, summary="Jobs, newest first")

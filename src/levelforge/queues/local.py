@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from levelforge.ports import Message
@@ -130,8 +129,11 @@ class LocalQueue:
     def ack_dead(self, message: Message) -> None:
         self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
 
-    def without_waiting(self) -> AbstractContextManager[None]:
-        return self._db.without_waiting()
+    def begin_group(self) -> bool:
+        return self._db.begin_group()
+
+    def end_group(self) -> None:
+        self._db.end_group()
 
     def close(self) -> None:
         self._db.close()

@@ -20,15 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from levelforge import aws
 from levelforge.config import Settings
-from levelforge.errors import ConfigurationError, WouldWait
+from levelforge.errors import ConfigurationError
 from levelforge.ports import Message
 
 if TYPE_CHECKING:
@@ -67,12 +66,6 @@ class SqsQueue:
         self.dead_letter_url = dead_letter_url
         self.max_deliveries = max_deliveries
         self.visibility_timeout = visibility_timeout
-
-    @contextmanager
-    def without_waiting(self) -> Iterator[None]:
-        """Every SQS request waits for the network: refused at once."""
-        raise WouldWait("every SQS request is a network request")
-        yield  # pragma: no cover (a generator, for @contextmanager)
 
     def send(self, body: str) -> None:
         with _answering("SendMessage"):

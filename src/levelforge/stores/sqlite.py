@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from levelforge.errors import (
     StepAlreadyRecorded,
 )
 from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
-from levelforge.ports import Created, PageAfter
+from levelforge.ports import Created, JobJson, PageAfter
 from levelforge.stores.sqlite_connections import SqliteConnections
 
 SCHEMA_VERSION = 2
@@ -99,6 +98,8 @@ _JOB_JSON = (
     "'updatedAt', updated_at, 'steps', json(steps), 'result', json(result), "
     "'error', json(error), 'tenant', tenant)"
 )
+#: the public resource: the same without the tenant
+_PUBLIC_JSON = _JOB_JSON.replace(", 'tenant', tenant)", ")")
 #: the same without the result: a completion has its result in hand already (~40 KB that
 #: SQLite would parse again to build it, and pydantic a third time)
 _JOB_JSON_WITHOUT_RESULT = _JOB_JSON.replace("'result', json(result), ", "")
@@ -181,6 +182,15 @@ class SqliteJobStore:
             raise JobNotFound(job_id)
         return job
 
+    def get_json(self, job_id: str) -> JobJson:
+        with self._db.read() as connection:
+            row = connection.execute(
+                f"SELECT tenant, status, {_PUBLIC_JSON} FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return JobJson(tenant=row[0], status=JobStatus(row[1]), data=row[2].encode())
+
     def page(
         self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
     ) -> list[Job]:
@@ -248,8 +258,11 @@ class SqliteJobStore:
             ).fetchall()
         return bool(counted)
 
-    def without_waiting(self) -> AbstractContextManager[None]:
-        return self._db.without_waiting()
+    def begin_group(self) -> bool:
+        return self._db.begin_group()
+
+    def end_group(self) -> None:
+        self._db.end_group()
 
     def ping(self) -> None:
         """The store answers when it can be read *and* written: in WAL mode reads go on

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from levelforge.errors import StoreUnavailable, WouldWait
+from levelforge.errors import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ BUSY_TIMEOUT_SECONDS = 2.0
 RETRY_FIRST_SECONDS = 0.00005
 RETRY_MAX_SECONDS = 0.002
 
-#: commits of writes that did not wait between two checkpoints of the WAL they leave behind
+#: group commits between two checkpoints of the WAL they leave behind
 CHECKPOINT_EVERY = 500
 #: SQLITE_BUSY and SQLITE_LOCKED: another connection holds the lock
 _BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
@@ -69,11 +69,11 @@ def _write_lock(real_path: str) -> threading.Lock:
 class _ThreadConnection(threading.local):
     connection: sqlite3.Connection | None = None
     pid: int = 0
-    #: writes on this thread must not wait (``without_waiting``)
-    hurried: bool = False
-    #: this thread's connection for such writes, and the process that opened it
-    hurried_connection: sqlite3.Connection | None = None
-    hurried_pid: int = 0
+    #: this thread's connection for groups of writes (``begin_group``), and its process
+    group_connection: sqlite3.Connection | None = None
+    group_pid: int = 0
+    #: while a group is open on this thread: its connection, inside ``BEGIN IMMEDIATE``
+    group: sqlite3.Connection | None = None
 
 
 class SqliteConnections:
@@ -91,61 +91,37 @@ class SqliteConnections:
         self._opened: list[tuple[threading.Thread, int, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._hurried_commits = 0
+        self._group_commits = 0
         self._checkpointer = threading.Thread()  # not started: none has run yet
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A connection for single-statement reads (autocommit: each one is consistent).
-        Under ``without_waiting`` a read that would wait (rare in WAL mode: a file being
-        recovered or its schema changed) raises ``WouldWait``."""
-        hurried = self._local.hurried
+        """A connection for single-statement reads (autocommit: each one is consistent)."""
         try:
-            yield self._hurried_connection() if hurried else self._connection()
+            yield self._connection()
         except _PROGRAMMING_ERRORS:
             raise
-        except sqlite3.OperationalError as exc:
-            if hurried and exc.sqlite_errorcode in _BUSY:
-                raise WouldWait(f"the {self._what} is busy") from exc
-            raise self._unavailable(exc) from exc
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 
     @contextmanager
-    def without_waiting(self) -> Iterator[None]:
-        """Reads and writes on this thread, inside the block, raise ``WouldWait`` instead of
-        waiting for the file (its write lock held by another thread or process). Such a
-        write costs tens of microseconds, so the Orchestrator runs it on its event loop,
-        where a wait for a lock must never happen; its connection leaves WAL checkpoints
-        (which sync the disk) to the other connections."""
-        local = self._local
-        local.hurried = True
-        try:
-            yield
-        finally:
-            local.hurried = False
-
-    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
-        when it raises (a refused life-cycle rule included)."""
-        hurried = self._local.hurried
+        when it raises (a refused life-cycle rule included). Inside a group
+        (``begin_group``) it is a savepoint of the group's transaction instead."""
+        if self._local.group is not None:
+            with self._savepoint(self._local.group) as connection:
+                yield connection
+            return
         deadline = time.monotonic() + self._busy_timeout
         lock = _write_lock(self._real_path)
-        queued = not lock.acquire(blocking=False)
-        if queued and hurried:
-            raise WouldWait(f"the {self._what} is being written by another thread")
-        if queued and not lock.acquire(timeout=self._busy_timeout):
+        if not lock.acquire(blocking=False) and not lock.acquire(timeout=self._busy_timeout):
             raise StoreUnavailable(
                 f"the {self._what} at {self.path} stayed locked for {self._busy_timeout:g} s"
             )
         try:
-            if hurried:
-                connection = self._hurried_connection()
-                self._begin_at_once(connection)
-            else:
-                connection = self._connection()
-                self._begin(connection, deadline)
+            connection = self._connection()
+            self._begin(connection, deadline)
             try:
                 yield connection
             except BaseException:
@@ -159,17 +135,69 @@ class SqliteConnections:
             raise self._unavailable(exc) from exc
         finally:
             lock.release()
-        if hurried:
-            self._count_hurried_commit()
 
-    def _count_hurried_commit(self) -> None:
-        """Connections that write without waiting never checkpoint the WAL themselves (a
-        checkpoint syncs the disk). When they are the only writers (an Orchestrator whose
-        queue is not this file), every ``CHECKPOINT_EVERY`` of their commits a thread of
-        its own checkpoints (``PASSIVE``: it never blocks a writer), so the WAL stays
-        bounded."""
-        self._hurried_commits += 1
-        if self._hurried_commits % CHECKPOINT_EVERY == 0 and not self._checkpointer.is_alive():
+    @contextmanager
+    def _savepoint(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        try:
+            connection.execute("SAVEPOINT write")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK TO write")
+                connection.execute("RELEASE write")
+                raise
+            connection.execute("RELEASE write")
+        except _PROGRAMMING_ERRORS:
+            raise
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+
+    def begin_group(self) -> bool:
+        """Open a group of writes on this thread (``ports.Grouping``): this process's
+        write lock and ``BEGIN IMMEDIATE``, both taken without waiting; ``False`` when
+        either is held by someone else. The group's connection never checkpoints the WAL
+        itself (a checkpoint syncs the disk, and a group runs on the event loop): every
+        ``CHECKPOINT_EVERY`` groups a thread of its own does (``PASSIVE``)."""
+        lock = _write_lock(self._real_path)
+        if not lock.acquire(blocking=False):
+            return False
+        try:
+            connection = self._group_connection()
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            lock.release()
+            if exc.sqlite_errorcode in _BUSY:
+                return False
+            raise self._unavailable(exc) from exc
+        except BaseException as exc:
+            lock.release()
+            if isinstance(exc, sqlite3.Error):
+                raise self._unavailable(exc) from exc
+            raise
+        self._local.group = connection
+        return True
+
+    def end_group(self) -> None:
+        """Commit the open group and give the write lock back."""
+        connection = self._local.group
+        assert connection is not None, "end_group without begin_group"
+        self._local.group = None
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise self._unavailable(exc) from exc
+        finally:
+            _write_lock(self._real_path).release()
+        self._count_group_commit()
+
+    def _count_group_commit(self) -> None:
+        """Every ``CHECKPOINT_EVERY`` group commits, a thread of its own checkpoints the WAL
+        (``PASSIVE``: it never blocks a writer), so the WAL stays bounded when the groups'
+        connection is the only writer (an Orchestrator whose queue is not this file)."""
+        self._group_commits += 1
+        if self._group_commits % CHECKPOINT_EVERY == 0 and not self._checkpointer.is_alive():
             self._checkpointer = threading.Thread(target=self._checkpoint, name="wal-checkpoint", daemon=True)
             self._checkpointer.start()
 
@@ -219,26 +247,18 @@ class SqliteConnections:
         finally:
             connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
-    def _begin_at_once(self, connection: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE`` on a connection without a busy timeout: ``WouldWait`` when
-        another process holds the file's write lock."""
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode in _BUSY:
-                raise WouldWait(f"the {self._what} is being written by another process") from exc
-            raise
-
-    def _hurried_connection(self) -> sqlite3.Connection:
-        """This thread's connection for writes that must not wait: no busy timeout, and
-        no automatic checkpoints (they sync the disk), which the other connections do."""
+    def _group_connection(self) -> sqlite3.Connection:
+        """This thread's connection for groups: no busy timeout (a group never waits) and
+        no automatic checkpoints (they sync the disk)."""
+        if self._closed:
+            raise StoreUnavailable(f"the {self._what} at {self.path} is closed")
         local = self._local
-        connection = local.hurried_connection
-        if connection is not None and local.hurried_pid == os.getpid():
+        connection = local.group_connection
+        if connection is not None and local.group_pid == os.getpid():
             return connection
         connection = self._open(busy_timeout=0.0)
         connection.execute("PRAGMA wal_autocheckpoint = 0")
-        local.hurried_connection, local.hurried_pid = connection, os.getpid()
+        local.group_connection, local.group_pid = connection, os.getpid()
         return connection
 
     def close(self) -> None:

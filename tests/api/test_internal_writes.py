@@ -1,5 +1,6 @@
-"""The hot internal routes (``api.fast_lane``): a write that would wait for the SQLite
-write lock waits in a thread, never on the event loop, and is then recorded once."""
+"""The internal API's writes (``api.internal`` through ``api.port_calls``): a write that
+finds the SQLite write lock taken waits off the event loop's way (the loop goes on
+serving), and is then recorded once."""
 
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ from tests.api.test_events import new_job
 
 
 class WatchedStore:
-    """The real store, telling when a step write has begun (on the loop or in a thread)."""
+    """The real store, telling when a write found the file's lock taken (and waits)."""
 
     def __init__(self, store: SqliteJobStore) -> None:
         self.store = store
         self.step_write_began = threading.Event()
 
-    def append_step(self, *args: Any, **kwargs: Any) -> Any:
-        self.step_write_began.set()
-        return self.store.append_step(*args, **kwargs)
+    def begin_group(self) -> bool:
+        begun = self.store.begin_group()
+        if not begun:
+            self.step_write_began.set()
+        return begun
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
@@ -57,7 +60,7 @@ def test_a_step_waiting_for_the_write_lock_never_stalls_the_event_loop(
         poster = threading.Thread(target=post)
         poster.start()
         try:
-            assert watched.step_write_began.wait(5), "the step never reached the store"
+            assert watched.step_write_began.wait(5), "the step never tried to write"
             # the loop is free: a read answers (WAL: reads need no lock; /healthz would wait,
             # it checks that writes can start)
             assert http.get(f"/status/{job_id}", timeout=2).status_code == 200
