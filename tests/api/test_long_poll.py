@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from levelforge import lifecycle
 from levelforge.stores.sqlite import SqliteJobStore
 from tests.api.live_server import LiveServer
 from tests.api.orchestrator_calls import TOKEN, step_event
@@ -92,8 +93,6 @@ def test_a_long_poll_sees_a_change_written_by_another_orchestrator(
     """Given a job long-polled on this Orchestrator
     When another process's Orchestrator completes it (here: the store written directly)
     Then the poll sees it at its next look at the store and answers done."""
-    from levelforge import lifecycle
-
     job_id = new_job(http)
     timer = threading.Timer(0.2, lifecycle.complete, (store, job_id, RESULT))
     timer.start()

@@ -63,7 +63,9 @@ def test_writes_asked_for_in_one_loop_turn_are_committed_in_one_group(store: Sql
     calls = GroupCommit(counted)
 
     async def record_all() -> list[Any]:
-        writes = [calls.write(lifecycle.record_step, store, job.id, a_step(job.id, "plan_layout")) for job in jobs]
+        writes = [
+            calls.write(lifecycle.record_step, store, job.id, a_step(job.id, "plan_layout")) for job in jobs
+        ]
         return await asyncio.gather(*writes)
 
     statuses = asyncio.run(record_all())
@@ -92,7 +94,9 @@ def test_a_refused_write_fails_alone_and_the_rest_of_its_group_is_written(store:
     assert [s.name for s in store.get(queued.id).steps] == ["plan_layout"]
 
 
-def test_a_write_waiting_for_another_process_never_blocks_the_loop(store: SqliteJobStore, tmp_path: Path) -> None:
+def test_a_write_waiting_for_another_process_never_blocks_the_loop(
+    store: SqliteJobStore, tmp_path: Path
+) -> None:
     """Given another connection holding the file's write lock
     When a step is written through the group commit
     Then the loop keeps running other coroutines meanwhile, and the step is written once

@@ -193,7 +193,9 @@ def test_many_consumers_get_each_message_exactly_once(make_queue: MakeQueue) -> 
     assert Counter(bodies) == Counter(f"m{i}" for i in range(300))
 
 
-def test_a_local_group_of_sends_is_received_only_once_committed(make_queue: MakeQueue, queue_kind: str) -> None:
+def test_a_local_group_of_sends_is_received_only_once_committed(
+    make_queue: MakeQueue, queue_kind: str
+) -> None:
     """Given the local queue grouping its writes (the Orchestrator's ``GroupCommit``)
     When it sends two messages in a group
     Then nothing is received before the group ends, both after; while another connection

@@ -74,7 +74,9 @@ def test_a_group_commits_its_writes_together_and_a_refused_one_changes_nothing(
     assert (second.status, second.steps, second.result) == (JobStatus.DONE, [], {"summary": {"rooms": 1}})
 
 
-def test_a_lock_held_by_another_connection_refuses_the_group_at_once(store: SqliteJobStore, tmp_path: Path) -> None:
+def test_a_lock_held_by_another_connection_refuses_the_group_at_once(
+    store: SqliteJobStore, tmp_path: Path
+) -> None:
     job = store.insert(new_job({"seed": 1})).job
     holder = sqlite3.connect(tmp_path / "jobs.db", isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
