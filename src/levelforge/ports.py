@@ -3,6 +3,7 @@ store. Backends implement these; nothing above them imports boto3 or sqlite3."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -162,10 +163,16 @@ class Grouping(Protocol):
 
     def begin_group(self) -> bool:
         """Open a transaction on this thread that this thread's writes join until
-        ``end_group`` (each still atomic: a refused write changes nothing). ``False``,
-        without waiting and without opening anything, when the write lock is taken."""
+        ``end_group``. ``False``, without waiting and without opening anything, when the
+        write lock is taken."""
         ...
 
-    def end_group(self) -> None:
-        """Commit the group's writes (``StoreUnavailable``: none of them was written)."""
+    def savepoint(self) -> AbstractContextManager[None]:
+        """Inside an open group: what is written in the block is undone if it raises, the
+        rest of the group stays (one call of several in a group)."""
+        ...
+
+    def end_group(self, *, commit: bool = True) -> None:
+        """Commit the group's writes (``StoreUnavailable``: none of them was written), or
+        roll them all back."""
         ...

@@ -14,7 +14,7 @@ import pytest
 
 from levelforge import lifecycle
 from levelforge.api.port_calls import GroupCommit, InThreads, port_calls
-from levelforge.errors import JobTerminal, StoreUnavailable
+from levelforge.errors import JobNotFound, JobTerminal, StoreUnavailable
 from levelforge.jobs import JobStatus, Step, new_job
 from levelforge.stores.sqlite import SqliteJobStore
 
@@ -38,8 +38,11 @@ class CountedGroups:
         self.begun += begun
         return begun
 
-    def end_group(self) -> None:
-        self.store.end_group()
+    def savepoint(self) -> Any:
+        return self.store.savepoint()
+
+    def end_group(self, *, commit: bool = True) -> None:
+        self.store.end_group(commit=commit)
 
 
 @pytest.fixture
@@ -140,3 +143,28 @@ def test_a_write_that_cannot_start_within_the_busy_timeout_is_unavailable_and_wr
         holder.execute("ROLLBACK")
         holder.close()
     assert store.get(job.id).steps == []
+
+
+@pytest.mark.parametrize("company", [0, 3], ids=["alone", "in-a-group"])
+def test_a_write_that_raises_after_writing_leaves_nothing_behind(store: SqliteJobStore, company: int) -> None:
+    """Given a write that inserts a job and then raises (alone in its group, without a
+    savepoint, or beside other writes, with one)
+    When it runs through the group commit
+    Then its job is not there afterwards, and the other writes of its group are."""
+    doomed = new_job({"seed": 1})
+    others = [new_job({"seed": 2 + n}) for n in range(company)]
+    calls = GroupCommit(store)
+
+    def insert_then_fail() -> None:
+        store.insert(doomed)
+        raise RuntimeError("after the insert")
+
+    async def run() -> list[Any]:
+        writes = [calls.write(insert_then_fail), *(calls.write(store.insert, job) for job in others)]
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert isinstance(outcomes[0], RuntimeError)
+    with pytest.raises(JobNotFound):
+        store.get(doomed.id)
+    assert [store.get(job.id).id for job in others] == [job.id for job in others]

@@ -5,13 +5,13 @@
 - The embedded SQLite file (a port that is ``ports.Grouping``): reads at once on the loop
   (in WAL mode a read never waits for a writer) and writes **committed in groups**
   (``GroupCommit``): the writes asked for while the loop was busy run back to back on the
-  loop in one ``BEGIN IMMEDIATE`` transaction, each still one atomic conditional write of
-  its own (a savepoint: a refused one changes nothing), and each is answered only after
-  the group's ``COMMIT``. No thread hop (it costs more CPU than the write itself), one
-  commit for many writes, and the loop never waits for the file: when another process or
-  thread holds its write lock, the group is tried again after 50 µs, doubling up to 2 ms,
-  while the loop serves other requests; a write that could not start within
-  ``BUSY_TIMEOUT_SECONDS`` fails with ``StoreUnavailable`` (``503``).
+  loop in one ``BEGIN IMMEDIATE`` transaction, each call still atomic on its own (a
+  savepoint: one that raises changes nothing; a group of one is rolled back instead), and
+  each is answered only after the group's ``COMMIT``. No thread hop (it costs more CPU
+  than the write itself), one commit for many writes, and the loop never waits for the
+  file: when another process or thread holds its write lock, the group is tried again
+  after 50 µs, doubling up to 2 ms, while the loop serves other requests; a write that
+  could not start within ``BUSY_TIMEOUT_SECONDS`` fails with ``StoreUnavailable`` (503).
 """
 
 from __future__ import annotations
@@ -105,9 +105,10 @@ class GroupCommit:
             return
         self._retry = RETRY_FIRST_SECONDS
         group = [self._pending.popleft() for _ in range(min(MAX_GROUP, len(self._pending)))]
-        outcomes = [self._run(write) for write in group]
+        alone = len(group) == 1  # then it needs no savepoint: the group is rolled back if it raises
+        outcomes = [self._run(write, alone) for write in group]
         try:
-            self.port.end_group()
+            self.port.end_group(commit=not (alone and isinstance(outcomes[0], BaseException)))
         except StoreUnavailable as exc:  # nothing of the group was written
             outcomes = [exc] * len(group)
         for write, outcome in zip(group, outcomes, strict=True):
@@ -121,11 +122,15 @@ class GroupCommit:
             self._scheduled = True
             loop.call_soon(self._flush)
 
-    @staticmethod
-    def _run(write: _Write) -> Any:
+    def _run(self, write: _Write, alone: bool) -> Any:
+        """The call's result or what it raised (a refused rule, or a bug: its own answer);
+        each call is atomic: beside others in a group, in a savepoint of its own."""
         try:
-            return write.call(*write.args)
-        except Exception as exc:  # noqa: BLE001 (a refused rule, or a bug: that write's own answer)
+            if alone:
+                return write.call(*write.args)
+            with self.port.savepoint():
+                return write.call(*write.args)
+        except Exception as exc:  # noqa: BLE001
             return exc
 
     def _fail_all(self, exc: StoreUnavailable) -> None:

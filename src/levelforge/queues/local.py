@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from levelforge.ports import Message
@@ -132,8 +133,11 @@ class LocalQueue:
     def begin_group(self) -> bool:
         return self._db.begin_group()
 
-    def end_group(self) -> None:
-        self._db.end_group()
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._db.savepoint()
+
+    def end_group(self, *, commit: bool = True) -> None:
+        self._db.end_group(commit=commit)
 
     def close(self) -> None:
         self._db.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -261,8 +262,11 @@ class SqliteJobStore:
     def begin_group(self) -> bool:
         return self._db.begin_group()
 
-    def end_group(self) -> None:
-        self._db.end_group()
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._db.savepoint()
+
+    def end_group(self, *, commit: bool = True) -> None:
+        self._db.end_group(commit=commit)
 
     def ping(self) -> None:
         """The store answers when it can be read *and* written: in WAL mode reads go on

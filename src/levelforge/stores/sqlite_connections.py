@@ -108,10 +108,11 @@ class SqliteConnections:
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed when the block ends, rolled back
         when it raises (a refused life-cycle rule included). Inside a group
-        (``begin_group``) it is a savepoint of the group's transaction instead."""
-        if self._local.group is not None:
-            with self._savepoint(self._local.group) as connection:
-                yield connection
+        (``begin_group``) it joins the group's transaction instead: the group's owner makes
+        each of its calls atomic (``savepoint``, or a group of one call rolled back)."""
+        group = self._local.group
+        if group is not None:
+            yield group
             return
         deadline = time.monotonic() + self._busy_timeout
         lock = _write_lock(self._real_path)
@@ -137,18 +138,25 @@ class SqliteConnections:
             lock.release()
 
     @contextmanager
-    def _savepoint(self, connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    def savepoint(self) -> Iterator[None]:
+        """Inside the open group: the block's writes, undone if it raises."""
+        connection = self._local.group
+        assert connection is not None, "savepoint outside a group"
         try:
-            connection.execute("SAVEPOINT write")
+            connection.execute("SAVEPOINT call")
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        try:
+            yield
+        except BaseException:
             try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK TO write")
-                connection.execute("RELEASE write")
-                raise
-            connection.execute("RELEASE write")
-        except _PROGRAMMING_ERRORS:
+                connection.execute("ROLLBACK TO call")
+                connection.execute("RELEASE call")
+            except sqlite3.Error as exc:
+                raise self._unavailable(exc) from exc
             raise
+        try:
+            connection.execute("RELEASE call")
         except sqlite3.Error as exc:
             raise self._unavailable(exc) from exc
 
@@ -177,13 +185,13 @@ class SqliteConnections:
         self._local.group = connection
         return True
 
-    def end_group(self) -> None:
-        """Commit the open group and give the write lock back."""
+    def end_group(self, *, commit: bool = True) -> None:
+        """Commit (or roll back) the open group and give the write lock back."""
         connection = self._local.group
         assert connection is not None, "end_group without begin_group"
         self._local.group = None
         try:
-            connection.execute("COMMIT")
+            connection.execute("COMMIT" if commit else "ROLLBACK")
         except sqlite3.Error as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
