@@ -11,14 +11,17 @@ second); once the queue is empty only the last few jobs are running, and it asks
 ``--fine-poll-ms``, so the end is seen within a few ms without loading the server during
 the burst. Failed jobs are counted afterwards and a sample of jobs is checked for 10 steps.
 
-latency: one job in flight: POST, then ``GET /status/{id}`` in a loop until the job is
-``done`` (its result is in that last answer, as a client would get it). Between answers it
-sleeps ``--poll-interval-ms`` (1 ms), or longer when the answers are slow, so that the
-polls keep the server busy at most ``--poll-duty`` (0.2) of the time: a tight loop against
-a slow server would measure mostly the polls' own load. Each job's time to ``updatedAt``
-of the done job (the server's clock) is reported too: that one has no polling granularity.
-``--latency-mode events`` follows ``GET /jobs/{id}/events`` instead (server push, no
-polling) and then GETs the job once.
+latency: one job in flight: POST, then, by ``--latency-mode``:
+
+- ``longpoll`` (the default): ``GET /status/{id}?wait=30``, which the server answers as
+  soon as the job is terminal, with its result (asked again if 30 s pass first);
+- ``events``: ``GET /jobs/{id}/events`` (server push) to the terminal status, then one GET;
+- ``poll``: ``GET /status/{id}`` in a loop until the job is ``done``; between answers it
+  sleeps ``--poll-interval-ms`` (1 ms), or longer when the answers are slow, so that the
+  polls keep the server busy at most ``--poll-duty`` (0.2) of the time.
+
+Each job's time to ``updatedAt`` of the done job (the server's clock) is reported too: that
+one has no noticing in it.
 """
 
 from __future__ import annotations
@@ -89,9 +92,23 @@ class LevelforgeClient:
         final.raise_for_status()
         return dict(final.json())
 
+    def long_poll(self, http: httpx.Client, job_id: str) -> dict[str, Any]:
+        """``GET /status/{id}?wait=30`` until the job is terminal (one request, normally)."""
+        deadline = time.perf_counter() + self.timeout_s
+        while True:
+            response = http.get(f"/status/{job_id}", params={"wait": 30}, timeout=40)
+            response.raise_for_status()
+            job: dict[str, Any] = response.json()
+            if job["status"] in TERMINAL:
+                return job
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"job {job_id} still {job['status']} after {self.timeout_s} s")
+
     def wait(self, http: httpx.Client, job_id: str) -> dict[str, Any]:
         if self.args.latency_mode == "events":
             return self.follow_events(http, job_id)
+        if self.args.latency_mode == "longpoll":
+            return self.long_poll(http, job_id)
         return self.poll_until_terminal(
             http, job_id, self.args.poll_interval_ms / 1000, self.args.poll_duty
         )
@@ -194,7 +211,7 @@ def main() -> int:
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--submitters", type=int, default=4)
-    parser.add_argument("--latency-mode", choices=("poll", "events"), default="poll")
+    parser.add_argument("--latency-mode", choices=("longpoll", "events", "poll"), default="longpoll")
     parser.add_argument("--poll-interval-ms", type=float, default=1.0)
     parser.add_argument("--poll-duty", type=float, default=0.2)
     parser.add_argument("--coarse-poll-ms", type=float, default=50.0)
