@@ -24,10 +24,12 @@ TEMPLATE = REPO / "deploy" / "cloudformation" / "levelforge.yaml"
 #: resource types of the template that ministack's CloudFormation has no provisioner for
 #: (its CreateStack fails with "Unsupported resource type"): deployed without them, and
 #: checked by tests/aws/test_deploy_static.py
-NOT_PROVISIONED = frozenset({
-    "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy",
-})
+NOT_PROVISIONED = frozenset(
+    {
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+    }
+)
 
 
 class _Loader(yaml.SafeLoader):

@@ -57,9 +57,20 @@ def test_checkov_passes_and_waives_only_the_checks_named_with_their_reason(templ
     it skipped are exactly those the template's Metadata.Waivers names, each with the same
     reason on every resource that waives it."""
     result = subprocess.run(
-        [linter("checkov"), "-f", str(TEMPLATE), "--framework", "cloudformation", "--skip-download",
-         "-o", "json"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            linter("checkov"),
+            "-f",
+            str(TEMPLATE),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
@@ -106,10 +117,12 @@ def test_the_queues_are_the_ones_aws_init_creates_for_the_default_configuration(
 
     rendered = {
         "VisibilityTimeout": resolved(queue["VisibilityTimeout"]),
-        "RedrivePolicy": json.dumps({
-            "deadLetterTargetArn": "DLQ-ARN",
-            "maxReceiveCount": resolved(queue["RedrivePolicy"]["maxReceiveCount"]),
-        }),
+        "RedrivePolicy": json.dumps(
+            {
+                "deadLetterTargetArn": "DLQ-ARN",
+                "maxReceiveCount": resolved(queue["RedrivePolicy"]["maxReceiveCount"]),
+            }
+        ),
     }
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert rendered == aws.job_queue_attributes(Settings(), "DLQ-ARN")
@@ -129,8 +142,12 @@ def test_the_bucket_blocks_public_access_is_encrypted_and_expires_artifacts(temp
 
     assert all(properties["PublicAccessBlockConfiguration"].values())
     assert len(properties["PublicAccessBlockConfiguration"]) == 4
-    assert properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert (
+        properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]["SSEAlgorithm"]
+        == "AES256"
+    )
     assert (rule["Status"], rule["Prefix"]) == ("Enabled", "jobs/")
     assert rule["ExpirationInDays"] == {"Ref": "RetentionDays"}
     assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
@@ -140,7 +157,8 @@ def test_only_the_table_and_the_bucket_are_retained(template: dict[str, Any]) ->
     """Given every resource, Then only the table and the bucket have a Retain (or Snapshot)
     policy: deleting the stack deletes everything else."""
     kept = {
-        name for name, resource in template["Resources"].items()
+        name
+        for name, resource in template["Resources"].items()
         if {resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")} - {None, "Delete"}
     }
     assert kept == {"JobsTable", "ArtifactsBucket"}
@@ -149,7 +167,9 @@ def test_only_the_table_and_the_bucket_are_retained(template: dict[str, Any]) ->
 ROLE_NAMES = {"orchestrator": "OrchestratorTaskRole", "worker": "WorkerTaskRole"}
 #: how the template names what docs/aws.md writes as placeholders
 PLACEHOLDERS = {
-    "${AWS::Partition}": "aws", "${AWS::Region}": "REGION", "${AWS::AccountId}": "ACCOUNT",
+    "${AWS::Partition}": "aws",
+    "${AWS::Region}": "REGION",
+    "${AWS::AccountId}": "ACCOUNT",
     "${JobsTable.Arn}": "arn:aws:dynamodb:REGION:ACCOUNT:table/TABLE",
     "${ArtifactsBucket.Arn}": "arn:aws:s3:::BUCKET",
 }
@@ -206,7 +226,8 @@ def test_internal_token_comes_from_secrets_manager_only(template: dict[str, Any]
         assert "INTERNAL_TOKEN" not in {variable["Name"] for variable in container["Environment"]}
         assert "INTERNAL_TOKEN" not in json.dumps(container["Command"])
     readers = {
-        name for name, role in resources_of(template, "AWS::IAM::Role").items()
+        name
+        for name, role in resources_of(template, "AWS::IAM::Role").items()
         if "InternalToken" in deploy_template.references(role["Properties"].get("Policies", []))
     }
     assert readers == {"TaskExecutionRole"}
@@ -257,10 +278,13 @@ def test_workers_scale_by_target_tracking_on_visible_messages_per_worker(templat
     assert target_properties["ScalableDimension"] == "ecs:service:DesiredCount"
     assert deploy_template.references(target_properties["ResourceId"]) == {"Cluster", "WorkerService"}
     assert (target_properties["MinCapacity"], target_properties["MaxCapacity"]) == (
-        {"Ref": "WorkerMinCount"}, {"Ref": "WorkerMaxCount"})
+        {"Ref": "WorkerMinCount"},
+        {"Ref": "WorkerMaxCount"},
+    )
     assert policy_properties["PolicyType"] == "TargetTrackingScaling"
-    assert policy_properties["ScalingTargetId"] == {"Ref": next(iter(resources_of(
-        template, "AWS::ApplicationAutoScaling::ScalableTarget")))}
+    assert policy_properties["ScalingTargetId"] == {
+        "Ref": next(iter(resources_of(template, "AWS::ApplicationAutoScaling::ScalableTarget")))
+    }
     tracking = policy_properties["TargetTrackingScalingPolicyConfiguration"]
     assert tracking["TargetValue"] == {"Ref": "MessagesPerWorker"}
     metrics = {metric["Id"]: metric for metric in tracking["CustomizedMetricSpecification"]["Metrics"]}
