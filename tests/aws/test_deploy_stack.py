@@ -89,16 +89,19 @@ def network(emulator: Emulator) -> dict[str, str]:
     return {"VpcId": vpc, "LoadBalancerSubnetIds": ",".join(subnets), "ServiceSubnetIds": ",".join(subnets)}
 
 
-def create_stack(emulator: Emulator) -> DeployedStack:
-    parameters = PARAMETERS | network(emulator)
+def stack_request(parameters: dict[str, str]) -> dict[str, Any]:
     body = deploy_template.for_emulator(deploy_template.load(), parameters)
+    return {
+        "TemplateBody": json.dumps(body),
+        "Capabilities": ["CAPABILITY_IAM"],
+        "Parameters": [{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+    }
+
+
+def create_stack(emulator: Emulator) -> DeployedStack:
     name = unique("levelforge")
-    created = emulator.root("cloudformation").create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(body),
-        Capabilities=["CAPABILITY_IAM"],
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-    )
+    request = stack_request(PARAMETERS | network(emulator))
+    created = emulator.root("cloudformation").create_stack(StackName=name, **request)
     return DeployedStack(emulator, name, created["StackId"])
 
 
@@ -425,3 +428,51 @@ def test_deleting_the_stack_leaves_the_table_and_the_bucket_and_nothing_else(min
     assert deployed.settled() == "DELETE_COMPLETE"
     left = {name for name, (kind, physical) in made.items() if exists(ministack, kind, physical)}
     assert left == {"JobsTable", "ArtifactsBucket"}
+
+
+def test_an_update_rolls_out_a_new_image_and_keeps_the_table_the_bucket_and_their_data(
+    ministack: Emulator,
+) -> None:
+    """Given a stack with a job item and an artifact, When it is updated with a new Image and
+    WorkerConcurrency (as docs/aws.md's update does), Then it reaches UPDATE_COMPLETE, both
+    services run new task definitions with the new image, the Worker with the new
+    concurrency, and the table and bucket are the same, with their data."""
+    deployed = create_stack(ministack)
+    assert deployed.settled() == "CREATE_COMPLETE"
+    before = {name: resource["PhysicalResourceId"] for name, resource in deployed.resources().items()}
+    outputs = deployed.outputs
+    ministack.root("dynamodb").put_item(TableName=outputs["JobsTable"], Item={"pk": {"S": "job#kept"}})
+    ministack.root("s3").put_object(Bucket=outputs["ArtifactsBucket"], Key="jobs/kept/minimap.txt", Body=b"#")
+    parameters = {
+        parameter["ParameterKey"]: parameter["ParameterValue"]
+        for parameter in deployed.describe()["Parameters"]
+    }
+
+    ministack.root("cloudformation").update_stack(
+        StackName=deployed.stack_id,
+        **stack_request(parameters | {"Image": "levelforge:next", "WorkerConcurrency": "3"}),
+    )
+
+    assert deployed.settled() == "UPDATE_COMPLETE"
+    after = {name: resource["PhysicalResourceId"] for name, resource in deployed.resources().items()}
+    assert {name for name in before if after[name] != before[name]} == {
+        "OrchestratorTaskDefinition",
+        "WorkerTaskDefinition",
+    }
+    ecs = ministack.root("ecs")
+    services = ecs.describe_services(
+        cluster=outputs["ClusterName"], services=[after["OrchestratorService"], after["WorkerService"]]
+    )["services"]
+    assert {service["taskDefinition"] for service in services} == {
+        after["OrchestratorTaskDefinition"],
+        after["WorkerTaskDefinition"],
+    }
+    (worker,) = ecs.describe_task_definition(taskDefinition=after["WorkerTaskDefinition"])["taskDefinition"][
+        "containerDefinitions"
+    ]
+    assert (worker["image"], worker["command"]) == ("levelforge:next", ["worker", "--concurrency", "3"])
+    item = ministack.root("dynamodb").get_item(TableName=outputs["JobsTable"], Key={"pk": {"S": "job#kept"}})
+    assert "Item" in item
+    kept = ministack.root("s3").get_object(Bucket=outputs["ArtifactsBucket"], Key="jobs/kept/minimap.txt")
+    assert kept["Body"].read() == b"#"
+    ministack.root("cloudformation").delete_stack(StackName=deployed.stack_id)
