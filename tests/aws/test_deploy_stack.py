@@ -476,3 +476,25 @@ def test_an_update_rolls_out_a_new_image_and_keeps_the_table_the_bucket_and_thei
     kept = ministack.root("s3").get_object(Bucket=outputs["ArtifactsBucket"], Key="jobs/kept/minimap.txt")
     assert kept["Body"].read() == b"#"
     ministack.root("cloudformation").delete_stack(StackName=deployed.stack_id)
+
+
+@pytest.mark.parametrize(
+    ("role", "cpu", "memory"), [("Orchestrator", "256", "4096"), ("Worker", "4096", "4096")]
+)
+def test_a_size_fargate_does_not_offer_is_refused_before_anything_is_made(
+    ministack: Emulator, role: str, cpu: str, memory: str
+) -> None:
+    """Given a CPU and memory pair Fargate does not run, When a stack is created with it,
+    Then CloudFormation refuses it (the template's Rules) naming the parameter, and no stack
+    (so no table or bucket) is made."""
+    name = unique("levelforge")
+    request = stack_request(PARAMETERS | network(ministack) | {f"{role}Cpu": cpu, f"{role}Memory": memory})
+    cloudformation = ministack.root("cloudformation")
+
+    with pytest.raises(ClientError) as refused:
+        cloudformation.create_stack(StackName=name, **request)
+
+    assert aws.error_code(refused.value) == "ValidationError"
+    assert f"{role}Memory must be one of" in str(refused.value)
+    names = {summary["StackName"] for summary in cloudformation.list_stacks()["StackSummaries"]}
+    assert name not in names

@@ -299,3 +299,30 @@ def test_workers_scale_by_target_tracking_on_visible_messages_per_worker(templat
     assert returned["Expression"] == "visible / MAX([workers, 1])"
     cluster = template["Resources"]["Cluster"]["Properties"]
     assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
+
+
+@pytest.mark.parametrize("role", ["Orchestrator", "Worker"])
+def test_every_cpu_size_has_its_memory_rule_and_the_defaults_pass_it(
+    template: dict[str, Any], role: str
+) -> None:
+    """Given a role's CPU choices, Then each has one rule that lists the memory sizes Fargate
+    pairs with it (512 MiB to 2 GiB for a quarter vCPU; 2 to 8 GiB per vCPU above, at most
+    30 GiB), so a pair Fargate would refuse is refused before anything is made; and the
+    role's default pair passes its rule."""
+    parameters = template["Parameters"]
+    rules = {name: rule for name, rule in template["Rules"].items() if name.startswith(f"{role}Size")}
+    cpus = [str(cpu) for cpu in parameters[f"{role}Cpu"]["AllowedValues"]]
+    assert sorted(rules) == sorted(f"{role}Size{cpu}" for cpu in cpus)
+    for cpu in cpus:
+        rule = rules[f"{role}Size{cpu}"]
+        assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": f"{role}Cpu"}, cpu]}
+        ((allowed, memory),) = [assertion["Assert"]["Fn::Contains"] for assertion in rule["Assertions"]]
+        assert memory == {"Ref": f"{role}Memory"}
+        vcpu = int(cpu) / 1024
+        sizes = [int(size) for size in allowed]
+        assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+        assert min(sizes) == (512 if vcpu == 0.25 else 2048 * vcpu)
+        assert max(sizes) == (2048 if vcpu == 0.25 else min(8192 * vcpu, 30720))
+    default_cpu, default_memory = (str(parameters[f"{role}{kind}"]["Default"]) for kind in ("Cpu", "Memory"))
+    (allowed, _memory) = rules[f"{role}Size{default_cpu}"]["Assertions"][0]["Assert"]["Fn::Contains"]
+    assert default_memory in allowed
