@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.aws.emulator import EXECUTABLE, REPO
 
 TEMPLATE = REPO / "deploy" / "cloudformation" / "levelforge.yaml"
+#: cfn-lint and checkov, in their own virtualenv (scripts/install-iac-linters.sh)
+LINTERS = REPO / ".iac" / "bin"
 
 #: resource types of the template that ministack's CloudFormation has no provisioner for
 #: (its CreateStack fails with "Unsupported resource type"): deployed without them, and
@@ -117,3 +121,14 @@ def emulator_resource_types() -> set[str]:
     out = subprocess.run([str(python), "-c", script], capture_output=True, text=True, check=True, timeout=60)
     types: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
     return set(types)
+
+
+def linter(name: str) -> str:
+    """The path of linter ``name`` in .iac/ (skipped, saying so, when missing; failed in CI)."""
+    path = LINTERS / name
+    if not path.exists():
+        reason = f"{path} is missing: run scripts/install-iac-linters.sh"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the template's linters: {reason}")
+        pytest.skip(reason)
+    return str(path)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.aws import deploy_template
 from tests.aws.emulator import REPO
 from tests.e2e.processes import free_port, stop, wait_healthy
 
@@ -73,6 +74,32 @@ def test_the_dockerfile_builds_in_one_stage_and_runs_slim_as_a_non_root_user() -
     assert exec_form(runtime, "CMD")[0] == "orchestrator"
     assert exec_form(runtime, "HEALTHCHECK") == ["python", "/app/healthcheck.py"]
     assert ("COPY", "deploy/docker/healthcheck.py /app/healthcheck.py") in runtime
+
+
+def test_checkov_finds_nothing_in_the_dockerfile() -> None:
+    """Given the Dockerfile, When checkov scans it offline, Then no check fails and none is
+    skipped (non-root user, health check, pinned base, no port 22, …)."""
+    result = subprocess.run(
+        [
+            deploy_template.linter("checkov"),
+            "-f",
+            str(DOCKERFILE),
+            "--framework",
+            "dockerfile",
+            "--skip-download",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    summary = json.loads(result.stdout)["summary"]
+    assert (summary["failed"], summary["skipped"], summary["parsing_errors"]) == (0, 0, 0)
+    assert summary["passed"] > 10
 
 
 def build_context(target: Path) -> Path:

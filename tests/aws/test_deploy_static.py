@@ -18,10 +18,9 @@ from levelforge import aws
 from levelforge.config import Settings
 from tests.aws import deploy_template
 from tests.aws.conftest import documented_policy
-from tests.aws.emulator import EXECUTABLE, REPO
+from tests.aws.emulator import EXECUTABLE
 
 TEMPLATE = deploy_template.TEMPLATE
-LINTERS = REPO / ".iac" / "bin"
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +32,15 @@ def resources_of(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any
     return {name: resource for name, resource in template["Resources"].items() if resource["Type"] == kind}
 
 
-def linter(name: str) -> str:
-    path = LINTERS / name
-    if not path.exists():
-        reason = f"{path} is missing: run scripts/install-iac-linters.sh"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs the template's linters: {reason}")
-        pytest.skip(reason)
-    return str(path)
-
-
 def test_cfn_lint_finds_nothing() -> None:
     """Given the template, When cfn-lint checks it (every rule, warnings included), Then it
     reports nothing."""
     result = subprocess.run(
-        [linter("cfn-lint"), str(TEMPLATE)], capture_output=True, text=True, timeout=120, check=False
+        [deploy_template.linter("cfn-lint"), str(TEMPLATE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -58,7 +51,7 @@ def test_checkov_passes_and_waives_only_the_checks_named_with_their_reason(templ
     reason on every resource that waives it."""
     result = subprocess.run(
         [
-            linter("checkov"),
+            deploy_template.linter("checkov"),
             "-f",
             str(TEMPLATE),
             "--framework",
