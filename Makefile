@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint emulator chromium screenshot quality bench bench-jobs chaos clean
+.PHONY: run test lint emulator iac-linters chromium screenshot quality bench bench-jobs chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,16 +19,20 @@ run: $(STAMP)
 	$(BIN)/levelforge serve --host 127.0.0.1 --port $${PORT:-8000} --workers $${WORKERS:-2}
 
 ## lint, type-check and the whole test suite, with every service the tests use
-test: $(STAMP) chromium emulator lint
+test: $(STAMP) chromium emulator iac-linters lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts deploy
 	$(BIN)/mypy
 
 ## ministack, the local AWS emulator of the AWS tests, in its own .emu/ virtualenv
 emulator:
 	scripts/install-emulator.sh
+
+## cfn-lint and checkov, the CloudFormation template's linters, in their own .iac/ virtualenv
+iac-linters:
+	scripts/install-iac-linters.sh
 
 ## Debian's Chromium for the viewer's browser tests (no browser download: see shared/BROWSER.md)
 chromium:
@@ -61,4 +65,4 @@ chaos: $(STAMP) emulator
 	$(BIN)/python -m benchmarks.chaos $(CHAOS_ARGS)
 
 clean:
-	rm -rf $(VENV) .emu .pytest_cache .mypy_cache .ruff_cache levelforge.db*
+	rm -rf $(VENV) .emu .iac .pytest_cache .mypy_cache .ruff_cache levelforge.db*

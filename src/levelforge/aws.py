@@ -77,6 +77,10 @@ JOB_INDEXES = {
     TENANT_INDEX: ("tenant", "createdKey"),
     TENANT_STATUS_INDEX: ("status", "tenantCreatedKey"),
 }
+#: on-demand capacity: the table follows the load
+BILLING_MODE = "PAY_PER_REQUEST"
+#: how long the dead-letter queue keeps a message: SQS's longest, 14 days
+DEAD_LETTER_RETENTION_SECONDS = 1_209_600
 
 Service = Literal["dynamodb", "s3", "sqs"]
 
@@ -255,13 +259,7 @@ def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) 
     (status, tenantCreatedKey) indexes, keys only; on-demand capacity; TTL on ``expiresAt``.
     A table of an earlier version gets the indexes it lacks (its old ones are left)."""
     try:
-        dynamodb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
-            AttributeDefinitions=_index_attributes(JOB_INDEXES),
-            GlobalSecondaryIndexes=[_index(name) for name in JOB_INDEXES],
-        )
+        dynamodb.create_table(TableName=table, **jobs_table_definition())
         report.add(f"DynamoDB table {table}", "created")
     except dynamodb.exceptions.ResourceInUseException:
         report.add(f"DynamoDB table {table}", "exists")
@@ -279,6 +277,19 @@ def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) 
 
 
 _WAIT: Any = {"Delay": 1, "MaxAttempts": 120}
+
+
+def jobs_table_definition() -> Any:
+    """The job table as ``CreateTable`` takes it, less its name: key, indexes and billing
+    mode. The CloudFormation stack (deploy/cloudformation/levelforge.yaml) declares the same
+    properties under the same names, and a test holds the two equal; the TTL attribute is
+    ``TTL_ATTRIBUTE``."""
+    return {
+        "BillingMode": BILLING_MODE,
+        "KeySchema": [{"AttributeName": TABLE_KEY, "KeyType": "HASH"}],
+        "AttributeDefinitions": _index_attributes(JOB_INDEXES),
+        "GlobalSecondaryIndexes": [_index(name) for name in JOB_INDEXES],
+    }
 
 
 def _index_attributes(indexes: dict[str, tuple[str, str]]) -> list[Any]:
@@ -350,18 +361,28 @@ def create_queues(sqs: SQSClient, settings: Settings, report: InitReport) -> Non
     ``MAX_DELIVERIES`` receives, hidden ``VISIBILITY_TIMEOUT_SECONDS`` per receive."""
     url = settings.jobs_queue_url or ""
     name = queue_name_of(url)
-    dead_url = ensure_queue(sqs, name + DEAD_LETTER_SUFFIX, {"MessageRetentionPeriod": "1209600"}, report)
+    dead_url = ensure_queue(sqs, name + DEAD_LETTER_SUFFIX, dead_letter_queue_attributes(), report)
     dead = sqs.get_queue_attributes(QueueUrl=dead_url, AttributeNames=["QueueArn"])
-    dead_arn = dead["Attributes"]["QueueArn"]
-    attributes = {
-        "VisibilityTimeout": str(math.ceil(settings.visibility_timeout_seconds)),
-        "RedrivePolicy": json.dumps(
-            {"deadLetterTargetArn": dead_arn, "maxReceiveCount": str(settings.max_deliveries)}
-        ),
-    }
-    made = ensure_queue(sqs, name, attributes, report)
+    made = ensure_queue(sqs, name, job_queue_attributes(settings, dead["Attributes"]["QueueArn"]), report)
     if made.rstrip("/") != url.rstrip("/"):
         report.add("  note", f"SQS answers the queue's URL as {made}; set JOBS_QUEUE_URL to it")
+
+
+def dead_letter_queue_attributes() -> dict[str, str]:
+    """The dead-letter queue's attributes (the stack's ``DeadLetterQueue`` has the same)."""
+    return {"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)}
+
+
+def job_queue_attributes(settings: Settings, dead_letter_arn: str) -> dict[str, str]:
+    """The job queue's attributes for ``settings``: hidden ``VISIBILITY_TIMEOUT_SECONDS``
+    (whole seconds, rounded up) per receive, redriven to ``dead_letter_arn`` after
+    ``MAX_DELIVERIES`` receives. The stack's ``JobsQueue`` has the same, from its parameters."""
+    return {
+        "VisibilityTimeout": str(math.ceil(settings.visibility_timeout_seconds)),
+        "RedrivePolicy": json.dumps(
+            {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(settings.max_deliveries)}
+        ),
+    }
 
 
 def ensure_queue(sqs: SQSClient, name: str, attributes: dict[str, str], report: InitReport) -> str:
