@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import secrets
@@ -181,6 +182,7 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int, concu
     children += start_workers(settings, host, port, workers, concurrency)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
     print(f"levelforge is serving on {url} ({workers} worker processes)", flush=True)
+    gc.freeze()  # what start-up made lives as long as the process: the collector skips it
     try:
         server.run()
     finally:

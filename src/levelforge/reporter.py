@@ -221,8 +221,8 @@ class Reporter:
         self.transport.close()
 
     def step(self, job_id: str, step: Step) -> Reply:
-        body = step.model_dump(by_alias=True, mode="json")
-        response = self._post(f"/internal/jobs/{job_id}/step", body)
+        body = step.model_dump_json(by_alias=True).encode()
+        response = self._post_bytes(f"/internal/jobs/{job_id}/step", body)
         if response.status == 409:
             return Reply(terminal=True)
         return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))

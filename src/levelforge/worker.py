@@ -199,16 +199,16 @@ def finished_level(steps: Generator[StepDone, None, Level]) -> Level:
 
 
 def make_step(job_id: str, name: str, started_at: str, started: float, summary: str, status: str) -> Step:
-    return Step.model_validate(
-        {
-            "stepId": step_id_for(job_id, name),
-            "name": name,
-            "startedAt": started_at,
-            "endedAt": timestamp(),
-            "durationMs": round((time.perf_counter() - started) * 1000, 3),
-            "summary": summary[:SUMMARY_MAX_CHARS],
-            "status": status,
-        }
+    """The step as the worker reports it: built from values it made itself, so without a
+    second validation (the Orchestrator validates what it receives)."""
+    return Step.model_construct(
+        step_id=step_id_for(job_id, name),
+        name=name,
+        started_at=started_at,
+        ended_at=timestamp(),
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        summary=summary[:SUMMARY_MAX_CHARS],
+        status=status,
     )
 
 
