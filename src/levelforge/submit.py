@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 import httpx
 
 from levelforge.config import Settings
 
-POLL_SECONDS = 0.05
+#: a long poll's wait (``GET /status/{id}?wait=``) when the event stream ended early
+WAIT_SECONDS = 30
 TERMINAL = ("done", "failed")
 
 
@@ -41,20 +41,28 @@ def describe_error(response: httpx.Response) -> str:
 
 
 def follow(client: httpx.Client, job_id: str) -> int:
-    """Print each step as it is recorded, then the minimap (or the error)."""
-    shown = 0
+    """Print each step as it is recorded (the job's event stream: pushed, not polled), then
+    the minimap (or the error) from the finished job."""
+    with client.stream("GET", f"/jobs/{job_id}/events", timeout=httpx.Timeout(10.0, read=None)) as events:
+        events.raise_for_status()
+        kind = ""
+        for line in events.iter_lines():
+            if line.startswith("event:"):
+                kind = line.partition(":")[2].strip()
+            elif line.startswith("data:") and kind == "step":
+                show_step(json.loads(line.partition(":")[2]))
+    # the stream ends after the terminal status (or early, if the Orchestrator stopped):
+    # the job with its result, by a long poll that answers at once once it is terminal
     while True:
-        job = client.get(f"/status/{job_id}").raise_for_status().json()
-        for step in job["steps"][shown:]:
-            mark = "ok " if step["status"] == "ok" else "ERR"
-            print(
-                f"  [{mark}] {step['name']:<22} {step['durationMs']:>8.2f} ms  {step['summary']}",
-                file=sys.stderr,
-            )
-        shown = len(job["steps"])
+        answer = client.get(f"/status/{job_id}", params={"wait": WAIT_SECONDS}, timeout=WAIT_SECONDS + 10)
+        job: dict[str, Any] = answer.raise_for_status().json()
         if job["status"] in TERMINAL:
             return report(client, job)
-        time.sleep(POLL_SECONDS)
+
+
+def show_step(step: dict[str, Any]) -> None:
+    mark = "ok " if step["status"] == "ok" else "ERR"
+    print(f"  [{mark}] {step['name']:<22} {step['durationMs']:>8.2f} ms  {step['summary']}", file=sys.stderr)
 
 
 def report(client: httpx.Client, job: dict[str, Any]) -> int:
