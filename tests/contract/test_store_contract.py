@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -357,3 +358,24 @@ def test_racing_inserts_with_one_key_make_one_job(make_store: Callable[[], JobSt
     assert {created.job.id for created in outcomes} == {listed[0].id}
     assert sum(not created.replayed for created in outcomes) == 1
     assert len(listed) == 1
+
+
+@pytest.mark.parametrize("state", ["queued", "running", "done", "failed"])
+def test_a_job_read_as_json_is_the_job_as_it_is_read(store: JobStore, state: str) -> None:
+    """Given a job in each state (a done one with a nested, non-ASCII result)
+    When it is read as JSON (what status reads answer) and as a job
+    Then both say the same, without its tenant, and a job that does not exist is not found."""
+    job = queued_job(store)
+    if state != "queued":
+        post_step(store, job.id, "plan_layout")
+    if state == "done":
+        scene_graph = {"rooms": [{"id": "r0", "tags": ["é"]}]}
+        complete(store, job.id, {"summary": {"rooms": 2}, "sceneGraph": scene_graph, "asciiMinimap": "@.>\n"})
+    elif state == "failed":
+        fail(store, job.id, jobs.JobFailure(message="boom", code="broken", details={"step": "validate"}))
+    stored = store.get_json(job.id)
+    assert (stored.tenant, stored.status) == (jobs.DEFAULT_TENANT, JobStatus(state))
+    assert json.loads(stored.data) == store.get(job.id).to_wire()
+    assert "tenant" not in json.loads(stored.data)
+    with pytest.raises(JobNotFound):
+        store.get_json("01JFZ3K5Q8C4W7R2N6V9XTBHDM")
