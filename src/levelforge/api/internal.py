@@ -30,7 +30,7 @@ from levelforge.api.changes import JobChanges
 from levelforge.api.guards import TOKEN_HEADER, bad_gzip, inflate, read_body, token_matches, too_large
 from levelforge.api.metrics import Metrics
 from levelforge.api.port_calls import PortCalls
-from levelforge.api.presenting import present_json
+from levelforge.api.presenting import present_json, present_stored
 from levelforge.api.problems import Answer, domain_answer, error_answer, invalid_request
 from levelforge.api.requests import EVERY_RESPONSE, REQUEST_ID_HEADER, request_id_of
 from levelforge.api.schemas import CompleteIn, ErrorBody, FailIn, JobPublic, StepIn, StepRecorded
@@ -175,6 +175,9 @@ class InternalApi:
         self.changes.notify(job_id)
         code = job.error.code if job.error else None
         logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
+        if self.writes.reads_are_free:  # the stored JSON, rather than serializing ~40 kB again
+            stored = await self.writes.read(self.store.get_json, job_id)
+            return present_stored(stored, self.artifacts, self.presign_expires_seconds)
         return present_json(job, self.artifacts, self.presign_expires_seconds)
 
 

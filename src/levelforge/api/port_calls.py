@@ -40,6 +40,10 @@ MAX_GROUP = 64
 
 
 class PortCalls(Protocol):
+    #: a read costs no request (the embedded file): a route may read a job again rather
+    #: than serialize one it has in hand
+    reads_are_free: bool
+
     async def read(self, call: Callable[..., T], *args: Any) -> T: ...
 
     async def write(self, call: Callable[..., T], *args: Any) -> T: ...
@@ -47,6 +51,8 @@ class PortCalls(Protocol):
 
 class InThreads:
     """Every call in the thread pool: for ports whose calls are network requests."""
+
+    reads_are_free = False
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
         return await run_in_threadpool(call, *args)
@@ -65,6 +71,8 @@ class _Write:
 
 class GroupCommit:
     """Reads at once, writes committed in groups, all on the event loop's thread."""
+
+    reads_are_free = True
 
     def __init__(self, port: Grouping, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
         self.port = port
