@@ -162,13 +162,14 @@ class Serve:
     """``levelforge serve --workers N`` on AWS, and who is who in its process tree."""
 
     def __init__(self, args: argparse.Namespace, procs: Processes, workdir: Path,
-                 env: dict[str, str], profile_dir: Path | None) -> None:
+                 env: dict[str, str], hook_dir: Path, cprofile: bool) -> None:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         env = dict(env, INTERNAL_TOKEN=secrets.token_hex(16), ORCHESTRATOR_URL=self.url)
-        if profile_dir is not None:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PROFILE_HOOK), env.get("PYTHONPATH"))))
-            env["LF_BENCH_PROFILE_DIR"] = str(profile_dir)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(PROFILE_HOOK), env.get("PYTHONPATH"))))
+        env["LF_BENCH_PROFILE_DIR"] = str(hook_dir)
+        if cprofile:
+            env["LF_BENCH_CPROFILE"] = "1"
         self.log = workdir / "serve.log"
         self.process = procs.start(
             "levelforge serve",
@@ -228,12 +229,15 @@ def measure(phase: str, client: Client, serve: Serve, emu: Emulator) -> dict[str
 
 
 def run_one(args: argparse.Namespace, procs: Processes, emu: Emulator, workdir: Path,
-            profile_dir: Path | None = None) -> dict[str, Any]:
-    workdir.mkdir(parents=True)
-    record: dict[str, Any] = {"loadavg1Before": os.getloadavg()[0], "profiled": profile_dir is not None}
+            cprofile: bool = False) -> dict[str, Any]:
+    """One run; its processes' request counts (every run) and CPU profile (``cprofile``) go
+    to ``workdir/hooks``."""
+    hook_dir = workdir / "hooks"
+    hook_dir.mkdir(parents=True)
+    record: dict[str, Any] = {"loadavg1Before": os.getloadavg()[0], "profiled": cprofile}
     try:
         env = resources(emu, workdir, fresh=emu.owned)
-        serve = Serve(args, procs, workdir, env, profile_dir)
+        serve = Serve(args, procs, workdir, env, hook_dir, cprofile)
         command = [sys.executable, str(HERE / "levelforge_client.py"), "--url", serve.url,
                    "--burst", str(args.burst), "--latency-jobs", str(args.latency_jobs),
                    "--warmup", str(args.warmup), "--submitters", str(args.submitters)]
@@ -241,31 +245,29 @@ def run_one(args: argparse.Namespace, procs: Processes, emu: Emulator, workdir: 
         record["warmup"] = client.expect("ready", 300)
         record["pids"] = {role: pid for pid, role in serve.roles().items()}
         for phase in ("throughput", "latency"):
-            if profile_dir is not None:
-                window(serve, profile_dir, signal.SIGUSR1, "on")
+            window(serve, hook_dir, signal.SIGUSR1, "on")
             record[phase] = measure(phase, client, serve, emu)
-            if profile_dir is not None:
-                window(serve, profile_dir, signal.SIGUSR2, "off")
+            window(serve, hook_dir, signal.SIGUSR2, "off")
         client.send("quit")
         client.process.wait(30)
     finally:
         for _, process in reversed(procs.started):
-            procs.stop(process, grace_s=60.0)  # a profiled process writes its profile on exit
+            procs.stop(process)
     return record
 
 
-def window(serve: Serve, profile_dir: Path, signum: int, state: str) -> None:
+def window(serve: Serve, hook_dir: Path, signum: int, state: str) -> None:
     """Start or end a profiling window in every levelforge process; wait until each says so."""
     pids = list(serve.roles())
     expected: dict[int, str] = {}
     for pid in pids:
-        ack = profile_dir / f"ack-{pid}"
+        ack = hook_dir / f"ack-{pid}"
         number = int(ack.read_text().split()[0]) if ack.exists() else 0
         expected[pid] = f"{number + 1 if state == 'on' else number} {state}"
         os.kill(pid, signum)
     deadline = time.monotonic() + 20
     for pid, wanted in expected.items():
-        ack = profile_dir / f"ack-{pid}"
+        ack = hook_dir / f"ack-{pid}"
         while not (ack.exists() and ack.read_text().strip() == wanted):
             if time.monotonic() > deadline:
                 raise BenchmarkError(f"pid {pid} did not acknowledge profiling {state}")
@@ -329,14 +331,14 @@ def cpu_profile(paths: list[Path], proc_cpu_s: float, jobs: int) -> dict[str, An
     }
 
 
-def requests(profile_dir: Path, roles: dict[str, int], number: int, jobs: int) -> dict[str, Any]:
+def requests(hook_dir: Path, roles: dict[str, int], number: int, jobs: int) -> dict[str, Any]:
     """The requests of window ``number`` by operation: calls, the whole call's time and its
     HTTP exchange's time per job, and the same by process (orchestrator, worker)."""
     ops: dict[str, dict[str, Any]] = {}
     sent: dict[str, float] = {}
     received: dict[str, float] = {}
     for role, pid in roles.items():
-        path = profile_dir / f"requests-{pid}-{number}.json"
+        path = hook_dir / f"requests-{pid}-{number}.json"
         if not path.exists():
             raise BenchmarkError(f"no request counts from {role} (pid {pid})")
         taken = json.loads(path.read_text())
@@ -419,30 +421,20 @@ def wall_split(phase: dict[str, Any], taken: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def analyse_profile(record: dict[str, Any], profile_dir: Path) -> dict[str, Any]:
+def analyse_requests(record: dict[str, Any], hook_dir: Path) -> dict[str, Any]:
+    """The requests of one run's burst (window 1) and one-at-a-time jobs (window 2)."""
     roles: dict[str, int] = record["pids"]
     burst, latency = record["throughput"], record["latency"]
-    jobs = burst["jobs"]
-    profiles: dict[str, Any] = {}
-    workers = sorted(role for role in roles if role.startswith("worker"))
-    for role in ("orchestrator", *workers[:1]):
-        path = profile_dir / f"profile-{roles[role]}.prof"
-        if not path.exists():
-            raise BenchmarkError(f"{role} wrote no profile ({path.name}): did it exit cleanly?")
-        proc_s = burst["cpuMsPerJob"][role] * jobs / 1000
-        profiles[role] = cpu_profile([path], proc_s, jobs)
-    burst_ops = requests(profile_dir, roles, 1, jobs)
-    latency_ops = requests(profile_dir, roles, 2, latency["jobs"])
-    # the job's own requests under way at once, on average over the burst
+    burst_ops = requests(hook_dir, roles, 1, burst["jobs"])
+    latency_ops = requests(hook_dir, roles, 2, latency["jobs"])
+    # the jobs' own requests under way at once, on average over the burst
     in_flight = sum(op["msPerJob"] for name, op in burst_ops["operations"].items()
-                    if name in JOB_OPERATIONS) * jobs / 1000 / burst["elapsedS"]
+                    if name in JOB_OPERATIONS) * burst["jobs"] / 1000 / burst["elapsedS"]
     return {
         "burst": {
-            "jobsPerS": burst["jobsPerS"], "jobs": jobs, "cpuMsPerJob": burst["cpuMsPerJob"],
-            "cpuByFunction": profiles,
-            "requests": burst_ops,
+            "jobs": burst["jobs"], "jobsPerS": burst["jobsPerS"], "requests": burst_ops,
             # with jobs in flight together, requests overlap: their time per job can pass
-            # the wall time per job; inFlight is the mean number of requests under way
+            # the wall time per job
             "wall": wall_split(burst, burst_ops) | {"requestsInFlight": in_flight},
             "costCheck": cost_check(burst_ops["operations"]),
         },
@@ -452,6 +444,22 @@ def analyse_profile(record: dict[str, Any], profile_dir: Path) -> dict[str, Any]
             "costCheck": cost_check(latency_ops["operations"]),
         },
     }
+
+
+def analyse_cpu(record: dict[str, Any], hook_dir: Path) -> dict[str, Any]:
+    """The profiled run's burst: the Orchestrator's and the first worker's CPU by function."""
+    roles: dict[str, int] = record["pids"]
+    burst = record["throughput"]
+    jobs = burst["jobs"]
+    profiles: dict[str, Any] = {}
+    workers = sorted(role for role in roles if role.startswith("worker"))
+    for role in ("orchestrator", *workers[:1]):
+        path = hook_dir / f"profile-{roles[role]}.prof"
+        if not path.exists():
+            raise BenchmarkError(f"{role} wrote no profile ({path.name})")
+        profiles[role] = cpu_profile([path], burst["cpuMsPerJob"][role] * jobs / 1000, jobs)
+    return {"run": record["run"], "jobs": jobs, "jobsPerS": burst["jobsPerS"],
+            "cpuMsPerJob": burst["cpuMsPerJob"], "cpuByFunction": profiles}
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -485,6 +493,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         summary[f"{phase}.otherCoresBusy"] = statistics.median(
             run[phase]["otherCoresBusy"] for run in measured)
     summary["jobsPerSByRun"] = [run["throughput"]["jobsPerS"] for run in measured]
+    middle = sorted(measured, key=lambda run: run["throughput"]["jobsPerS"])[(len(measured) - 1) // 2]
+    summary["whereTheTimeGoes"] = middle["whereTheTimeGoes"] | {"fromRun": middle["run"]}
     return summary
 
 
@@ -509,9 +519,9 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def print_profile(profile: dict[str, Any]) -> None:
-    burst = profile["burst"]
-    print(f"\nprofiled burst: {burst['jobs']} jobs, {burst['jobsPerS']:.1f} jobs/s (slower: cProfile)")
-    for role, prof in burst["cpuByFunction"].items():
+    print(f"\nCPU by function, the profiled run's burst: {profile['jobs']} jobs, {profile['jobsPerS']:.1f} "
+          "jobs/s (cProfile slows the processes down)")
+    for role, prof in profile["cpuByFunction"].items():
         print(f"  {role}: {prof['profiledCpuMsPerJob']:.2f} ms CPU per job profiled "
               f"({prof['procCpuMsPerJob']:.2f} by /proc); by package:")
         for row in prof["byPackage"][:8]:
@@ -519,12 +529,19 @@ def print_profile(profile: dict[str, Any]) -> None:
         print("   top functions by own CPU:")
         for row in prof["topSelf"][:10]:
             print(f"    {row['share']:6.1%} {row['msPerJob']:7.2f} ms  {row['function'][:95]}")
-    for title, part in (("burst", burst), ("one at a time", profile["oneAtATime"])):
+        print("   levelforge's functions by cumulative CPU:")
+        for row in prof["topLevelforgeCumulative"][:6]:
+            print(f"    {row['share']:6.1%} {row['msPerJob']:7.2f} ms  {row['function'][:95]}")
+
+
+def print_time(where: dict[str, Any]) -> None:
+    print(f"\nwhere the wall time goes (run {where['fromRun']}, the median run)")
+    for title, part in (("burst", where["burst"]), ("one at a time", where["oneAtATime"])):
         wall = part["wall"]
-        print(f"\n  {title}: {wall['wallMsPerJob']:.2f} ms wall per job; the job's own AWS requests: "
+        print(f"  {title}: {wall['wallMsPerJob']:.2f} ms wall per job; the job's own AWS requests: "
               f"{wall['emulatorWaitMsPerJob']:.2f} ms waiting on the emulator (HTTP), "
               f"{wall['botocoreMsPerJob']:.2f} ms in botocore around it"
-              + (f" (overlapping: {wall['requestsInFlight']:.1f} requests in flight on average)"
+              + (f" (overlapping: {wall['requestsInFlight']:.1f} of them under way on average)"
                  if "requestsInFlight" in wall else
                  f"; the queue's delivery {wall['queueDeliveryMsPerJob']:.2f} ms; everything else "
                  f"{wall['everythingElseMsPerJob']:.2f} ms ({wall['emulatorWaitShare']:.0%} / "
@@ -532,7 +549,7 @@ def print_profile(profile: dict[str, Any]) -> None:
                  f"{wall['everythingElseShare']:.0%})"))
         delivery = part["requests"]["delivery"]
         if delivery["messages"]:
-            print(f"    queue delivery (SendMessage returned → received): p50 {delivery['p50Ms']:.1f} ms, "
+            print(f"    SendMessage returned → a ReceiveMessage returned it: p50 {delivery['p50Ms']:.1f} ms, "
                   f"mean {delivery['meanMs']:.1f} ms over {delivery['messages']} messages")
         print(f"    {'operation':34}{'calls/job':>10}{'ms/job':>10}{'ms/call':>10}{'HTTP ms/call':>14}")
         for name, op in part["requests"]["operations"].items():
@@ -541,7 +558,7 @@ def print_profile(profile: dict[str, Any]) -> None:
         check = part["costCheck"]
         docs = check["documentedTotals"]
         print(f"    per job: {check['dynamodbWrites']:.2f} DynamoDB writes (docs {docs['dynamodbWrites']}), "
-              f"{check['dynamodbReads']:.2f} reads (docs 0; these are the client's reads), "
+              f"{check['dynamodbReads']:.2f} reads (docs 0: these are the client's), "
               f"{check['s3Puts']:.2f} S3 PUTs (docs 4), {check['sqsRequests']:.2f} SQS requests (docs 3)")
 
 
@@ -600,17 +617,17 @@ def run_all(args: argparse.Namespace, procs: Processes, emu: Emulator, tmp: Path
         print(f"{name}: levelforge serve on DynamoDB + SQS + S3 (ministack) ...", file=sys.stderr, flush=True)
         if args.wait_quiet > 0 and (busy := wait_for_quiet(args.wait_quiet)) >= 0.25:
             print(f"  the machine is busy ({busy:.2f} cores): measuring anyway", file=sys.stderr, flush=True)
-        profile_dir = tmp / f"profile{number}" if profiled else None
-        if profile_dir is not None:
-            profile_dir.mkdir()
-        record = run_one(args, procs, emu, tmp / f"run{number}", profile_dir)
+        workdir = tmp / f"run{number}"
+        record = run_one(args, procs, emu, workdir, cprofile=profiled)
         record["run"] = number
+        if profiled:
+            profile.update(analyse_cpu(record, workdir / "hooks"))
+        else:
+            record["whereTheTimeGoes"] = analyse_requests(record, workdir / "hooks")
         runs.append(record)
         print(f"  {record['throughput']['jobsPerS']:.1f} jobs/s, p50 {record['latency']['p50Ms']:.2f} ms, "
               f"CPU ms/job: levelforge {record['throughput']['cpuMsPerJob']['levelforge']:.2f}, "
               f"emulator {record['throughput']['cpuMsPerJob']['emulator']:.2f}", file=sys.stderr, flush=True)
-        if profile_dir is not None:
-            profile.update(analyse_profile(record, profile_dir))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -655,6 +672,8 @@ def write_report(args: argparse.Namespace, runs: list[dict[str, Any]], profile: 
     if not complete:
         print(f"INCOMPLETE: only {len(runs)} run(s) finished before the failure")
     print_summary(summary)
+    if summary:
+        print_time(summary["whereTheTimeGoes"])
     if profile:
         print_profile(profile)
     args.out.parent.mkdir(parents=True, exist_ok=True)
