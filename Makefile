@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint emulator iac-linters chromium screenshot quality bench bench-jobs chaos clean
+.PHONY: run test lint emulator iac-linters chromium screenshot quality bench bench-jobs bench-jobs-aws chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ bench-jobs: $(STAMP)
 	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peer.txt
 	$(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
+
+## the same burst on the AWS backends (ministack): CPU per process and where the time goes
+BENCH_JOBS_AWS_ARGS ?=
+bench-jobs-aws: $(STAMP) emulator
+	$(BIN)/python benchmarks/bench_jobs_aws.py $(BENCH_JOBS_AWS_ARGS)
 
 ## fault campaigns on SQLite and AWS/ministack (benchmarks/chaos/README.md);
 ## CHAOS_ARGS=--short for about 12 minutes; the full run includes two 30-minute soaks

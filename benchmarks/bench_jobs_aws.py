@@ -82,6 +82,13 @@ JOB_OPERATIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:TransactW
                   "sqs:SendMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
                   "s3:PutObject")
 TOP = 15
+#: entry points whose cumulative CPU tells a layer's cost: label → (file ends with, function)
+LAYERS = {
+    "AWS SDK calls (botocore's _make_api_call, all included)": ("botocore/client.py", "_make_api_call"),
+    "the pipeline's generation steps (worker next_summary)": ("levelforge/worker.py", "next_summary"),
+    "the artifacts' rendering (Level.artifacts)": ("levelforge/generation/pipeline.py", "artifacts"),
+    "posting steps and results to the Orchestrator (Reporter post)": ("levelforge/reporter.py", "post"),
+}
 
 
 # -- the emulator and one run's AWS resources ------------------------------------------------
@@ -319,8 +326,16 @@ def cpu_profile(paths: list[Path], proc_cpu_s: float, jobs: int) -> dict[str, An
         return {"function": function_name(key), "msPerJob": seconds * 1000 / jobs,
                 "share": seconds / total if total else 0.0}
 
+    layers = {}
+    for label, (file_end, function) in LAYERS.items():
+        seconds = sum(entry[3] for key, entry in entries.items()
+                      if key[0].endswith(file_end) and key[2] == function)
+        if seconds:
+            layers[label] = {"msPerJob": seconds * 1000 / jobs, "share": seconds / total}
     return {
         "profiledCpuMsPerJob": total * 1000 / jobs,
+        # cumulative CPU of a few entry points: what the AWS SDK's calls cost, all included
+        "layers": layers,
         # the profile's CPU against the process's own counter (cProfile's overhead is in both)
         "procCpuMsPerJob": proc_cpu_s * 1000 / jobs,
         "topSelf": [row(key, entry[2]) for key, entry in top_self],
@@ -523,7 +538,10 @@ def print_profile(profile: dict[str, Any]) -> None:
           "jobs/s (cProfile slows the processes down)")
     for role, prof in profile["cpuByFunction"].items():
         print(f"  {role}: {prof['profiledCpuMsPerJob']:.2f} ms CPU per job profiled "
-              f"({prof['procCpuMsPerJob']:.2f} by /proc); by package:")
+              f"({prof['procCpuMsPerJob']:.2f} by /proc), of it:")
+        for label, layer in prof["layers"].items():
+            print(f"    {layer['share']:6.1%} {layer['msPerJob']:7.2f} ms  {label}")
+        print("   by package (own CPU):")
         for row in prof["byPackage"][:8]:
             print(f"    {row['share']:6.1%} {row['msPerJob']:7.2f} ms  {row['package']}")
         print("   top functions by own CPU:")
@@ -549,8 +567,10 @@ def print_time(where: dict[str, Any]) -> None:
                  f"{wall['everythingElseShare']:.0%})"))
         delivery = part["requests"]["delivery"]
         if delivery["messages"]:
-            print(f"    SendMessage returned → a ReceiveMessage returned it: p50 {delivery['p50Ms']:.1f} ms, "
-                  f"mean {delivery['meanMs']:.1f} ms over {delivery['messages']} messages")
+            what = "a message's time in the queue (the burst's backlog)" if "requestsInFlight" in wall \
+                else "the queue's delivery"
+            print(f"    {what}, SendMessage returned → a ReceiveMessage returned it: p50 "
+                  f"{delivery['p50Ms']:.1f} ms, mean {delivery['meanMs']:.1f} ms over {delivery['messages']}")
         print(f"    {'operation':34}{'calls/job':>10}{'ms/job':>10}{'ms/call':>10}{'HTTP ms/call':>14}")
         for name, op in part["requests"]["operations"].items():
             print(f"    {name:34}{op['callsPerJob']:10.2f}{op['msPerJob']:10.2f}{op['msPerCall']:10.2f}"
