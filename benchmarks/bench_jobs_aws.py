@@ -247,7 +247,8 @@ def run_one(args: argparse.Namespace, procs: Processes, emu: Emulator, workdir: 
         serve = Serve(args, procs, workdir, env, hook_dir, cprofile)
         command = [sys.executable, str(HERE / "levelforge_client.py"), "--url", serve.url,
                    "--burst", str(args.burst), "--latency-jobs", str(args.latency_jobs),
-                   "--warmup", str(args.warmup), "--submitters", str(args.submitters)]
+                   "--warmup", str(args.warmup), "--submitters", str(args.submitters),
+                   *(["--latency-mode", args.latency_mode] if args.latency_mode else [])]
         client = Client(procs, command, workdir, dict(os.environ))
         record["warmup"] = client.expect("ready", 300)
         record["pids"] = {role: pid for pid, role in serve.roles().items()}
@@ -491,7 +492,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     measured = [run for run in runs if not run["profiled"]]
     if not measured:
         return {}
-    summary: dict[str, Any] = {"runs": len(measured),
+    summary: dict[str, Any] = {"runs": len(measured), "latencyMode": measured[0]["latency"].get("mode"),
                                "loadavg1Before": [run["loadavg1Before"] for run in measured]}
     for label, phase, get in FIGURES:
         summary[label] = statistics.median(float(get(run[phase]) or 0.0) for run in measured)
@@ -613,6 +614,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="worker processes of serve")
     parser.add_argument("--worker-concurrency", type=int, default=0,
                         help="jobs in flight per worker process (default: serve's own)")
+    parser.add_argument("--latency-mode", choices=("longpoll", "events", "poll"), default=None,
+                        help="how the client learns a job is done (default: levelforge_client.py's own)")
     parser.add_argument("--no-profile", action="store_true", help="skip the profiled run")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "jobs-aws.json")
     parser.add_argument("--wait-quiet", type=float, default=30.0, metavar="SECONDS",
