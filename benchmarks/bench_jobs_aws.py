@@ -120,7 +120,10 @@ def start_emulator(args: argparse.Namespace, tmp: Path) -> Emulator:
         return Emulator(running, owned=False)
     if not emulator.EXECUTABLE.exists():
         raise BenchmarkError(f"{emulator.EXECUTABLE} is missing: run `make emulator`")
-    return Emulator(emulator.start(tmp / "ministack.log"), owned=True)
+    try:
+        return Emulator(emulator.start(tmp / "ministack.log"), owned=True)
+    except RuntimeError as exc:  # it exited, or was not ready in time: the message says which
+        raise BenchmarkError(str(exc)) from exc
 
 
 @dataclass
