@@ -7,11 +7,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from levelforge import lifecycle
+from levelforge.api.routes_events import StreamTiming
 from levelforge.stores.sqlite import SqliteJobStore
 from tests.api.live_server import LiveServer
 from tests.api.orchestrator_calls import TOKEN, step_event
@@ -114,3 +116,47 @@ def test_a_bad_wait_is_422_naming_it(http: httpx.Client, wait: str) -> None:
 def test_a_long_poll_of_an_unknown_job_is_404_at_once(http: httpx.Client) -> None:
     answer = http.get("/status/01JFZ3K5Q8C4W7R2N6V9XTBHDM", params={"wait": 30}, timeout=5)
     assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+
+
+class CountingStore:
+    """The real store, counting the job reads of status requests and long polls."""
+
+    def __init__(self, store: SqliteJobStore) -> None:
+        self.store = store
+        self.reads = 0
+
+    def get_json(self, job_id: str) -> Any:
+        self.reads += 1
+        return self.store.get_json(job_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def test_steps_written_here_wake_a_long_poll_without_a_read_of_the_job(
+    serve: Callable[..., LiveServer], store: SqliteJobStore
+) -> None:
+    """Given a long poll on this Orchestrator (looking at the store only every 30 s for
+    other Orchestrators' writes)
+    When ten steps and the completion are posted here
+    Then it answers done, having read the job twice: when asked and when it became terminal
+    (a read on DynamoDB is a request: ten steps must not cost ten). The third read is the
+    completion's own answer (the embedded store's stored JSON)."""
+    counting = CountingStore(store)
+    server = serve(counting, StreamTiming(poll_seconds=30, heartbeat_seconds=30))
+    with server.client() as http:
+        job_id = new_job(http)
+        answers: list[httpx.Response] = []
+        poller = threading.Thread(
+            target=lambda: answers.append(http.get(f"/status/{job_id}", params={"wait": 20}, timeout=30))
+        )
+        with server.client() as worker:
+            poller.start()
+            while counting.reads == 0:  # the poll has read the job once: it waits now
+                time.sleep(0.001)
+            for position in range(10):
+                internal(worker, job_id, "step", step_event(job_id, f"step_{position}"))
+            internal(worker, job_id, "complete", {"result": RESULT})
+        poller.join(25)
+    assert answers[0].json()["status"] == "done"
+    assert counting.reads == 3

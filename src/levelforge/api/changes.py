@@ -15,15 +15,30 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from levelforge.jobs import JobStatus
+
 
 class JobChanges:
     def __init__(self) -> None:
         self._watchers: dict[str, set[asyncio.Event]] = {}
+        #: the status each watched job was last written with by this process
+        self._statuses: dict[str, JobStatus] = {}
 
-    def notify(self, job_id: str) -> None:
-        """The job has changed: wake every stream of this process that follows it."""
-        for event in self._watchers.get(job_id, ()):
+    def notify(self, job_id: str, status: JobStatus | None = None) -> None:
+        """The job has changed (to ``status``, when the writer knows it): wake every stream
+        and long poll of this process that follows it."""
+        watchers = self._watchers.get(job_id)
+        if not watchers:
+            return
+        if status is not None:
+            self._statuses[job_id] = status
+        for event in watchers:
             event.set()
+
+    def written_status(self, job_id: str) -> JobStatus | None:
+        """The status this process last wrote a watched job with (``None``: not known), so
+        that a long poll woken by a step need not read the job again to learn it still runs."""
+        return self._statuses.get(job_id)
 
     @contextmanager
     def watch(self, job_id: str) -> Iterator[asyncio.Event]:
@@ -38,6 +53,7 @@ class JobChanges:
             watchers.discard(event)
             if not watchers:
                 del self._watchers[job_id]
+                self._statuses.pop(job_id, None)
 
 
 async def changed_within(event: asyncio.Event, seconds: float) -> bool:

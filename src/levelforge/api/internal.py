@@ -153,7 +153,7 @@ class InternalApi:
             self.metrics.terminal_conflicts.labels("step").inc()
             raise
         self.metrics.steps_recorded.inc()
-        self.changes.notify(job_id)
+        self.changes.notify(job_id, status)
         return b'{"recorded":true,"status":"%s"}' % status.value.encode()
 
     async def complete(self, request: Request) -> bytes:
@@ -172,7 +172,7 @@ class InternalApi:
             self.metrics.terminal_conflicts.labels(operation).inc()
             raise
         self.metrics.jobs_finished.labels(job.status.value).inc()
-        self.changes.notify(job_id)
+        self.changes.notify(job_id, job.status)
         code = job.error.code if job.error else None
         logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
         if self.writes.reads_are_free:  # the stored JSON, rather than serializing ~40 kB again

@@ -170,6 +170,9 @@ async def job_response(request: Request, job_id: str, tenant: str, wait: float |
 
 
 async def wait_for_terminal(request: Request, job_id: str, job: JobJson, seconds: float) -> JobJson:
+    """The job once it is terminal, or as it is after ``seconds``. A wake-up by this
+    process's own write of a status that is not terminal (a step) reads nothing: on
+    DynamoDB a read is a request, and a job has ten steps."""
     state = request.app.state
     changes: JobChanges = state.changes
     deadline = time.monotonic() + seconds
@@ -178,8 +181,11 @@ async def wait_for_terminal(request: Request, job_id: str, job: JobJson, seconds
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            await changed_within(changed, min(left, state.event_timing.poll_seconds))
+            woken = await changed_within(changed, min(left, state.event_timing.poll_seconds))
             changed.clear()
+            written = changes.written_status(job_id)
+            if woken and written is not None and written not in TERMINAL:
+                continue
             job = await state.store_calls.read(state.store.get_json, job_id)
     return job
 
