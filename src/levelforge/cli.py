@@ -172,6 +172,9 @@ def orchestrate(settings: Settings, host: str, port: int, *, workers: int, concu
             access_log=False,
             http="httptools",
             loop="uvloop",
+            # nothing reads the client's address (no access log, limits are per tenant): the
+            # X-Forwarded-For middleware would only cost every request
+            proxy_headers=False,
             timeout_graceful_shutdown=5,
         ),
     )
