@@ -9,6 +9,7 @@ library, NumPy (integer grid work in ``grid``), pydantic (for the spec) and
 from levelforge.generation.pipeline import (
     ARTIFACT_CONTENT_TYPES,
     GENERATION_STEPS,
+    IMPLEMENTATION,
     Level,
     StepDone,
     encode_json,
@@ -19,6 +20,7 @@ from levelforge.generation.pipeline import (
 __all__ = [
     "ARTIFACT_CONTENT_TYPES",
     "GENERATION_STEPS",
+    "IMPLEMENTATION",
     "Level",
     "StepDone",
     "encode_json",

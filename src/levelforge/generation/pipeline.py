@@ -8,13 +8,14 @@ rebuilds the level from the next attempt's derived generators (deterministic, bo
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import os
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from levelforge.errors import GenerationFailed
 from levelforge.generation.blueprint import Blueprint
@@ -33,6 +34,9 @@ from levelforge.generation.scene_graph import compose_scene_graph
 from levelforge.generation.seeding import Dice, step_dice
 from levelforge.generation.spec import parse_spec
 from levelforge.generation.validate import summarise, validate
+
+if TYPE_CHECKING:
+    from levelforge.generation._core import Core
 
 GENERATION_STEPS: tuple[str, ...] = (
     "plan_layout",
@@ -54,16 +58,15 @@ def _load_core() -> ModuleType | None:
     if os.environ.get("LEVELFORGE_PURE_PYTHON") == "1":
         return None
     try:
-        from levelforge.generation import _core  # noqa: PLC0415
+        return importlib.import_module("levelforge.generation._core")
     except ImportError:
         return None
-    return _core
 
 
 _core = _load_core()
 IMPLEMENTATION = "compiled" if _core is not None else "pure-python"
 """Which pipeline ``run_pipeline`` runs: ``compiled`` (the Cython core) or ``pure-python``."""
-_CORE_STEPS: tuple[Callable[[Any], str], ...] = (
+_CORE_STEPS: tuple[Callable[[Core], str], ...] = (
     lambda core: core.plan_layout(),
     lambda core: core.carve_rooms(),
     lambda core: core.connect_rooms(),
@@ -97,23 +100,29 @@ class Level:
     __slots__ = ("_core", "_scene_graph", "minimap", "spec")
 
     def __init__(
-        self, spec: dict[str, Any], scene_graph: dict[str, Any] | None, minimap: str, *, core: Any = None
+        self,
+        spec: dict[str, Any],
+        scene_graph: dict[str, Any] | None,
+        minimap: str,
+        *,
+        core: Core | None = None,
     ) -> None:
         self.spec, self._scene_graph, self.minimap, self._core = spec, scene_graph, minimap, core
 
     @property
     def scene_graph(self) -> dict[str, Any]:
         if self._scene_graph is None:
+            assert self._core is not None
             self._scene_graph = json.loads(self._core.scene_graph_json)
         return self._scene_graph
 
     @property
     def summary(self) -> dict[str, int]:
-        stats = self._core.stats() if self._scene_graph is None else self.scene_graph["stats"]
+        stats = self._core.stats() if self._core is not None else self.scene_graph["stats"]
         return {"rooms": stats["rooms"], "doors": stats["doors"], "enemies": stats["enemies"]}
 
     def artifacts(self) -> dict[str, bytes]:
-        if self._scene_graph is None:
+        if self._core is not None:
             return _compiled_artifacts(self.spec, self._core)
         with collector_paused():
             scene_graph = _ASCII_JSON.encode(self.scene_graph).encode()
@@ -121,7 +130,7 @@ class Level:
         return {"scene-graph.json": scene_graph, "minimap.txt": self.minimap.encode(), **exported}
 
 
-def _compiled_artifacts(spec: dict[str, Any], core: Any) -> dict[str, bytes]:
+def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
     """The artifacts of a level of the compiled core: its bytes, and the frames of the
     exports (the parts that read only the spec and the stats) from the export modules."""
     facts = {
@@ -233,16 +242,18 @@ def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     check failing on the first attempt, or anything unusual: ``Fallback``) is made by the
     pure pipeline, whose steps already reported here are not reported again (they are the
     same steps, with the same summaries)."""
+    compiled = _core
+    assert compiled is not None
     done = 0
     try:
-        core = _core.Core(spec, _ASCII_JSON.encode(spec), float.__repr__(spec["loops"]))
+        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec), float.__repr__(spec["loops"]))
         for name, step in zip(GENERATION_STEPS[:6], _CORE_STEPS, strict=True):
             summary = step(core)
             yield StepDone(name, summary)
             done += 1
         if not core.validate():
-            raise _core.Fallback("a check failed: the pure pipeline says which, and tries again")
-    except _core.Fallback:
+            raise compiled.Fallback("a check failed: the pure pipeline says which, and tries again")
+    except compiled.Fallback:
         return (yield from _skipping(_run_pure(spec), done))
     yield StepDone("validate", "All checks passed on attempt 1")
     yield StepDone("compose_scene_graph", core.compose_scene_graph())
