@@ -347,11 +347,38 @@ def _pieces(template, int count):
     return [part.replace("%%", "%").encode() for part in parts]
 
 
-cdef list _DOOR = _pieces(_tiled._DOOR, 7)
-cdef list _ITEM = _pieces(_tiled._ITEM, 7)
-cdef list _OPENS = _pieces(_tiled._OPENS, 1)
-cdef list _ENEMY = _pieces(_tiled._ENEMY, 8)
-cdef list _PLACE = _pieces(_tiled._PLACE, 6)
+cdef struct Piece:
+    const char* s
+    Py_ssize_t n
+
+
+cdef list _KEPT = []
+"""The bytes that the C arrays of pieces and names below point into, kept alive."""
+
+
+cdef int _fill(Piece* out, list parts) except -1:
+    _KEPT.append(parts)
+    for i, part in enumerate(parts):
+        out[i].s = PyBytes_AS_STRING(part)
+        out[i].n = PyBytes_GET_SIZE(part)
+    return 0
+
+
+cdef Piece _DOOR[8]
+cdef Piece _ITEM[8]
+cdef Piece _OPENS[2]
+cdef Piece _ENEMY[9]
+cdef Piece _PLACE[7]
+cdef Piece _KIND_NAMES[18]
+"""Per theme (6 apart): the common enemy types from weakest to strongest, then the boss."""
+_fill(_DOOR, _pieces(_tiled._DOOR, 7))
+_fill(_ITEM, _pieces(_tiled._ITEM, 7))
+_fill(_OPENS, _pieces(_tiled._OPENS, 1))
+_fill(_ENEMY, _pieces(_tiled._ENEMY, 8))
+_fill(_PLACE, _pieces(_tiled._PLACE, 6))
+cdef int _theme
+for _theme in range(3):
+    _fill(_KIND_NAMES + 6 * _theme, _KINDS[_theme])
 cdef bytes _MIDDLE = _tiled._MIDDLE
 cdef bytes _TAIL = _tiled._TAIL
 cdef bytes _WALL = _svg.WALL.encode()
@@ -368,9 +395,8 @@ cdef bytes _EXIT = _svg.EXIT.encode()
 cdef bytes _ENEMY_COLOURS = b"".join(colour.encode() + b"\0" for colour in _svg.ENEMY_LEVELS)
 
 
-cdef inline int put_piece(Buf* b, list pieces, int k) except -1:
-    cdef bytes piece = <bytes>pieces[k]
-    return put(b, PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece))
+cdef inline int put_piece(Buf* b, Piece* pieces, int k) except -1:
+    return put(b, pieces[k].s, pieces[k].n)
 
 
 cdef inline int put_bytes(Buf* b, bytes data) except -1:
@@ -439,7 +465,7 @@ cdef class Core:
     def __cinit__(self):
         self.rx0 = NULL
 
-    def __init__(self, spec, str spec_json, str loops_repr):
+    def __init__(self, spec, str spec_json):
         self.seed_obj = spec["seed"]
         self.seed = spec["seed"]
         self.W = spec["width"]
@@ -537,6 +563,8 @@ cdef class Core:
         return fdiv(high - low + (low == 0) + (high == size - 1), MIN_SPAN)
 
     cdef int cut(self, int low, int high, int size, int cross, int n, int* line_out) except -1:
+        if cross <= 0 or n < 2:
+            raise Fallback("a region that cannot be split")
         cdef int slots = self.fit(low, high, size)
         cdef int n1 = imin(imax(<int>rint(n * (0.35 + 0.3 * self.rnd())), 1), n - 1)
         cdef int columns, first, last, target, jitter, line
@@ -1779,7 +1807,7 @@ cdef class Core:
         cdef int n = self.N, i, k, t, room, kind
         cdef int* c
         cdef bytes spec_json = self.spec_json.encode()
-        cdef list kinds = <list>_KINDS[self.theme]
+        cdef Piece* kinds = _KIND_NAMES + 6 * self.theme
         cdef unsigned char* locked = <unsigned char*>PyMem_Calloc(n, 1)
         cdef unsigned char* on_path = <unsigned char*>PyMem_Calloc(n, 1)
         cdef int* bosses = self.ints(n)
@@ -1923,7 +1951,7 @@ cdef class Core:
                 puts(b, b'{"id":')
                 put_id(b, b'e', k)
                 puts(b, b',"type":"')
-                put_bytes(b, <bytes>kinds[c[0]])
+                put_piece(b, kinds, c[0])
                 puts(b, b'","level":')
                 puti(b, c[1])
                 puts(b, b',"room":')
@@ -2057,7 +2085,7 @@ cdef class Core:
         cdef Py_ssize_t size = PyBytes_GET_SIZE(self.minimap_bytes), i
         cdef char digit
         cdef int* c
-        cdef list kinds = <list>_KINDS[self.theme]
+        cdef Piece* kinds = _KIND_NAMES + 6 * self.theme
         cdef bint first = True
         b.d, b.n, b.cap = NULL, 0, 0
         try:
@@ -2143,7 +2171,7 @@ cdef class Core:
                 puti(&b, c[4] * TILE)
                 put_piece(&b, _ENEMY, 4)
                 putc(&b, b'"')
-                put_bytes(&b, <bytes>kinds[c[0]])
+                put_piece(&b, kinds, c[0])
                 putc(&b, b'"')
                 put_piece(&b, _ENEMY, 5)
                 puti(&b, c[1])

@@ -246,7 +246,7 @@ def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     assert compiled is not None
     done = 0
     try:
-        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec), float.__repr__(spec["loops"]))
+        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec))
         for name, step in zip(GENERATION_STEPS[:6], _CORE_STEPS, strict=True):
             summary = step(core)
             yield StepDone(name, summary)
