@@ -8,7 +8,7 @@ CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test lint emulator iac-linters chromium screenshot quality bench bench-jobs bench-jobs-aws chaos clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/levelforge/generation/_core.pyx
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -23,6 +23,7 @@ import argparse
 import itertools
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -38,7 +39,7 @@ import numpy as np
 import tcod.bsp
 import tcod.random
 
-from levelforge.generation import generate_level
+from levelforge.generation import IMPLEMENTATION, generate_level
 
 RESULTS = Path(__file__).parent / "results" / "generation.json"
 SIZES: list[dict[str, Any]] = [
@@ -46,11 +47,18 @@ SIZES: list[dict[str, Any]] = [
     {"width": 200, "height": 200, "rooms": 150, "levels": 20, "min_leaf": 10},
     {"width": 512, "height": 512, "rooms": 2000, "levels": 2, "min_leaf": 5},
 ]
-TARGETS = {60: ">= 2000 levels/s (aim 4000)", 200: ">= 200 levels/s (aim 400)", 512: "< 250 ms, < 200 MB"}
+TARGETS = {
+    60: "ratio >= 0.22 and >= 2000 levels/s (aim ratio 0.43)",
+    200: "ratio >= 0.24 and >= 200 levels/s (aim ratio 0.48)",
+    512: "< 100 ms, < 150 MB max RSS (aim < 50 ms)",
+}
+JOB_SPEC = {"width": 60, "height": 40, "rooms": 12}
+"""The level of a ``make bench-jobs`` job, whose pipeline CPU the benchmark also reports
+on both pipelines (compiled and pure-Python)."""
 
 
-def levelforge_level(width: int, height: int, rooms: int, seed: int) -> int:
-    level = generate_level({"seed": seed, "width": width, "height": height, "rooms": rooms})
+def levelforge_level(width: int, height: int, rooms: int, seed: int, *, pure: bool = False) -> int:
+    level = generate_level({"seed": seed, "width": width, "height": height, "rooms": rooms}, pure=pure)
     return sum(len(data) for data in level.artifacts().values())
 
 
@@ -124,6 +132,29 @@ def bench_size(size: dict[str, Any], runs: int) -> dict[str, Any]:
     }
 
 
+def pipeline_per_job(runs: int, levels: int = 200) -> dict[str, Any]:
+    """CPU ms of one job's pipeline (``generate_level`` + ``artifacts()``, 60x40, 12 rooms)
+    on the compiled core and on the pure-Python pipeline, alternating; medians of runs."""
+    width, height, rooms = JOB_SPEC["width"], JOB_SPEC["height"], JOB_SPEC["rooms"]
+    compiled: list[float] = []
+    pure: list[float] = []
+    order = [(False, compiled), (True, pure)]
+    for run in range(runs):
+        for is_pure, times in order if run % 2 == 0 else reversed(order):
+
+            def batch(seed: int, is_pure: bool = is_pure) -> int:
+                return levelforge_level(width, height, rooms, seed, pure=is_pure)
+
+            times.append(1000 / timed(batch, levels, 1000 * (run + 1)))
+    return {
+        "spec": JOB_SPEC,
+        "compiled_ms": statistics.median(compiled),
+        "pure_python_ms": statistics.median(pure),
+        "compiled_runs_ms": compiled,
+        "pure_python_runs_ms": pure,
+    }
+
+
 def measure_memory(width: int, height: int, rooms: int) -> dict[str, float]:
     """Peak memory of one level in a fresh process."""
     result = subprocess.run(
@@ -184,6 +215,7 @@ def main() -> None:
     if args.memory_child:
         memory_child(args.memory_child)
         return
+    load_before = os.getloadavg()
     results = []
     for full in SIZES:
         size = {**full, "levels": max(1, full["levels"] // 4)} if args.quick else full
@@ -195,20 +227,29 @@ def main() -> None:
             f"{row['size']}: {row['levelforge_levels_per_s']:.0f} levels/s, ratio {row['ratio']:.2f}",
             flush=True,
         )
+    per_job = pipeline_per_job(args.runs, 50 if args.quick else 200)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
             {
                 "python": platform.python_version(),
                 "machine": platform.machine(),
+                "pipeline": IMPLEMENTATION,
+                "load_average_before": load_before,
                 "timing": "CPU time of the benchmark process, median of runs; batches alternate",
                 "results": results,
+                "pipeline_per_job": per_job,
             },
             indent=2,
         )
         + "\n"
     )
     print_table(results)
+    print(
+        f"pipeline: {IMPLEMENTATION}; load average before: {load_before[0]:.2f}; one job's pipeline "
+        f"(60x40, 12 rooms, with artifacts): {per_job['compiled_ms']:.3f} ms compiled, "
+        f"{per_job['pure_python_ms']:.3f} ms pure Python"
+    )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for ``tests.generation.checker``
 
 from levelforge.errors import GenerationFailed
-from levelforge.generation import generate_level
+from levelforge.generation import IMPLEMENTATION, generate_level
 from tests.generation.checker import (
     CHECKS,
     Level,
@@ -43,7 +43,14 @@ from tests.generation.checker import (
 )
 
 THEMES = ("dungeon", "crypt", "cave")
-RULES = ("generated", "minimap_shape", *(check.__name__.removeprefix("_check_") for check in CHECKS))
+RULES = (
+    "generated",
+    "cores_agree",
+    "minimap_shape",
+    *(check.__name__.removeprefix("_check_") for check in CHECKS),
+)
+"""``cores_agree``: the compiled core and the pure-Python pipeline give the same bytes of
+every artifact (both run for every level; with the core not built, both are pure)."""
 
 
 def sweep_spec(index: int) -> dict[str, Any]:
@@ -80,17 +87,22 @@ def measure(index: int) -> dict[str, Any]:
     start = time.process_time()
     try:
         level = generate_level(spec)
+        generated = time.process_time()
+        artifacts = level.artifacts()
+        agree = generate_level(spec, pure=True).artifacts() == artifacts
     except GenerationFailed as exc:
         return {"spec": spec, "failed": {"generated": [str(exc)]}, "generate_s": time.process_time() - start}
-    generated = time.process_time()
+    compared = time.process_time()
     graph, minimap = level.scene_graph, level.minimap
     found = check_by_rule(spec, graph, minimap)
+    if not agree:
+        found["cores_agree"] = ["the compiled and pure-Python artifacts differ"]
     checked = time.process_time()
     return {
         "spec": spec,
         "failed": {rule: problems[:3] for rule, problems in found.items() if problems},
         "generate_s": generated - start,
-        "check_s": checked - generated,
+        "check_s": checked - compared,
         **_figures(spec, graph, minimap),
     }
 
@@ -168,7 +180,8 @@ def report(results: list[dict[str, Any]], elapsed: float, processes: int) -> Non
     print(
         f"\nlevels: {count}  (sizes {min(r['spec']['width'] * r['spec']['height'] for r in results)}"
         f" to {max(r['spec']['width'] * r['spec']['height'] for r in results)} tiles, "
-        f"rooms 1 to {max(r['spec']['rooms'] for r in results)})"
+        f"rooms 1 to {max(r['spec']['rooms'] for r in results)}); pipeline: {IMPLEMENTATION}, "
+        "each level also made by the pure-Python pipeline and compared (cores_agree)"
     )
     print("\npass rate per rule (independent checker):")
     for rule in RULES:
@@ -216,7 +229,7 @@ def report(results: list[dict[str, Any]], elapsed: float, processes: int) -> Non
     gen = sum(r["generate_s"] for r in results)
     check = sum(r.get("check_s", 0) for r in results)
     print(f"\ntime: {elapsed:.0f} s wall on {processes} processes; ", end="")
-    print(f"generation {gen:.0f} s CPU, checking {check:.0f} s CPU")
+    print(f"generation ({IMPLEMENTATION}, without artifacts) {gen:.0f} s CPU, checking {check:.0f} s CPU")
 
 
 def _by_difficulty(ok: list[dict[str, Any]]) -> None:

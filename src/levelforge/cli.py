@@ -70,6 +70,7 @@ def parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="run the pipeline in-process, print the minimap")
     add_spec_options(generate)
     generate.add_argument("--out", type=Path, default=None, help="write the artifacts to this folder")
+    generate.add_argument("--verbose", action="store_true", help="say which pipeline runs (compiled or pure)")
     submit = commands.add_parser("submit", help="submit a job to ORCHESTRATOR_URL")
     add_spec_options(submit)
     submit.add_argument("--wait", action="store_true", help="follow the steps and print the minimap")
@@ -106,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
 
 
 def generate(args: argparse.Namespace) -> int:
-    from levelforge.generation import generate_level
+    from levelforge.generation import IMPLEMENTATION, generate_level
 
+    if args.verbose:
+        print(f"levelforge: pipeline: {IMPLEMENTATION}", file=sys.stderr)
     try:
         level = generate_level(spec_from(args))
     except SpecError as exc:

@@ -1,4 +1,7 @@
-"""A level that fails validation is regenerated; one that always fails fails the job."""
+"""A level that fails validation is regenerated; one that always fails fails the job.
+
+These replace the pure pipeline's ``validate``, so they run the pure pipeline; a level the
+compiled core's checks decline goes the same way (``test_compiled``)."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def test_a_level_that_always_fails_raises_generation_failed_with_details(
     monkeypatch.setattr(pipeline, "validate", lambda _bp, _rooms: ["exit unreachable"])
 
     with pytest.raises(GenerationFailed) as raised:
-        generate_level(SPEC)
+        generate_level(SPEC, pure=True)
 
     details = raised.value.details
     assert details["attempts"] == pipeline.MAX_ATTEMPTS
@@ -45,13 +48,13 @@ def test_a_failed_first_attempt_is_regenerated_deterministically(
     monkeypatch.setattr(pipeline, "validate", fail_first)
 
     steps = list(_step_summaries())
-    level = generate_level(SPEC)
+    level = generate_level(SPEC, pure=True)
 
     assert steps[6] == "All checks passed on attempt 2 (attempt 1: exit unreachable)"
     assert level.scene_graph["stats"]["attempts"] == 2
     assert check_level(level.spec, level.scene_graph, level.minimap) == []
-    assert generate_level(SPEC).artifacts() == level.artifacts()
+    assert generate_level(SPEC, pure=True).artifacts() == level.artifacts()
 
 
 def _step_summaries() -> list[str]:
-    return [step.summary for step in pipeline.run_pipeline(parse_spec(SPEC))]
+    return [step.summary for step in pipeline.run_pipeline(parse_spec(SPEC), pure=True)]

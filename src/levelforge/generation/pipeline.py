@@ -8,11 +8,14 @@ rebuilds the level from the next attempt's derived generators (deterministic, bo
 from __future__ import annotations
 
 import gc
+import importlib
 import json
+import os
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from levelforge.errors import GenerationFailed
 from levelforge.generation.blueprint import Blueprint
@@ -20,14 +23,20 @@ from levelforge.generation.connect import connect_rooms
 from levelforge.generation.doors import place_doors
 from levelforge.generation.enemies import describe_population, place_enemies
 from levelforge.generation.export import EXPORTS
+from levelforge.generation.export.svg import svg_frame
+from levelforge.generation.export.tiled import map_head
 from levelforge.generation.keys import describe_locks, place_keys
 from levelforge.generation.layout import plan_layout
 from levelforge.generation.minimap import render_minimap
 from levelforge.generation.rooms import carve_rooms
+from levelforge.generation.scene_graph import SCHEMA as SCENE_GRAPH_SCHEMA
 from levelforge.generation.scene_graph import compose_scene_graph
 from levelforge.generation.seeding import Dice, step_dice
 from levelforge.generation.spec import parse_spec
 from levelforge.generation.validate import summarise, validate
+
+if TYPE_CHECKING:
+    from levelforge.generation._core import Core
 
 GENERATION_STEPS: tuple[str, ...] = (
     "plan_layout",
@@ -41,6 +50,30 @@ GENERATION_STEPS: tuple[str, ...] = (
     "render_ascii_minimap",
 )
 MAX_ATTEMPTS = 8
+
+
+def _load_core() -> ModuleType | None:
+    """The compiled core, unless it is not built or ``LEVELFORGE_PURE_PYTHON=1`` asks for
+    the pure-Python pipeline (the same bytes either way)."""
+    if os.environ.get("LEVELFORGE_PURE_PYTHON") == "1":
+        return None
+    try:
+        return importlib.import_module("levelforge.generation._core")
+    except ImportError:
+        return None
+
+
+_core = _load_core()
+IMPLEMENTATION = "compiled" if _core is not None else "pure-python"
+"""Which pipeline ``run_pipeline`` runs: ``compiled`` (the Cython core) or ``pure-python``."""
+_CORE_STEPS: tuple[Callable[[Core], str], ...] = (
+    lambda core: core.plan_layout(),
+    lambda core: core.carve_rooms(),
+    lambda core: core.connect_rooms(),
+    lambda core: core.place_doors(),
+    lambda core: core.place_keys(),
+    lambda core: core.place_enemies(),
+)
 ARTIFACT_CONTENT_TYPES: dict[str, str] = {
     "scene-graph.json": "application/json",
     "minimap.txt": "text/plain; charset=utf-8",
@@ -56,24 +89,64 @@ class StepDone:
     summary: str
 
 
-@dataclass(frozen=True)
 class Level:
-    """A generated level: the normalised spec and the published artifacts."""
+    """A generated level: the normalised spec and the published artifacts.
 
-    spec: dict[str, Any]
-    scene_graph: dict[str, Any]
-    minimap: str
+    From the pure-Python pipeline it holds the scene graph as a dict and encodes the
+    artifacts when asked; from the compiled core it holds the core, whose artifacts are
+    written straight from its arrays (the same bytes), and the scene graph is parsed from
+    them only when someone asks for it."""
+
+    __slots__ = ("_core", "_scene_graph", "minimap", "spec")
+
+    def __init__(
+        self,
+        spec: dict[str, Any],
+        scene_graph: dict[str, Any] | None,
+        minimap: str,
+        *,
+        core: Core | None = None,
+    ) -> None:
+        self.spec, self._scene_graph, self.minimap, self._core = spec, scene_graph, minimap, core
+
+    @property
+    def scene_graph(self) -> dict[str, Any]:
+        if self._scene_graph is None:
+            assert self._core is not None
+            self._scene_graph = json.loads(self._core.scene_graph_json)
+        return self._scene_graph
 
     @property
     def summary(self) -> dict[str, int]:
-        stats = self.scene_graph["stats"]
+        stats = self._core.stats() if self._core is not None else self.scene_graph["stats"]
         return {"rooms": stats["rooms"], "doors": stats["doors"], "enemies": stats["enemies"]}
 
     def artifacts(self) -> dict[str, bytes]:
+        if self._core is not None:
+            return _compiled_artifacts(self.spec, self._core)
         with collector_paused():
             scene_graph = _ASCII_JSON.encode(self.scene_graph).encode()
             exported = {name: export(self.scene_graph, self.minimap) for name, (_, export) in EXPORTS.items()}
         return {"scene-graph.json": scene_graph, "minimap.txt": self.minimap.encode(), **exported}
+
+
+def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
+    """The artifacts of a level of the compiled core: its bytes, and the frames of the
+    exports (the parts that read only the spec and the stats) from the export modules."""
+    facts = {
+        "schema": SCENE_GRAPH_SCHEMA,
+        "seed": spec["seed"],
+        "spec": spec,
+        "size": {"w": spec["width"], "h": spec["height"]},
+        "stats": core.stats(),
+    }
+    head, tail = svg_frame(facts)
+    return {
+        "scene-graph.json": core.scene_graph_json,
+        "minimap.txt": core.minimap_encoded,
+        "tiled.json": core.tiled_json(map_head(facts, core.object_count())),
+        "preview.svg": b"".join((head.encode(), core.svg_body(), tail.encode())),
+    }
 
 
 _ASCII_JSON = json.JSONEncoder(
@@ -124,8 +197,16 @@ def _paused(step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             gc.enable()
 
 
-def run_pipeline(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
-    """Generate the level of an already normalised ``spec``, step by step."""
+def run_pipeline(spec: dict[str, Any], *, pure: bool = False) -> Generator[StepDone, None, Level]:
+    """Generate the level of an already normalised ``spec``, step by step: on the compiled
+    core when it is built (and ``pure`` is not asked for), else in pure Python; the same
+    steps, summaries and bytes either way."""
+    if _core is not None and not pure and _compilable(spec):
+        return (yield from _run_compiled(spec))
+    return (yield from _run_pure(spec))
+
+
+def _run_pure(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     blueprint = yield from _build(spec, attempt=1)
     blueprint, summary = _paused(_validated, spec, blueprint)
     yield StepDone("validate", summary)
@@ -140,10 +221,59 @@ def run_pipeline(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     return Level(dict(spec), scene_graph, minimap)
 
 
-def generate_level(spec: Mapping[str, Any]) -> Level:
+_SPEC_TYPES = {"seed": int, "width": int, "height": int, "rooms": int, "difficulty": int, "loops": float}
+
+
+def _compilable(spec: dict[str, Any]) -> bool:
+    """A normalised spec of the usual types (as ``parse_spec`` makes), which the compiled
+    core takes; anything else goes the pure way, which deals with it as it always has."""
+    return (
+        all(type(spec.get(key)) is kind for key, kind in _SPEC_TYPES.items())
+        and spec.get("theme") in ("dungeon", "crypt", "cave")
+        and 0 <= spec["seed"] < 2**63
+        and 16 <= spec["width"] <= 512
+        and 16 <= spec["height"] <= 512
+        and 1 <= spec["rooms"] <= 2000
+    )
+
+
+def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
+    """The steps on the compiled core. A level it cannot make as the pure pipeline would (a
+    check failing on the first attempt, or anything unusual: ``Fallback``) is made by the
+    pure pipeline, whose steps already reported here are not reported again (they are the
+    same steps, with the same summaries)."""
+    compiled = _core
+    assert compiled is not None
+    done = 0
+    try:
+        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec))
+        for name, step in zip(GENERATION_STEPS[:6], _CORE_STEPS, strict=True):
+            summary = step(core)
+            yield StepDone(name, summary)
+            done += 1
+        if not core.validate():
+            raise compiled.Fallback("a check failed: the pure pipeline says which, and tries again")
+    except compiled.Fallback:
+        return (yield from _skipping(_run_pure(spec), done))
+    yield StepDone("validate", "All checks passed on attempt 1")
+    yield StepDone("compose_scene_graph", core.compose_scene_graph())
+    minimap = core.render_minimap()
+    yield StepDone("render_ascii_minimap", f"Rendered a {spec['width']}x{spec['height']} minimap")
+    return Level(dict(spec), None, minimap, core=core)
+
+
+def _skipping(steps: Generator[StepDone, None, Level], count: int) -> Generator[StepDone, None, Level]:
+    """``steps`` without its first ``count`` steps."""
+    for _ in range(count):
+        next(steps)
+    return (yield from steps)
+
+
+def generate_level(spec: Mapping[str, Any], *, pure: bool = False) -> Level:
     """Validate ``spec`` as ``POST /jobs`` does (``SpecError`` names the field), then
-    generate its level: exactly the bytes the service publishes for it."""
-    steps = run_pipeline(parse_spec(spec))
+    generate its level: exactly the bytes the service publishes for it (``pure``: on the
+    pure-Python pipeline even when the compiled core is built)."""
+    steps = run_pipeline(parse_spec(spec), pure=pure)
     while True:
         try:
             next(steps)

@@ -100,32 +100,47 @@ _FIRST = np.zeros(1, dtype=np.intp)
 
 def preview_svg(scene_graph: dict[str, Any], minimap: str) -> str:
     """The SVG picture of a level, as text."""
-    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
-    scale = max(width, MIN_PICTURE_TILES) / LEGEND_UNITS_WIDE
-    total_w, total_h = max(width, MIN_PICTURE_TILES), height + LEGEND_UNITS_HIGH * scale
-    pixels = max(1, min(16, MAX_PIXELS // int(max(total_w, total_h))))
-    caption = escape(_caption(scene_graph))
+    head, tail = svg_frame(scene_graph)
+    width = scene_graph["size"]["w"]
     codes = np.frombuffer(minimap.encode(), dtype=np.uint8)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_num(total_w)} {_num(total_h)}" '
-        f'width="{_num(total_w * pixels)}" height="{_num(total_h * pixels)}" '
-        'role="img" aria-labelledby="title" font-family="sans-serif">',
-        f'<title id="title">{caption}</title>',
-        f"<desc>{escape(_description(scene_graph))}</desc>",
-        f"<metadata>{escape(_metadata(scene_graph))}</metadata>",
-        _DEFS,
-        f'<rect class="rock" width="{_num(total_w)}" height="{_num(total_h)}" fill="{ROCK}"/>',
-        '<g class="tiles" fill="none" shape-rendering="crispEdges">',
+        head,
         _mask_path("wall", WALL, _strokes(codes, _WALL_CLASSES), width),
         _mask_path("room", ROOM, _strokes(codes, _FLOOR_CLASSES), width),
         _corridor_path(scene_graph["corridors"]),
         "</g>",
         *_markers(scene_graph),
-        f'<g class="legend" transform="translate(0 {height}) scale({_num(scale)})" '
-        f'font-size="1.3" fill="{TEXT}"><text x=".8" y="2">{caption}</text>{_LEGEND_KEY}</g>',
-        "</svg>\n",
+        tail,
     ]
     return "".join(parts)
+
+
+def svg_frame(scene_graph: dict[str, Any]) -> tuple[str, str]:
+    """The picture around its tiles and markers: the head (up to the opened tiles group)
+    and the tail (the legend). Reads only the scene graph's ``schema``, ``seed``, ``spec``,
+    ``size`` and ``stats``, so the compiled core passes just those."""
+    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
+    scale = max(width, MIN_PICTURE_TILES) / LEGEND_UNITS_WIDE
+    total_w, total_h = max(width, MIN_PICTURE_TILES), height + LEGEND_UNITS_HIGH * scale
+    pixels = max(1, min(16, MAX_PIXELS // int(max(total_w, total_h))))
+    caption = escape(_caption(scene_graph))
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_num(total_w)} {_num(total_h)}" '
+        f'width="{_num(total_w * pixels)}" height="{_num(total_h * pixels)}" '
+        'role="img" aria-labelledby="title" font-family="sans-serif">'
+        f'<title id="title">{caption}</title>'
+        f"<desc>{escape(_description(scene_graph))}</desc>"
+        f"<metadata>{escape(_metadata(scene_graph))}</metadata>"
+        f"{_DEFS}"
+        f'<rect class="rock" width="{_num(total_w)}" height="{_num(total_h)}" fill="{ROCK}"/>'
+        '<g class="tiles" fill="none" shape-rendering="crispEdges">'
+    )
+    tail = (
+        f'<g class="legend" transform="translate(0 {height}) scale({_num(scale)})" '
+        f'font-size="1.3" fill="{TEXT}"><text x=".8" y="2">{caption}</text>{_LEGEND_KEY}</g>'
+        "</svg>\n"
+    )
+    return head, tail
 
 
 def escape(text: str) -> str:

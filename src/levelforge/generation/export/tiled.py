@@ -72,11 +72,20 @@ def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
     data = bytearray(2 * len(digits) - 1)
     data[0::2] = digits
     data[1::2] = b"," * (len(digits) - 1)
+    head = map_head(scene_graph, _object_count(scene_graph))
+    return b"".join((head.encode(), data, _MIDDLE, entity_objects_json(scene_graph).encode(), _TAIL))
+
+
+def map_head(scene_graph: dict[str, Any], objects: int) -> str:
+    """The JSON map up to its tiles' data, for a level of ``objects`` objects. Reads only
+    the scene graph's ``schema``, ``seed``, ``spec`` and ``size`` (the compiled core passes
+    just those)."""
+    width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
     spec, text = scene_graph["spec"], encode_basestring
-    head = _HEAD % (
+    return _HEAD % (
         width,
         height,
-        _object_count(scene_graph) + 1,
+        objects + 1,
         text(scene_graph["schema"]),
         text(str(scene_graph["seed"])),
         spec["rooms"],
@@ -86,7 +95,6 @@ def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
         width,
         height,
     )
-    return b"".join((head.encode(), data, _MIDDLE, entity_objects_json(scene_graph).encode(), _TAIL))
 
 
 def tile_gids(minimap: str, width: int, height: int) -> list[int]:
