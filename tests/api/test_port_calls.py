@@ -168,3 +168,23 @@ def test_a_write_that_raises_after_writing_leaves_nothing_behind(store: SqliteJo
     with pytest.raises(JobNotFound):
         store.get(doomed.id)
     assert [store.get(job.id).id for job in others] == [job.id for job in others]
+
+
+def test_writes_go_on_after_a_loop_ended_with_a_write_pending(store: SqliteJobStore) -> None:
+    """Given a group commit whose first loop ended before its scheduled flush ran (a client
+    gone, a test's event loop closed)
+    When another loop writes through it
+    Then that write is committed (the abandoned one is not: nobody awaits it)."""
+    abandoned, later = store.insert(new_job({"seed": 1})).job, store.insert(new_job({"seed": 2})).job
+    calls = GroupCommit(store)
+
+    loop = asyncio.new_event_loop()
+    step = a_step(abandoned.id, "x")
+    asked = loop.create_task(calls.write(lifecycle.record_step, store, abandoned.id, step))
+    loop.call_soon(loop.stop)  # the loop ends in the turn the write is asked for, before its flush
+    loop.run_forever()
+    asked.cancel()
+    loop.close()
+    status = asyncio.run(calls.write(lifecycle.record_step, store, later.id, a_step(later.id, "x")))
+    assert status is JobStatus.RUNNING
+    assert [s.name for s in store.get(later.id).steps] == ["x"]

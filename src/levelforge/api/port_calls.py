@@ -78,7 +78,8 @@ class GroupCommit:
         self.port = port
         self.busy_timeout = busy_timeout
         self._pending: deque[_Write] = deque()
-        self._scheduled = False
+        #: the loop a flush is scheduled on (a server has one; tests may run several in turn)
+        self._scheduled: asyncio.AbstractEventLoop | None = None
         self._retry = RETRY_FIRST_SECONDS
 
     async def read(self, call: Callable[..., T], *args: Any) -> T:
@@ -88,15 +89,17 @@ class GroupCommit:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._pending.append(_Write(call, args, future, time.monotonic()))
-        if not self._scheduled:
-            self._scheduled = True
+        if self._scheduled is not loop:  # none yet, or on a loop that has ended since
+            self._scheduled = loop
             loop.call_soon(self._flush)
         return await future
 
     def _flush(self) -> None:
         """Run the pending writes in one transaction, or try again soon."""
         loop = asyncio.get_running_loop()
-        self._scheduled = False
+        self._scheduled = None
+        # writes asked for on a loop that has ended: nobody awaits them any more
+        self._pending = deque(write for write in self._pending if not write.future.get_loop().is_closed())
         if not self._pending:
             return
         try:
@@ -107,7 +110,7 @@ class GroupCommit:
         if not begun:
             self._give_up_on_old()
             if self._pending:
-                self._scheduled = True
+                self._scheduled = loop
                 loop.call_later(self._retry, self._flush)
                 self._retry = min(self._retry * 2, RETRY_MAX_SECONDS)
             return
@@ -127,7 +130,7 @@ class GroupCommit:
             else:
                 write.future.set_result(outcome)
         if self._pending:
-            self._scheduled = True
+            self._scheduled = loop
             loop.call_soon(self._flush)
 
     def _run(self, write: _Write, alone: bool) -> Any:
