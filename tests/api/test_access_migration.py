@@ -32,7 +32,7 @@ def write_version_1(path: Path) -> str:
 
 def test_a_version_1_file_is_migrated_keeping_its_jobs_and_keys(tmp_path: Path) -> None:
     """Given a version 1 file with a job and a key, When the store opens it, Then the
-    schema is version 2, the job belongs to the default tenant and is listed, and its key
+    schema is the current one, the job belongs to the default tenant and is listed, and its key
     still replays for the default tenant only."""
     path = tmp_path / "levelforge.db"
     job_id = write_version_1(path)

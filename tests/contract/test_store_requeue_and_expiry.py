@@ -29,7 +29,7 @@ def expire(store: JobStore, job_id: str) -> None:
 
     assert isinstance(store, DynamoJobStore)
     store.client.update_item(
-        TableName=store._table, Key={aws.TABLE_KEY: {"S": f"job#{job_id}"}},  # noqa: SLF001
+        TableName=store._table, Key={aws.TABLE_KEY: {"S": f"job#{job_id}"}},
         UpdateExpression="SET expiresAt = :past", ExpressionAttributeValues={":past": {"N": "1"}},
     )
 
