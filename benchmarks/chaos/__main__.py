@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.chaos.cluster import BACKENDS, Cluster, ClusterScope
+from benchmarks.chaos.creations import creation_kills
 from benchmarks.chaos.faults import worker_kills, worker_stalls
 from benchmarks.chaos.outages import orchestrator_restarts, store_outage
 from benchmarks.chaos.races import races
@@ -27,7 +28,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 #: rounds of the full run and of --short
 ROUNDS = {
     "worker-kills": (200, 10), "worker-stalls": (20, 3), "orchestrator-restarts": (10, 2),
-    "store-outage": (3, 1), "races": (100, 20), "soak": (1, 1),
+    "store-outage": (3, 1), "races": (100, 20), "creation-kills": (100, 10), "soak": (1, 1),
 }
 #: the figures that must be zero, per campaign (the table's verdict)
 MUST_BE_ZERO = {
@@ -42,6 +43,8 @@ MUST_BE_ZERO = {
     "races": ("duplicates", "lostSteps", "phantomSteps", "serverErrors", "lateAccepted",
               "roundsWithoutExactlyOneTerminalWinner", "roundsWhereOutcomeDiffersFromWinner",
               "roundsChangedAfterwards"),
+    "creation-kills": ("roundsNotKilled", "jobsNotDone", "jobsLeftQueued", "duplicatedStepIds",
+                       "incompleteRuns", "extraJobs", "replaysOfAnotherJob"),
     "soak": (),
 }
 
@@ -54,6 +57,7 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
         "orchestrator-restarts": lambda c: orchestrator_restarts(c, rounds, rng),
         "store-outage": lambda c: store_outage(c, rounds, rng, seconds=args.outage_seconds),
         "races": lambda c: races(c, rounds, rng),
+        "creation-kills": lambda c: creation_kills(c, rounds),
         "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate),
     }
     started = time.monotonic()
@@ -68,6 +72,7 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
 def headline(name: str, figures: dict[str, Any]) -> str:
     keys = [k for k, v in figures.items() if not isinstance(v, (list, dict)) and k not in ("verdict",)]
     extra = {"worker-kills": ["recoverySeconds", "killPoints"], "soak": ["cpuPercent"],
+             "creation-kills": ["retryAnswers", "doneSecondsAfterRetry"],
              "worker-stalls": ["staleWorkerAnswers"], "races": ["answers"]}.get(name, [])
     parts = [f"{k}={figures[k]}" for k in keys] + [f"{k}={figures[k]}" for k in extra if k in figures]
     return "; ".join(parts)
