@@ -58,7 +58,8 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
         "store-outage": lambda c: store_outage(c, rounds, rng, seconds=args.outage_seconds),
         "races": lambda c: races(c, rounds, rng),
         "creation-kills": lambda c: creation_kills(c, rounds),
-        "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate),
+        "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate,
+                               retention_seconds=args.retention_seconds),
     }
     started = time.monotonic()
     with ClusterScope(backend, keep=args.keep, visibility_timeout=args.visibility_timeout) as cluster:
@@ -83,13 +84,13 @@ def print_soak(figures: dict[str, Any]) -> None:
         growth = figures["growthPercentAfterWarmup"].get(curve)
         print(f"    {curve:<26} {shape['plot']}  [{shape['min']} … {shape['max']}] growth {growth}%")
     if windows := figures.get("windows"):
-        print("    window (s)     job p99  queued     run  finish  POST p99  reference  CPU ms/job")
+        print("    window (s)     job p99  queued     run  finish  POST p99  reference  file MB  CPU ms/job")
         for w in windows:
             cpu = ", ".join(f"{name} {ms}" for name, ms in w["cpuMsPerJob"].items())
             latencies = [w["jobP99Ms"], *(w[phase_key(phase)] for phase in PHASES)]
             print(f"    {w['fromSeconds']:>5.0f}-{w['toSeconds']:<5.0f} {latencies[0]:>9}"
                   + "".join(f" {value:>7}" for value in latencies[1:])
-                  + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10}  {cpu}")
+                  + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10} {w['databaseMB']:>8}  {cpu}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 1800 (120 with --short)")
     parser.add_argument("--soak-rate", type=float, default=None,
                         help="jobs/s (default half the measured capacity), to repeat an earlier soak's rate")
+    parser.add_argument("--retention-seconds", type=float, default=None,
+                        help="soak: JOB_RETENTION_DAYS in seconds (a few: the store's size stays flat)")
     parser.add_argument("--outage-seconds", type=float, default=10.0)
     parser.add_argument("--visibility-timeout", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=6)
