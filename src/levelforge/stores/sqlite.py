@@ -36,15 +36,7 @@ from levelforge.errors import (
     JobTerminal,
     StepAlreadyRecorded,
 )
-from levelforge.jobs import (
-    DEFAULT_TENANT,
-    TERMINAL,
-    IdempotencyClaim,
-    Job,
-    JobFailure,
-    JobStatus,
-    Step,
-)
+from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, JobJson, PageAfter
 from levelforge.stores.sqlite_connections import SqliteConnections
 
