@@ -14,6 +14,7 @@ idempotent, and whoever comes second finds nothing.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from levelforge.errors import LevelforgeError
@@ -99,5 +100,6 @@ def open_sweeper(store: object, queue: object, retention_seconds: float) -> Rete
     the file); ``None`` for a store that expires jobs itself."""
     if not isinstance(store, SqliteJobStore):
         return None
-    local = queue if isinstance(queue, LocalQueue) and queue.path == store.path else None
+    same_file = isinstance(queue, LocalQueue) and os.path.realpath(queue.path) == os.path.realpath(store.path)
+    local = queue if same_file and isinstance(queue, LocalQueue) else None
     return RetentionSweeper(store, local, retention_seconds)
