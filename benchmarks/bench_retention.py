@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -117,6 +118,8 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     measured = during if kind == "sweep" else [s for _t, s in latencies]
     with sqlite3.connect(database) as connection:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size_after = database.stat().st_size
+    shutil.rmtree(tmp, ignore_errors=True)
     return {
         "kind": kind, "posts": len(latencies), "postsMeasured": len(measured),
         "sweepSeconds": round(sweep_to - sweep_from, 2) if sweep_from and sweep_to else None,
@@ -125,7 +128,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         "p50Ms": round(percentile(measured, 0.5) * 1000, 2),
         "p99Ms": round(percentile(measured, 0.99) * 1000, 2),
         "maxMs": round(max(measured) * 1000, 2) if measured else None,
-        "fileMBBefore": round(size_before / 1e6, 1), "fileMBAfter": round(database.stat().st_size / 1e6, 1),
+        "fileMBBefore": round(size_before / 1e6, 1), "fileMBAfter": round(size_after / 1e6, 1),
     }
 
 
