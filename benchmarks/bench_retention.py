@@ -9,7 +9,7 @@ posts jobs at ``--rate`` a second from 4 threads for ``--seconds``. In the "swee
 within a second and runs through the whole load; in the "baseline" runs it is 30 days
 (nothing to delete). Runs alternate; the figures are the medians over the runs.
 
-    python benchmarks/bench_retention.py [--jobs 8000] [--rate 100] [--seconds 20] [--runs 3]
+    python benchmarks/bench_retention.py [--jobs 4000] [--rate 100] [--seconds 20] [--runs 3]
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def run(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jobs", type=int, default=8000)
+    parser.add_argument("--jobs", type=int, default=4000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=3)

@@ -23,9 +23,9 @@ from levelforge.stores.sqlite import SqliteJobStore
 
 logger = logging.getLogger(__name__)
 
-BATCH = 32
-VACUUM_PAGES = 256
-PAUSE_SECONDS = 0.005
+BATCH = 8
+VACUUM_PAGES = 64
+PAUSE_SECONDS = 0.01
 #: free pages kept for new rows (4 MB of 4-KB pages): a steady flow reuses them
 KEEP_FREE_PAGES = 1024
 #: a sweep runs every this share of the retention, between these bounds
