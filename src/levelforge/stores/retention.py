@@ -8,7 +8,10 @@ the workers' writes get the file's write lock in between: a batch holds it a few
 milliseconds (a job with its inline artifacts is ~40 KB, ten pages). Then it gives back
 free pages beyond ``KEEP_FREE_PAGES`` (kept for the next jobs' rows), ``VACUUM_PAGES`` a
 transaction. Several Orchestrators on one file may each sweep: the deletes are
-idempotent, and whoever comes second finds nothing.
+idempotent, and whoever comes second finds nothing. Measured by
+``benchmarks/bench_retention.py``: ~300 jobs a second, and ``POST /jobs`` at 100 a second
+meanwhile has the p99 it has without a sweep (with 32 jobs and 256 pages a transaction it
+was four times as high).
 """
 
 from __future__ import annotations
