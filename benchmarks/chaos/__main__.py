@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.chaos.cluster import BACKENDS, Cluster, ClusterScope
+from benchmarks.chaos.creations import creation_kills
 from benchmarks.chaos.faults import worker_kills, worker_stalls
 from benchmarks.chaos.outages import orchestrator_restarts, store_outage
 from benchmarks.chaos.races import races
@@ -27,7 +28,7 @@ RESULTS = Path(__file__).resolve().parents[1] / "results"
 #: rounds of the full run and of --short
 ROUNDS = {
     "worker-kills": (200, 10), "worker-stalls": (20, 3), "orchestrator-restarts": (10, 2),
-    "store-outage": (3, 1), "races": (100, 20), "soak": (1, 1),
+    "store-outage": (3, 1), "races": (100, 20), "creation-kills": (100, 10), "soak": (1, 1),
 }
 #: the figures that must be zero, per campaign (the table's verdict)
 MUST_BE_ZERO = {
@@ -42,6 +43,8 @@ MUST_BE_ZERO = {
     "races": ("duplicates", "lostSteps", "phantomSteps", "serverErrors", "lateAccepted",
               "roundsWithoutExactlyOneTerminalWinner", "roundsWhereOutcomeDiffersFromWinner",
               "roundsChangedAfterwards"),
+    "creation-kills": ("roundsNotKilled", "jobsNotDone", "jobsLeftQueued", "duplicatedStepIds",
+                       "incompleteRuns", "extraJobs", "replaysOfAnotherJob"),
     "soak": (),
 }
 
@@ -54,7 +57,9 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
         "orchestrator-restarts": lambda c: orchestrator_restarts(c, rounds, rng),
         "store-outage": lambda c: store_outage(c, rounds, rng, seconds=args.outage_seconds),
         "races": lambda c: races(c, rounds, rng),
-        "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate),
+        "creation-kills": lambda c: creation_kills(c, rounds),
+        "soak": lambda c: soak(c, args.soak_seconds, rate=args.soak_rate,
+                               retention_seconds=args.retention_seconds),
     }
     started = time.monotonic()
     with ClusterScope(backend, keep=args.keep, visibility_timeout=args.visibility_timeout) as cluster:
@@ -68,6 +73,7 @@ def run_campaign(name: str, backend: str, rounds: int, args: argparse.Namespace)
 def headline(name: str, figures: dict[str, Any]) -> str:
     keys = [k for k, v in figures.items() if not isinstance(v, (list, dict)) and k not in ("verdict",)]
     extra = {"worker-kills": ["recoverySeconds", "killPoints"], "soak": ["cpuPercent"],
+             "creation-kills": ["retryAnswers", "doneSecondsAfterRetry"],
              "worker-stalls": ["staleWorkerAnswers"], "races": ["answers"]}.get(name, [])
     parts = [f"{k}={figures[k]}" for k in keys] + [f"{k}={figures[k]}" for k in extra if k in figures]
     return "; ".join(parts)
@@ -78,13 +84,13 @@ def print_soak(figures: dict[str, Any]) -> None:
         growth = figures["growthPercentAfterWarmup"].get(curve)
         print(f"    {curve:<26} {shape['plot']}  [{shape['min']} … {shape['max']}] growth {growth}%")
     if windows := figures.get("windows"):
-        print("    window (s)     job p99  queued     run  finish  POST p99  reference  CPU ms/job")
+        print("    window (s)     job p99  queued     run  finish  POST p99  reference  file MB  CPU ms/job")
         for w in windows:
             cpu = ", ".join(f"{name} {ms}" for name, ms in w["cpuMsPerJob"].items())
             latencies = [w["jobP99Ms"], *(w[phase_key(phase)] for phase in PHASES)]
             print(f"    {w['fromSeconds']:>5.0f}-{w['toSeconds']:<5.0f} {latencies[0]:>9}"
                   + "".join(f" {value:>7}" for value in latencies[1:])
-                  + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10}  {cpu}")
+                  + f" {w['submitP99Ms']:>9} {w['referenceMs']:>10} {w['databaseMB']:>8}  {cpu}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--soak-seconds", type=float, default=None, help="default 1800 (120 with --short)")
     parser.add_argument("--soak-rate", type=float, default=None,
                         help="jobs/s (default half the measured capacity), to repeat an earlier soak's rate")
+    parser.add_argument("--retention-seconds", type=float, default=None,
+                        help="soak: JOB_RETENTION_DAYS in seconds (a few: the store's size stays flat)")
     parser.add_argument("--outage-seconds", type=float, default=10.0)
     parser.add_argument("--visibility-timeout", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=6)

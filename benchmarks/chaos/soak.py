@@ -124,9 +124,14 @@ def burst(cluster: Cluster, jobs: int) -> float:
 
 def soak(
     cluster: Cluster, seconds: float, sample_every: float = 5.0, capacity_jobs: int = 300,
-    rate: float | None = None,
+    rate: float | None = None, retention_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """``rate`` jobs a second (default: half the capacity measured first) for ``seconds``."""
+    """``rate`` jobs a second (default: half the capacity measured first) for ``seconds``;
+    with ``retention_seconds``, terminal jobs expire that long after they ended
+    (``JOB_RETENTION_DAYS``), so that the store's size should stay flat. It must exceed two
+    samples (a sample reads jobs made up to two samples ago)."""
+    if retention_seconds is not None:
+        cluster.env["JOB_RETENTION_DAYS"] = repr(retention_seconds / 86400)
     cluster.start_orchestrator()
     for _ in range(2):
         cluster.start_worker(proxied=False)
@@ -178,8 +183,10 @@ def soak(
     with lock:
         ids = list(last_ids)
     final = cluster.wait_terminal(ids, 60)
-    return figures_of_soak(samples, capacity, rate, seconds, submitted,
-                           sum(j["status"] == "done" for j in final.values()), len(final))
+    figures = figures_of_soak(samples, capacity, rate, seconds, submitted,
+                              sum(j["status"] == "done" for j in final.values()), len(final))
+    figures["retentionSeconds"] = retention_seconds
+    return figures
 
 
 def sample(cluster: Cluster, client: httpx.Client, begin: float, window: float,
@@ -250,6 +257,7 @@ def windows_of(samples: list[dict[str, Any]], names: list[str]) -> list[dict[str
         window: dict[str, Any] = {"fromSeconds": part[0]["t"], "toSeconds": part[-1]["t"]}
         for key in ("jobP99Ms", *map(phase_key, PHASES), "submitP99Ms", "referenceMs"):
             window[key] = round(statistics.median(s[key] for s in part), 2)
+        window["databaseMB"] = round((part[-1]["databaseBytes"] or 0) / 1e6, 1)
         window["cpuMsPerJob"] = {
             name: round((part[-1]["processes"][name]["cpuSeconds"]
                          - part[0]["processes"][name]["cpuSeconds"]) * 1000 / jobs, 2)
@@ -273,6 +281,8 @@ def figures_of_soak(samples: list[dict[str, Any]], capacity: float, rate: float,
     for phase in PHASES:
         curves[f"job {phase} p99 ms"] = [s[phase_key(phase)] for s in samples]
     curves["reference work ms"] = [s["referenceMs"] for s in samples]
+    curves["database MB"] = [round((s["databaseBytes"] or 0) / 1e6, 1) for s in samples]
+    curves["WAL MB"] = [round((s["walBytes"] or 0) / 1e6, 1) for s in samples]
     cpu = {}
     if len(samples) >= 2:
         first, last = samples[0], samples[-1]

@@ -266,6 +266,11 @@ def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) 
         dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig=_WAIT)
         add_missing_indexes(dynamodb, table, report)
     dynamodb.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    enable_ttl(dynamodb, table, report)
+    enable_point_in_time_recovery(dynamodb, table, report)
+
+
+def enable_ttl(dynamodb: DynamoDBClient, table: str, report: InitReport) -> None:
     ttl = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName") == TTL_ATTRIBUTE:
         report.add(f"  TTL on {TTL_ATTRIBUTE}", "exists")
@@ -274,6 +279,18 @@ def create_jobs_table(dynamodb: DynamoDBClient, table: str, report: InitReport) 
         TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
     )
     report.add(f"  TTL on {TTL_ATTRIBUTE}", "enabled")
+
+
+def enable_point_in_time_recovery(dynamodb: DynamoDBClient, table: str, report: InitReport) -> None:
+    """Continuous backups: the table can be restored to any second of the last 35 days."""
+    backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    if backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus") == "ENABLED":
+        report.add("  point-in-time recovery", "exists")
+        return
+    dynamodb.update_continuous_backups(
+        TableName=table, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    report.add("  point-in-time recovery", "enabled")
 
 
 _WAIT: Any = {"Delay": 1, "MaxAttempts": 120}
@@ -333,8 +350,18 @@ def add_missing_indexes(dynamodb: DynamoDBClient, table: str, report: InitReport
 
 
 def create_bucket(s3: S3Client, bucket: str, report: InitReport) -> None:
-    """The artifact bucket. Looked for first: in us-east-1, creating a bucket one already
-    owns succeeds without saying so."""
+    """The artifact bucket, versioned (an artifact overwritten or deleted by mistake can be
+    brought back). Looked for first: in us-east-1, creating a bucket one already owns
+    succeeds without saying so."""
+    make_bucket(s3, bucket, report)
+    if s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled":
+        report.add("  versioning", "exists")
+        return
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    report.add("  versioning", "enabled")
+
+
+def make_bucket(s3: S3Client, bucket: str, report: InitReport) -> None:
     region = s3.meta.region_name
     try:
         s3.head_bucket(Bucket=bucket)

@@ -75,6 +75,8 @@ def parser() -> argparse.ArgumentParser:
     add_spec_options(submit)
     submit.add_argument("--wait", action="store_true", help="follow the steps and print the minimap")
     commands.add_parser("aws-init", help="create the table, bucket and queues the environment names")
+    backup = commands.add_parser("backup", help="copy the running embedded store (DATABASE_PATH) to PATH")
+    backup.add_argument("path", type=Path, help="where the copy goes (replaced when it exists)")
     return root
 
 
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 (one return per
 
             print(aws_init(settings))
             return 0
+        if args.command == "backup":
+            return backup(settings, args.path)
         if args.command == "worker":
             return worker(settings, args.concurrency)
         if args.command == "orchestrator":
@@ -125,6 +129,18 @@ def generate(args: argparse.Namespace) -> int:
         for name, data in level.artifacts().items():
             (args.out / name).write_bytes(data)
         print(f"artifacts written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def backup(settings: Settings, path: Path) -> int:
+    from levelforge.backup import backup as copy_store
+    from levelforge.errors import StoreUnavailable
+
+    try:
+        print(copy_store(settings.database_path, path))
+    except StoreUnavailable as exc:
+        print(f"levelforge: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -33,7 +33,11 @@ class Settings(BaseSettings):
     visibility_timeout_seconds: float = Field(default=30.0, gt=0, le=43200)
     max_deliveries: int = Field(default=5, ge=1, le=1000)
     job_retention_days: float = Field(
-        default=30, ge=1, description="terminal jobs expire (DynamoDB TTL) after this many days"
+        default=30, gt=0, description="terminal jobs expire after this many days (a fraction too)"
+    )
+    requeue_after_seconds: float = Field(
+        default=300, gt=0, le=86400,
+        description="a job still queued this long is sent again (queue apart from the store)",
     )
     api_keys: SecretStr | None = Field(
         default=None, description="`tenant:key,tenant:key`; set: public routes need a bearer key"

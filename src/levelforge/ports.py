@@ -100,6 +100,17 @@ class JobStore(Protocol):
         ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``."""
         ...
 
+    def queued_before(self, created_before: str, limit: int) -> list[str]:
+        """Ids of up to ``limit`` jobs still ``queued`` that were created before
+        ``created_before`` (a ``jobs.timestamp``): an indexed query, never a scan."""
+        ...
+
+    def claim_requeue(self, job_id: str, now: float, next_at: float) -> Job | None:
+        """One conditional write: when the job is still ``queued`` and not claimed for a
+        requeue after ``now`` (epoch seconds), mark it claimed until ``next_at`` and
+        return it; else ``None``. Of many Orchestrators claiming at once, one wins."""
+        ...
+
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless the store answers."""
         ...

@@ -32,7 +32,7 @@ def write_version_1(path: Path) -> str:
 
 def test_a_version_1_file_is_migrated_keeping_its_jobs_and_keys(tmp_path: Path) -> None:
     """Given a version 1 file with a job and a key, When the store opens it, Then the
-    schema is version 2, the job belongs to the default tenant and is listed, and its key
+    schema is the current one, the job belongs to the default tenant and is listed, and its key
     still replays for the default tenant only."""
     path = tmp_path / "levelforge.db"
     job_id = write_version_1(path)
@@ -47,7 +47,7 @@ def test_a_version_1_file_is_migrated_keeping_its_jobs_and_keys(tmp_path: Path) 
     finally:
         store.close()
 
-    assert version == embedded.SCHEMA_VERSION == 2
+    assert version == embedded.SCHEMA_VERSION == 3
     assert [job.id for job in listed] == [job_id] and listed[0].tenant == DEFAULT_TENANT
     assert replay.replayed and replay.job.id == job_id
     assert not other.replayed

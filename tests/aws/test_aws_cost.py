@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,12 +16,14 @@ from typing import Any
 import httpx
 import uvicorn
 
+from levelforge import lifecycle
 from levelforge.api.app import create_app
 from levelforge.artifacts.s3 import S3Artifacts, open_s3_artifacts
 from levelforge.config import Settings
-from levelforge.jobs import JobStatus
+from levelforge.jobs import JobStatus, new_job
 from levelforge.queues.sqs import SqsQueue, open_sqs_queue
 from levelforge.reporter import Reporter
+from levelforge.requeuer import Requeuer
 from levelforge.stores.dynamodb import DynamoJobStore, open_dynamodb_store
 from levelforge.worker import Worker
 from tests.aws.conftest import Stack
@@ -184,3 +187,44 @@ def print_costs(steps: int, *runs: Counts) -> None:
         cells = " | ".join(str(Requests.total(run, service, operations)) for run in runs)
         lines.append(f"| **{label}** | {cells} |")
     print("\n".join(lines))
+
+
+def test_the_requeuer_costs_one_query_a_pass_and_a_write_and_a_send_per_stranded_job(stack: Stack) -> None:
+    """Given the Orchestrator's store and queue (its IAM user) and a job inserted whose
+    message was never sent (its Orchestrator died in between)
+    When a requeuer pass runs past REQUEUE_AFTER_SECONDS, then another pass of another
+    Orchestrator in the same period, then a pass with nothing stranded
+    Then the first is one Query of byTenantStatus (no Scan), one conditional UpdateItem and
+    one SendMessage; the second one Query and one refused UpdateItem; the idle one a Query."""
+    settings: Settings = stack.settings(internal_token=TOKEN)
+    orchestrator = stack.user("orchestrator")
+    store = open_dynamodb_store(settings, orchestrator)
+    queue = open_sqs_queue(settings, orchestrator)
+    requests = Requests()
+    for backend in (store, queue):
+        requests.watch("orchestrator", backend.client)
+    try:
+        stranded = store.insert(new_job({"seed": 5})).job
+        requests.take()
+        now = time.time() + 120
+
+        sent = Requeuer(store, queue, after_seconds=60).run_once(now)
+        first = requests.take()
+        again = Requeuer(store, queue, after_seconds=60).run_once(now + 1)
+        second = requests.take()
+        lifecycle.complete(store, stranded.id, {"summary": {}})
+        requests.take()
+        idle = Requeuer(store, queue, after_seconds=60).run_once(now + 120)
+        third = requests.take()
+    finally:
+        store.close()
+        queue.close()
+
+    print("requeuer pass: stranded job | claimed by another | nothing stranded")
+    for key in sorted(first.keys() | second.keys() | third.keys()):
+        print(f"| {key[1]} {key[2]} | {first[key]} | {second[key]} | {third[key]} |")
+    assert (sent, again, idle) == (1, 0, 0)
+    query, update = ("orchestrator", "dynamodb", "Query"), ("orchestrator", "dynamodb", "UpdateItem")
+    assert first == Counter({query: 1, update: 1, ("orchestrator", "sqs", "SendMessage"): 1})
+    assert second == Counter({query: 1, update: 1})
+    assert third == Counter({query: 1})

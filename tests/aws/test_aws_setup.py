@@ -30,8 +30,9 @@ def test_aws_init_creates_everything_once_and_a_second_run_changes_nothing(
 ) -> None:
     """Given fresh names for the table, bucket and queue
     When `levelforge aws-init` runs twice
-    Then the first run creates the table (with TTL), the bucket, the dead-letter queue and
-    the queue; the second finds them all and changes nothing; the services then start."""
+    Then the first run creates the table (with TTL and point-in-time recovery), the bucket
+    (versioned), the dead-letter queue and the queue; the second finds them all and changes
+    nothing; the services then start."""
     queue = unique("jobs")
     env = environment(
         tmp_path / "unused.db", JOBS_TABLE=unique("jobs"), ARTIFACTS_BUCKET=unique("artifacts"),
@@ -43,10 +44,11 @@ def test_aws_init_creates_everything_once_and_a_second_run_changes_nothing(
 
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("created") == 4 and "TTL on expiresAt: enabled" in first.stdout
+    assert "point-in-time recovery: enabled" in first.stdout and "versioning: enabled" in first.stdout
     assert f"SQS queue {queue}-dlq: created" in first.stdout
     assert second.returncode == 0, second.stderr
     assert not {"created", "updated", "enabled"} & set(second.stdout.replace(":", " ").split())
-    assert second.stdout.count("exists") == 5
+    assert second.stdout.count("exists") == 7
 
 
 def test_aws_init_brings_a_changed_redrive_policy_to_the_environment(

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from benchmarks.chaos.cluster import Cluster
+from benchmarks.chaos.creations import creation_kills
 from benchmarks.chaos.faults import BIG_SPEC, step_request, wait_for, worker_kills, worker_stalls
 from benchmarks.chaos.outages import orchestrator_restarts, store_outage
 from benchmarks.chaos.races import races
@@ -163,3 +164,20 @@ def test_a_short_soak_samples_every_process_and_finishes_every_job(cluster: Clus
         for phase in PHASES:
             assert 0 <= sample[phase_key(phase)] <= sample["jobP99Ms"], (phase, sample)
     assert set(figures["growthPercentAfterWarmup"]) >= {"job p99 ms", "job run p99 ms", "orchestrator rssKiB"}
+
+
+@pytest.mark.timeout(120)
+def test_an_orchestrator_killed_between_insert_and_message_loses_no_job(cluster: Cluster) -> None:
+    """Given the fault point armed for one request at a time (REQUEUE_AFTER_SECONDS=3)
+    When the Orchestrator is SIGKILLed between a job's insert and its queue message, started
+    again, and the client retries with the same Idempotency-Key (four rounds)
+    Then every kill happened, every job is done with each step once, none is left queued,
+    each key made one job and replays it. On SQLite the retry creates the job (the killed
+    transaction left nothing); on AWS it replays the stored job, which the requeuer sends."""
+    figures = creation_kills(cluster, 4)
+
+    assert figures["killsReached"] == 4, figures["rounds_detail"]
+    for key in ("jobsNotDone", "jobsLeftQueued", "duplicatedStepIds", "incompleteRuns", "extraJobs",
+                "replaysOfAnotherJob"):
+        assert figures[key] == 0, (key, figures)
+    assert figures["retryAnswers"] == ({"202": 4} if cluster.backend == "sqlite" else {"200": 4})

@@ -26,7 +26,10 @@ from levelforge.api.presenting import cursor_key
 from levelforge.api.requests import RequestContext
 from levelforge.config import Settings
 from levelforge.deadletters import DeadLetterConsumer
+from levelforge.outbox import open_outbox
 from levelforge.ports import ArtifactStore, JobQueue, JobStore
+from levelforge.requeuer import Requeuer
+from levelforge.stores.retention import RetentionSweeper, open_sweeper
 
 DESCRIPTION = """levelforge turns level requests into game-ready levels.
 
@@ -65,22 +68,31 @@ def create_app(
 ) -> Orchestrator:
     """The Orchestrator. The caller owns ``store`` and ``queue`` and closes them."""
     consumer = DeadLetterConsumer(store, queue) if consume_dead_letters else None
+    outbox = open_outbox(store, queue)
+    background: list[DeadLetterConsumer | Requeuer | RetentionSweeper] = [
+        task for task in (
+            consumer,
+            None if outbox.atomic else Requeuer(store, queue, settings.requeue_after_seconds),
+            open_sweeper(store, queue, settings.job_retention_days * 86400),
+        ) if task is not None
+    ]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if consumer is not None:
-            consumer.start()
+        for task in background:
+            task.start()
         try:
             yield
         finally:
-            if consumer is not None:
-                consumer.stop()
+            for task in background:
+                task.stop()
 
     app = FastAPI(title="levelforge", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     metrics = Metrics()
     app.state.settings = settings
     app.state.store = store
     app.state.queue = queue
+    app.state.outbox = outbox
     app.state.artifacts = artifacts
     app.state.metrics = metrics
     app.state.cursor_key = cursor_key(settings.internal_tokens())

@@ -33,20 +33,19 @@ from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
 from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
 from levelforge.config import Settings
-from levelforge.errors import JobNotFound, JobTerminal, StoreUnavailable
+from levelforge.errors import JobNotFound, JobTerminal
 from levelforge.generation import encode_json
 from levelforge.generation.spec import LevelSpecIn, normalise
 from levelforge.jobs import (
     ARTIFACTS,
     TERMINAL,
     IdempotencyClaim,
-    JobFailure,
-    JobMessage,
     JobStatus,
     fingerprint,
     new_job,
 )
-from levelforge.ports import JobJson, JobQueue, JobStore
+from levelforge.outbox import Outbox
+from levelforge.ports import JobJson, JobStore
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -91,10 +90,12 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
 async def create_job(
     spec: LevelSpecIn, request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Every job's first request: two writes (the job, then its message), each as
-    ``port_calls`` writes (grouped with other requests' writes on the embedded file). What
-    it needs of the app is read from its state, not injected: this route runs once a job,
-    and the framework's dependency solving was a third of its time."""
+    """Every job's first request: the job and its message by the app's ``Outbox``. On the
+    embedded default both are one ``port_calls`` write (grouped with other requests' writes
+    on the file, so they commit together or not at all); with a queue apart from the store,
+    insert then send in a thread (the requeuer closes the gap). What it needs of the app is
+    read from its state, not injected: this route runs once a job, and the framework's
+    dependency solving was a third of its time."""
     state = request.app.state
     store: JobStore = state.store
     store_calls: PortCalls = state.store_calls
@@ -107,8 +108,12 @@ async def create_job(
     limit, slot = settings.rate_limit_per_minute, None
     if limit is not None:
         slot = await run_in_threadpool(take_creation_slot, store, tenant, limit, claim)
+    outbox: Outbox = state.outbox
     try:
-        created = await store_calls.write(store.insert, job, claim)
+        if outbox.atomic:
+            created = await store_calls.write(outbox.create, job, claim)
+        else:
+            created = await run_in_threadpool(outbox.create, job, claim)
     except Exception:
         if slot is not None:
             await run_in_threadpool(slot.give_back)
@@ -120,24 +125,9 @@ async def create_job(
             await run_in_threadpool(slot.give_back)  # a replay creates nothing: not counted
         headers["Idempotent-Replayed"] = "true"
         return json_bytes(present_json(job, state.artifacts, settings.presign_expires_seconds), 200, headers)
-    await enqueue(job.id, job.spec, store, state.queue, state.queue_calls)
     state.metrics.jobs_created.inc()
     logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
     return json_bytes(job.model_dump_json(by_alias=True).encode(), 202, headers)
-
-
-async def enqueue(
-    job_id: str, spec: dict[str, Any], store: JobStore, queue: JobQueue, calls: PortCalls
-) -> None:
-    """Send the job's message; a queue that refuses fails the job rather than strand it."""
-    message = JobMessage(job_id=job_id, spec=spec).model_dump_json(by_alias=True)
-    try:
-        await calls.write(queue.send, message)
-    except Exception as exc:
-        logger.exception("could not queue job", extra={"job_id": job_id})
-        failure = JobFailure(message="The job could not be queued.", code="queue_unavailable")
-        await run_in_threadpool(lifecycle.fail, store, job_id, failure)
-        raise StoreUnavailable("the job queue is not answering") from exc
 
 
 #: the longest a ``GET /status/{id}?wait=`` holds its answer back

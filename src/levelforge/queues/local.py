@@ -10,6 +10,7 @@ instead of being delivered, as SQS redrive does. Times are ``time.time()`` secon
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from contextlib import AbstractContextManager
@@ -94,12 +95,36 @@ class LocalQueue:
         self._db = SqliteConnections(path, what="local queue")
         self._create_schema()
 
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
     def send(self, body: str) -> None:
         with self._db.write() as connection:
-            connection.execute(
-                "INSERT INTO queue_messages (id, body, visible_at) VALUES (?, ?, ?)",
-                (uuid.uuid4().hex, body, time.time()),
-            )
+            self.send_within(connection, body)
+
+    @staticmethod
+    def send_within(connection: sqlite3.Connection, body: str) -> None:
+        """Send inside a write transaction already open on this queue's file (the job
+        store's, in ``outbox.py``): the message exists exactly when that transaction commits."""
+        connection.execute(
+            "INSERT INTO queue_messages (id, body, visible_at) VALUES (?, ?, ?)",
+            (uuid.uuid4().hex, body, time.time()),
+        )
+
+    def forget_dead_letters(self, job_ids: list[str]) -> int:
+        """Delete the dead letters of these jobs (deleted by retention); how many. The
+        dead-letter table holds only letters the Orchestrator has not settled yet: a scan
+        of it is short."""
+        if not job_ids:
+            return 0
+        with self._db.write() as connection:
+            gone = connection.execute(
+                "DELETE FROM queue_dead_letters WHERE json_extract(body, '$.jobId') IN "
+                f"({', '.join('?' * len(job_ids))}) RETURNING seq",
+                job_ids,
+            ).fetchall()
+        return len(gone)
 
     def receive(self, max_messages: int = 1, wait_seconds: float = 0.0) -> list[Message]:
         return self._poll("queue_messages", max_messages, wait_seconds)

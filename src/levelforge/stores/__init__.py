@@ -21,4 +21,4 @@ def open_store(settings: Settings) -> JobStore:
         except ImportError as exc:
             raise ConfigurationError(f"JOBS_TABLE is set, but boto3 is not installed: {AWS_EXTRA}") from exc
         return open_dynamodb_store(settings)
-    return SqliteJobStore(settings.database_path)
+    return SqliteJobStore(settings.database_path, retention_seconds=settings.job_retention_days * 86400)

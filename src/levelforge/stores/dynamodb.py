@@ -16,6 +16,10 @@ Items, by their key ``pk``:
 - ``count#<tenant>#<minute>``: ``count``, the tenant's job creations in that minute
   (``RATE_LIMIT_PER_MINUTE``), one conditional ``ADD``; gone by TTL.
 
+TTL deletes an expired item lazily (within days): a job whose ``expiresAt`` has passed is
+``JobNotFound`` on every read before that. A job's ``requeueAt`` (epoch seconds) is set by
+``claim_requeue`` (``requeuer.py``), which finds queued jobs on ``byTenantStatus``.
+
 A refused condition answers with the item as it was (``ReturnValuesOnConditionCheckFailure
 =ALL_OLD``), which says why without a second read: no item (``JobNotFound``), a terminal
 job (``JobTerminal``, first, even for a step it holds), or a step already recorded
@@ -74,6 +78,7 @@ _NAMES = {
     "#updatedAt": "updatedAt", "#result": "resultGz", "#error": "error",
     "#expiresAt": aws.TTL_ATTRIBUTE, "#tenant": "tenant", "#createdKey": "createdKey",
     "#tenantCreatedKey": "tenantCreatedKey", "#fingerprint": "fingerprint", "#count": "count",
+    "#requeueAt": "requeueAt",
 }
 _APPEND_STEP = (
     "ADD #stepIds :sidSet SET #steps = list_append(if_not_exists(#steps, :empty), :newStep), "
@@ -184,9 +189,15 @@ def _old_item(exc: ClientError) -> Item | None:
     return item
 
 
+def expired(item: Item, now: float | None = None) -> bool:
+    """The item's ``expiresAt`` has passed (TTL has not deleted it yet)."""
+    expires = item.get(aws.TTL_ATTRIBUTE)
+    return expires is not None and int(expires["N"]) < (time.time() if now is None else now)
+
+
 def _refusal(item: Item | None, job_id: str, step_id: str | None) -> LevelforgeError:
     """Why a conditional write was refused, from the item as it was (ALL_OLD)."""
-    if not item:
+    if not item or expired(item):
         return JobNotFound(job_id)
     job = job_of(item)
     if job.terminal:
@@ -241,13 +252,51 @@ class DynamoJobStore:
     def get(self, job_id: str) -> Job:
         with _answering("GetItem"):
             item = self.client.get_item(TableName=self._table, Key=_job_key(job_id), ConsistentRead=True)
-        if "Item" not in item:
+        if "Item" not in item or expired(item["Item"]):
             raise JobNotFound(job_id)
         return job_of(item["Item"])
 
     def get_json(self, job_id: str) -> JobJson:
         job = self.get(job_id)
         return JobJson(tenant=job.tenant, status=job.status, data=job.model_dump_json(by_alias=True).encode())
+    def queued_before(self, created_before: str, limit: int) -> list[str]:
+        """A Query of ``byTenantStatus``'s ``queued`` partition (keys only; sorted by
+        tenant first, so every queued key is read and the old ones kept)."""
+        found: list[str] = []
+        start: dict[str, Any] = {}
+        while len(found) < limit:
+            with _answering("Query (queued jobs)"):
+                page = self.client.query(
+                    TableName=self._table, IndexName=aws.TENANT_STATUS_INDEX,
+                    KeyConditionExpression="#status = :queued", ExpressionAttributeNames=_names("#status"),
+                    ExpressionAttributeValues={":queued": _s(JobStatus.QUEUED.value)}, **start,
+                )
+            for key in page["Items"]:
+                _tenant, created_at, job_id = key["tenantCreatedKey"]["S"].split("#", 2)
+                if created_at < created_before:
+                    found.append(job_id)
+            if "LastEvaluatedKey" not in page:
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return found[:limit]
+
+    def claim_requeue(self, job_id: str, now: float, next_at: float) -> Job | None:
+        with _answering("UpdateItem (requeue)"):
+            try:
+                updated = self.client.update_item(
+                    TableName=self._table, Key=_job_key(job_id), UpdateExpression="SET #requeueAt = :next",
+                    ConditionExpression="attribute_exists(#pk) AND #status = :queued AND "
+                    "(attribute_not_exists(#requeueAt) OR #requeueAt <= :now)",
+                    ExpressionAttributeNames=_names("#pk", "#status", "#requeueAt"),
+                    ExpressionAttributeValues={
+                        ":next": {"N": repr(next_at)}, ":now": {"N": repr(now)},
+                        ":queued": _s(JobStatus.QUEUED.value),
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+            except self.client.exceptions.ConditionalCheckFailedException:
+                return None
+        return job_of(updated["Attributes"])
 
     def page(
         self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
@@ -434,8 +483,10 @@ class DynamoJobStore:
                 answer = self.client.batch_get_item(
                     RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
                 )
+            now = time.time()
             for item in answer.get("Responses", {}).get(self._table, []):
-                found[item[aws.TABLE_KEY]["S"]] = job_of(item)
+                if not expired(item, now):
+                    found[item[aws.TABLE_KEY]["S"]] = job_of(item)
             unprocessed: dict[str, Any] = dict(answer.get("UnprocessedKeys", {}))
             pending = list(unprocessed.get(self._table, {}).get("Keys", []))
             if pending:

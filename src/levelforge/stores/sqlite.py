@@ -6,13 +6,21 @@ user_version``; an older file is migrated at open, in one transaction. When a co
 row is read inside the same transaction (what DynamoDB's
 ``ReturnValuesOnConditionCheckFailure=ALL_OLD`` gives) to say why: ``JobNotFound``,
 ``StepAlreadyRecorded`` or ``JobTerminal``.
+
+Retention (``JOB_RETENTION_DAYS``): a terminal job expires that long after it ended (its
+``updated_at``, which never changes again). An expired job is gone for every read at once
+(``JobNotFound``, as one that never existed); ``delete_expired`` removes it, its
+idempotency keys with it, in small batches (``stores/retention.py`` runs it in the
+background), and ``reclaim_free_pages`` gives the freed pages back (the file is in
+``auto_vacuum = INCREMENTAL`` mode, converted once at open when an earlier build made it).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
@@ -32,7 +40,13 @@ from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, Job
 from levelforge.ports import Created, JobJson, PageAfter
 from levelforge.stores.sqlite_connections import SqliteConnections
 
-SCHEMA_VERSION = 2
+logger = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 3
+#: how long a terminal job is kept by default (``JOB_RETENTION_DAYS``: 30 days)
+RETENTION_SECONDS = 30 * 86400.0
+#: ``PRAGMA auto_vacuum`` value of ``INCREMENTAL``
+_INCREMENTAL = 2
 #: an Idempotency-Key is honoured at least this long (CONTRACT §2: 24 hours)
 IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60
 
@@ -89,7 +103,21 @@ _MIGRATION_2 = (
         PRIMARY KEY (tenant, minute)
     )""",
 )
-_MIGRATIONS = {1: _SCHEMA_1, 2: _MIGRATION_2}
+#: version 2 → 3 (issue 16): indexes of the terminal jobs by the time they ended (retention)
+#: and of the queued jobs by age (the requeuer), a job's next requeue time, idempotency
+#: keys by job (deleted with it)
+_MIGRATION_3 = (
+    "CREATE INDEX jobs_ended ON jobs (updated_at) WHERE status IN ('done', 'failed')",
+    "CREATE INDEX jobs_queued ON jobs (created_at) WHERE status = 'queued'",
+    "ALTER TABLE jobs ADD COLUMN requeue_at REAL",
+    "CREATE INDEX idempotency_keys_job ON idempotency_keys (job_id)",
+)
+_MIGRATIONS = {1: _SCHEMA_1, 2: _MIGRATION_2, 3: _MIGRATION_3}
+#: the cut-off of retention, computed by SQLite (in C: cheaper than in Python on every read)
+#: from its parameter, the modifier ``-<retention> seconds``, in the format of ``timestamp``
+_CUTOFF = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)"
+#: a job is live unless terminal and ended before the cut-off (the one parameter)
+_LIVE = f"NOT (status IN ('done', 'failed') AND updated_at < {_CUTOFF})"
 #: counters of past windows are deleted once they are this many minutes old
 _OLD_WINDOWS = 10
 
@@ -151,11 +179,21 @@ def _dumps(value: Any) -> str:
 class SqliteJobStore:
     """``ports.JobStore`` on a SQLite file (``DATABASE_PATH``)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, retention_seconds: float = RETENTION_SECONDS) -> None:
         self._db = SqliteConnections(path, what="job store")
+        self._expiry_modifier = f"-{retention_seconds!r} seconds"
         self._create_schema()
 
-    def insert(self, job: Job, claim: IdempotencyClaim | None = None) -> Created:
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    def insert(
+        self, job: Job, claim: IdempotencyClaim | None = None,
+        *, also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> Created:
+        """``also``, when given, runs in the same transaction once the job is written (the
+        local queue's message: ``outbox.py``); an idempotent replay writes nothing."""
         with self._db.write() as connection:
             if claim is not None:
                 earlier = self._claim_key(connection, job.tenant, job.id, claim)
@@ -166,7 +204,53 @@ class SqliteJobStore:
                 " result, error, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._row_of(job),
             )
+            if also is not None:
+                also(connection)
         return Created(job, replayed=False)
+
+    def queued_before(self, created_before: str, limit: int) -> list[str]:
+        with self._db.read() as connection:
+            rows = connection.execute(
+                "SELECT id FROM jobs WHERE status = 'queued' AND created_at < ? ORDER BY created_at LIMIT ?",
+                (created_before, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def claim_requeue(self, job_id: str, now: float, next_at: float) -> Job | None:
+        with self._db.write() as connection:
+            row = connection.execute(
+                f"UPDATE jobs SET requeue_at = ? WHERE id = ? AND status = 'queued' "
+                f"AND (requeue_at IS NULL OR requeue_at <= ?) RETURNING {_JOB_JSON}",
+                (next_at, job_id, now),
+            ).fetchone()
+        return None if row is None else Job.model_validate_json(row[0])
+
+    def delete_expired(self, limit: int) -> list[str]:
+        """Delete up to ``limit`` expired jobs, oldest first, with their idempotency keys,
+        in one short write transaction; the ids of those deleted."""
+        with self._db.write() as connection:
+            gone = connection.execute(
+                "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE status IN ('done', 'failed')"
+                f" AND updated_at < {_CUTOFF} ORDER BY updated_at LIMIT ?) RETURNING id",
+                (self._cutoff(), limit),
+            ).fetchall()
+            if gone:
+                connection.execute(
+                    f"DELETE FROM idempotency_keys WHERE job_id IN ({_placeholders(len(gone))})",
+                    [row[0] for row in gone],
+                )
+        return [row[0] for row in gone]
+
+    def reclaim_free_pages(self, keep: int, limit: int) -> int:
+        """Give back to the file system up to ``limit`` free pages beyond the ``keep`` left
+        for new rows (``PRAGMA incremental_vacuum``, one page a statement: Python's sqlite3
+        runs a statement without result columns one step only); how many were freed."""
+        with self._db.write() as connection:
+            free: int = connection.execute("PRAGMA freelist_count").fetchone()[0]
+            for _ in range(min(limit, free - keep)):
+                connection.execute("PRAGMA incremental_vacuum(1)")
+            left: int = connection.execute("PRAGMA freelist_count").fetchone()[0]
+        return free - left
 
     def replay_of(self, tenant: str, claim: IdempotencyClaim) -> Job | None:
         with self._db.read() as connection:
@@ -179,11 +263,11 @@ class SqliteJobStore:
                 return None
             if row[0] != claim.fingerprint:
                 raise IdempotencyKeyReused(row[1])
-            return self._read_job(connection, row[1])
+            return self._read_job(connection, row[1], self._cutoff())
 
     def get(self, job_id: str) -> Job:
         with self._db.read() as connection:
-            job = self._read_job(connection, job_id)
+            job = self._read_job(connection, job_id, self._cutoff())
         if job is None:
             raise JobNotFound(job_id)
         return job
@@ -191,7 +275,8 @@ class SqliteJobStore:
     def get_json(self, job_id: str) -> JobJson:
         with self._db.read() as connection:
             row = connection.execute(
-                f"SELECT tenant, status, {_PUBLIC_HEAD}, result, error FROM jobs WHERE id = ?", (job_id,)
+                f"SELECT tenant, status, {_PUBLIC_HEAD}, result, error FROM jobs WHERE id = ? AND {_LIVE}",
+                (job_id, self._cutoff()),
             ).fetchone()
         if row is None:
             raise JobNotFound(job_id)
@@ -202,8 +287,8 @@ class SqliteJobStore:
     def page(
         self, tenant: str, status: JobStatus | None, limit: int, after: PageAfter | None
     ) -> list[Job]:
-        conditions: list[str] = ["tenant = ?"]
-        params: list[Any] = [tenant]
+        conditions: list[str] = ["tenant = ?", _LIVE]
+        params: list[Any] = [tenant, self._cutoff()]
         if status is not None:
             conditions.append("status = ?")
             params.append(status.value)
@@ -228,7 +313,7 @@ class SqliteJobStore:
         with self._db.write() as connection:
             rows = connection.execute(sql, params).fetchall()
             if not rows:
-                raise self._refusal(connection, job_id, step.step_id)
+                raise self._refusal(connection, job_id, step.step_id, self._cutoff())
         return JobStatus(rows[0][0])
 
     def transition(
@@ -245,7 +330,7 @@ class SqliteJobStore:
             sql = _transition_sql(len(allowed_from), result is not None)
             rows = connection.execute(sql, params).fetchall()
             if not rows:
-                raise self._refusal(connection, job_id, step_id=None)
+                raise self._refusal(connection, job_id, None, self._cutoff())
         job = Job.model_validate_json(rows[0][0])
         return job if result is None else job.model_copy(update={"result": result})
 
@@ -289,8 +374,31 @@ class SqliteJobStore:
     def _create_schema(self) -> None:
         with self._db.read() as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
+            vacuum = connection.execute("PRAGMA auto_vacuum").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            self._migrate()
+        if vacuum != _INCREMENTAL:
+            self._convert_to_incremental_vacuum()
+
+    def _convert_to_incremental_vacuum(self) -> None:
+        """Once per file: ``auto_vacuum = INCREMENTAL`` takes effect only through a
+        ``VACUUM``, which rewrites the file (instant when new, minutes for gigabytes, and
+        as much free disk again). When it cannot run now (another process holds the file,
+        no space) the store works on: freed pages are still reused, only never given back,
+        and the next start tries again."""
+        with self._db.read() as connection:
+            size = connection.execute("PRAGMA page_count").fetchone()[0] * connection.execute(
+                "PRAGMA page_size").fetchone()[0]
+            if size > 1 << 20:
+                logger.warning("converting %s to incremental vacuum: one VACUUM of %d MB",
+                               self._db.path, size >> 20)
+            try:
+                connection.execute(f"PRAGMA auto_vacuum = {_INCREMENTAL}")
+                connection.execute("VACUUM")
+            except sqlite3.OperationalError as exc:
+                logger.warning("%s stays without incremental vacuum for now: %s", self._db.path, exc)
+
+    def _migrate(self) -> None:
         with self._db.write() as connection:
             version = connection.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -321,7 +429,7 @@ class SqliteJobStore:
         if row is not None:
             if row[0] != claim.fingerprint:
                 raise IdempotencyKeyReused(row[1])
-            earlier = self._read_job(connection, row[1])
+            earlier = self._read_job(connection, row[1], self._cutoff())
             if earlier is not None:
                 return earlier
         connection.execute(
@@ -331,20 +439,29 @@ class SqliteJobStore:
         )
         return None
 
+    def _cutoff(self) -> str:
+        """The parameter of ``_CUTOFF``: terminal jobs that ended before it have expired."""
+        return self._expiry_modifier
+
     @staticmethod
-    def _read_job(connection: sqlite3.Connection, job_id: str) -> Job | None:
-        row = connection.execute(f"SELECT {_JOB_JSON} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    def _read_job(connection: sqlite3.Connection, job_id: str, cutoff: str) -> Job | None:
+        row = connection.execute(
+            f"SELECT {_JOB_JSON} FROM jobs WHERE id = ? AND {_LIVE}", (job_id, cutoff)
+        ).fetchone()
         return None if row is None else Job.model_validate_json(row[0])
 
     @staticmethod
-    def _refusal(connection: sqlite3.Connection, job_id: str, step_id: str | None) -> JobError:
+    def _refusal(
+        connection: sqlite3.Connection, job_id: str, step_id: str | None, cutoff: str
+    ) -> JobError:
         """Why a conditional write was refused, read in the same transaction. A terminal
         job answers ``JobTerminal`` first, even for a step it recorded, so that a worker
-        running a finished job again stops at its first step (CONTRACT §7)."""
+        running a finished job again stops at its first step (CONTRACT §7); an expired
+        one ``JobNotFound``."""
         row = connection.execute(
             "SELECT status, EXISTS(SELECT 1 FROM json_each(jobs.step_ids) WHERE value = ?), "
-            f"{_JOB_JSON} FROM jobs WHERE id = ?",
-            (step_id, job_id),
+            f"{_JOB_JSON} FROM jobs WHERE id = ? AND {_LIVE}",
+            (step_id, job_id, cutoff),
         ).fetchone()
         if row is None:
             return JobNotFound(job_id)
