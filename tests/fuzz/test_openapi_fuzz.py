@@ -25,6 +25,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from levelforge.api.presenting import encode_cursor
@@ -190,6 +191,10 @@ def test_fuzzed_operation_conforms(api_schema: OpenApiSchema, label: str, token:
     headers = {"X-INTERNAL-TOKEN": token} if token else {}
     timeout = STREAM_SECONDS if label.endswith("/events") else REQUEST_SECONDS
     checks = [token_enforced(token), no_traceback]
+    # CONTRACT §6: a step's ``stepId`` is ``{jobId}:{name}`` of its path's job, a rule JSON
+    # Schema cannot state: ``map_case`` makes positive steps follow it, but a path drawn
+    # after it (seen once in many full runs) makes a schema-valid step a rightful 422
+    excluded = [positive_data_acceptance] if label == "POST /internal/jobs/{job_id}/step" else []
 
     @given(case=strategy)
     @settings(
@@ -200,7 +205,9 @@ def test_fuzzed_operation_conforms(api_schema: OpenApiSchema, label: str, token:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
     )
     def fuzz(case: Any) -> None:
-        case.call_and_validate(headers=headers, timeout=timeout, additional_checks=checks)
+        case.call_and_validate(
+            headers=headers, timeout=timeout, additional_checks=checks, excluded_checks=excluded
+        )
 
     fuzz()
 
