@@ -9,17 +9,12 @@ from fastapi import Depends, Request
 from levelforge.api.metrics import Metrics
 from levelforge.api.port_calls import PortCalls
 from levelforge.config import Settings
-from levelforge.ports import ArtifactStore, JobQueue, JobStore
+from levelforge.ports import ArtifactStore, JobStore
 
 
 async def get_store(request: Request) -> JobStore:
     store: JobStore = request.app.state.store
     return store
-
-
-async def get_queue(request: Request) -> JobQueue:
-    queue: JobQueue = request.app.state.queue
-    return queue
 
 
 async def get_artifacts(request: Request) -> ArtifactStore | None:
@@ -42,15 +37,8 @@ async def get_store_calls(request: Request) -> PortCalls:
     return calls
 
 
-async def get_queue_calls(request: Request) -> PortCalls:
-    calls: PortCalls = request.app.state.queue_calls
-    return calls
-
-
 StoreCallsDep = Annotated[PortCalls, Depends(get_store_calls)]
-QueueCallsDep = Annotated[PortCalls, Depends(get_queue_calls)]
 StoreDep = Annotated[JobStore, Depends(get_store)]
-QueueDep = Annotated[JobQueue, Depends(get_queue)]
 ArtifactsDep = Annotated[ArtifactStore | None, Depends(get_artifacts)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
