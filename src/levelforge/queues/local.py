@@ -13,11 +13,10 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from contextlib import AbstractContextManager
 from pathlib import Path
 
 from levelforge.ports import Message
-from levelforge.stores.sqlite_connections import SqliteConnections
+from levelforge.stores.sqlite_connections import GroupedWrites, SqliteConnections
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS queue_messages (
@@ -77,7 +76,7 @@ BUSY_WINDOW_SECONDS = 0.5
 DEAD_LETTER_POLL_SECONDS = 0.25
 
 
-class LocalQueue:
+class LocalQueue(GroupedWrites):
     """``ports.JobQueue`` on the SQLite file at ``path``."""
 
     def __init__(
@@ -154,15 +153,6 @@ class LocalQueue:
 
     def ack_dead(self, message: Message) -> None:
         self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
-
-    def begin_group(self) -> bool:
-        return self._db.begin_group()
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self._db.savepoint()
-
-    def end_group(self, *, commit: bool = True) -> None:
-        self._db.end_group(commit=commit)
 
     def close(self) -> None:
         self._db.close()

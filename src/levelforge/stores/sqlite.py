@@ -21,7 +21,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,7 @@ from levelforge.errors import (
 )
 from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, JobJson, PageAfter
-from levelforge.stores.sqlite_connections import SqliteConnections
+from levelforge.stores.sqlite_connections import GroupedWrites, SqliteConnections
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +175,7 @@ def _dumps(value: Any) -> str:
     return pydantic_core.to_json(value).decode()
 
 
-class SqliteJobStore:
+class SqliteJobStore(GroupedWrites):
     """``ports.JobStore`` on a SQLite file (``DATABASE_PATH``)."""
 
     def __init__(self, path: Path, *, retention_seconds: float = RETENTION_SECONDS) -> None:
@@ -350,15 +349,6 @@ class SqliteJobStore:
                 (tenant, window, delta, limit),
             ).fetchall()
         return bool(counted)
-
-    def begin_group(self) -> bool:
-        return self._db.begin_group()
-
-    def savepoint(self) -> AbstractContextManager[None]:
-        return self._db.savepoint()
-
-    def end_group(self, *, commit: bool = True) -> None:
-        self._db.end_group(commit=commit)
 
     def ping(self) -> None:
         """The store answers when it can be read *and* written: in WAL mode reads go on

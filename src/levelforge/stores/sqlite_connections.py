@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from levelforge.errors import StoreUnavailable
@@ -313,3 +313,18 @@ class SqliteConnections:
 
     def _unavailable(self, exc: sqlite3.Error) -> StoreUnavailable:
         return StoreUnavailable(f"the {self._what} at {self.path} did not answer: {exc}")
+
+
+class GroupedWrites:
+    """``ports.Grouping`` for a store or queue whose writes go through ``self._db``."""
+
+    _db: SqliteConnections
+
+    def begin_group(self) -> bool:
+        return self._db.begin_group()
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        return self._db.savepoint()
+
+    def end_group(self, *, commit: bool = True) -> None:
+        self._db.end_group(commit=commit)
