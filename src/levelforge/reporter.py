@@ -57,10 +57,18 @@ class TransportFailure(LevelforgeError):
     """The request did not get an HTTP answer (refused, reset, timed out)."""
 
 
-class Transport(Protocol):
-    """POST ``body`` to ``path`` of the Orchestrator: the status and the body of its answer."""
+class Sent(Protocol):
+    """A request on its way: ``answer()`` waits for the status and body of its answer."""
 
-    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]: ...
+    def answer(self) -> tuple[int, bytes]: ...
+
+
+class Transport(Protocol):
+    """POST ``body`` to ``path`` of the Orchestrator. ``send`` returns as soon as the
+    request is written, so that the caller can work while the Orchestrator answers; one
+    request at a time per thread."""
+
+    def send(self, path: str, body: bytes, headers: Mapping[str, str]) -> Sent: ...
 
     def close(self) -> None: ...
 
@@ -87,21 +95,41 @@ class KeepAliveTransport:
         self._lock = threading.Lock()
 
     def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> tuple[int, bytes]:
+        return self.send(path, body, headers).answer()
+
+    def send(self, path: str, body: bytes, headers: Mapping[str, str]) -> _Sent:
         request = self._request(path, body, headers)
-        for fresh in (False, True):
-            connection, reused = self._connection(fresh)
-            try:
-                connection.sendall(request)
-                status, answer, keep_alive = read_response(connection)
-            except (OSError, httptools.HttpParserError, ConnectionClosed) as exc:
-                self._drop(connection)
-                if fresh or not reused:
-                    raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
-                continue
-            if not keep_alive:
-                self._drop(connection)
-            return status, answer
-        raise AssertionError("unreachable")
+        if getattr(self._local, "outstanding", False):
+            # an answer nobody asked for (its caller gave up) would be read as this one's
+            self._local.outstanding = False
+            return self._send(request, fresh=True)
+        return self._send(request, fresh=False)
+
+    def _send(self, request: bytes, fresh: bool) -> _Sent:
+        connection, reused = self._connection(fresh)
+        try:
+            connection.sendall(request)
+        except OSError as exc:
+            self._drop(connection)
+            if fresh or not reused:
+                raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
+            return self._send(request, fresh=True)
+        self._local.outstanding = True
+        return _Sent(self, connection, request, retry=reused and not fresh)
+
+    def _answer(self, sent: _Sent) -> tuple[int, bytes]:
+        self._local.outstanding = False
+        try:
+            status, answer, keep_alive = read_response(sent.connection)
+        except (OSError, httptools.HttpParserError, ConnectionClosed) as exc:
+            self._drop(sent.connection)
+            if not sent.retry:
+                raise TransportFailure(f"{type(exc).__name__}: {exc}") from exc
+            # the server may have closed the idle connection as the request went out
+            return self._answer(self._send(sent.request, fresh=True))
+        if not keep_alive:
+            self._drop(sent.connection)
+        return status, answer
 
     def close(self) -> None:
         with self._lock:
@@ -138,6 +166,17 @@ class KeepAliveTransport:
         self._local.connection = None
         with self._lock, contextlib.suppress(ValueError):
             self._opened.remove(connection)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    transport: KeepAliveTransport
+    connection: socket.socket
+    request: bytes
+    retry: bool  # written on a reused connection: one more try on a fresh one if it fails
+
+    def answer(self) -> tuple[int, bytes]:
+        return self.transport._answer(self)
 
 
 class ConnectionClosed(Exception):
@@ -221,11 +260,15 @@ class Reporter:
         self.transport.close()
 
     def step(self, job_id: str, step: Step) -> Reply:
-        body = step.model_dump_json(by_alias=True).encode()
-        response = self._post_bytes(f"/internal/jobs/{job_id}/step", body)
-        if response.status == 409:
-            return Reply(terminal=True)
-        return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))
+        return self.send_step(job_id, step).reply()
+
+    def send_step(self, job_id: str, step: Step) -> PendingStep:
+        """Post the step and return at once: ``reply()`` waits for its answer (retrying as
+        ``step`` does), so that the worker computes its next step meanwhile. The next
+        report is sent only after that reply: one request in flight, steps in order."""
+        path = f"/internal/jobs/{job_id}/step"
+        content, headers = self._encode(step.model_dump_json(by_alias=True).encode())
+        return PendingStep(self, path, content, headers, self._send(path, content, headers))
 
     def complete(self, job_id: str, result: dict[str, Any]) -> Reply:
         """``result`` as ``artifacts.results.publish`` builds it (``RawJson`` copies inline)."""
@@ -242,12 +285,28 @@ class Reporter:
         return self._post_bytes(path, json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode())
 
     def _post_bytes(self, path: str, data: bytes) -> Answer:
+        content, headers = self._encode(data)
+        return self._settle(path, content, headers, self._send(path, content, headers))
+
+    def _encode(self, data: bytes) -> tuple[bytes, dict[str, str]]:
         content, headers = encode_body(data)
         headers.update(self.headers)
+        return content, headers
+
+    def _send(self, path: str, content: bytes, headers: dict[str, str]) -> Sent | str:
+        """The request on its way, or why it could not be sent."""
+        try:
+            return self.transport.send(path, content, headers)
+        except TransportFailure as exc:
+            return str(exc)
+
+    def _settle(self, path: str, content: bytes, headers: dict[str, str], first: Sent | str) -> Answer:
+        """The final answer to the request ``first`` sent, retrying until it comes."""
         deadline = time.monotonic() + self.backoff.give_up_after
         attempt = 0
+        sent = first
         while True:
-            problem = self._try_post(path, content, headers)
+            problem = sent if isinstance(sent, str) else self._judge(path, content, sent)
             if isinstance(problem, Answer):
                 return problem
             if self.stop.is_set() or time.monotonic() >= deadline:
@@ -256,11 +315,12 @@ class Reporter:
             logger.warning("POST %s failed (%s); retrying in %.2fs", path, problem, delay)
             self.stop.wait(delay)
             attempt += 1
+            sent = self._send(path, content, headers)
 
-    def _try_post(self, path: str, content: bytes, headers: dict[str, str]) -> Answer | str:
+    def _judge(self, path: str, content: bytes, sent: Sent) -> Answer | str:
         """The final answer, or why this attempt should be retried."""
         try:
-            answer = Answer(*self.transport.post(path, content, headers))
+            answer = Answer(*sent.answer())
         except TransportFailure as exc:
             return str(exc)
         if answer.status in RETRYABLE_STATUS:
@@ -272,6 +332,23 @@ class Reporter:
         if answer.status >= 400 and answer.status != 409:
             raise ReportRejected(f"POST {path}: HTTP {answer.status} {answer.body[:200]!r}")
         return answer
+
+
+@dataclass
+class PendingStep:
+    """A step report on its way (``Reporter.send_step``)."""
+
+    reporter: Reporter
+    path: str
+    content: bytes
+    headers: dict[str, str]
+    sent: Sent | str
+
+    def reply(self) -> Reply:
+        response = self.reporter._settle(self.path, self.content, self.headers, self.sent)
+        if response.status == 409:
+            return Reply(terminal=True)
+        return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))
 
 
 def encode_body(data: bytes) -> tuple[bytes, dict[str, str]]:

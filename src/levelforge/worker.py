@@ -25,7 +25,14 @@ from levelforge.generation import GENERATION_STEPS, Level, StepDone, run_pipelin
 from levelforge.jobs import SUMMARY_MAX_CHARS, JobFailure, JobMessage, Step, step_id_for, timestamp
 from levelforge.ports import ArtifactStore, JobQueue, Message
 from levelforge.queues import open_queue
-from levelforge.reporter import JobGone, ReportAbandoned, Reporter, ReportRejected, ReportTooLarge
+from levelforge.reporter import (
+    JobGone,
+    PendingStep,
+    ReportAbandoned,
+    Reporter,
+    ReportRejected,
+    ReportTooLarge,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -124,15 +131,14 @@ class Worker:
             )
 
     def run_job(self, job: JobMessage, heartbeat: Heartbeat) -> None:
+        """Each step is computed while the report of the one before is on its way; the
+        next report goes out once that one is answered (one request in flight, in order)."""
         job_id = job.job_id
         steps = run_pipeline(job.spec)
-        for name in GENERATION_STEPS:
-            self.run_step(job_id, name, lambda: next_summary(steps))
-            heartbeat.beat()
-        level = finished_level(steps)
         result: dict[str, Any] = {}
 
         def store_artifacts() -> str:
+            level = finished_level(steps)
             artifacts = level.artifacts()
             result.update(
                 publish(job_id, level.summary, artifacts, self.artifacts, self.settings.inline_max_bytes)
@@ -141,7 +147,24 @@ class Worker:
             where = "in the bucket" if self.artifacts is not None else "inline"
             return f"Stored {len(artifacts)} artifacts ({size} bytes) {where}"
 
-        self.run_step(job_id, STORE_STEP, store_artifacts)
+        actions: list[tuple[str, Callable[[], str]]] = [
+            *((name, lambda: next_summary(steps)) for name in GENERATION_STEPS),
+            (STORE_STEP, store_artifacts),
+        ]
+        pending: PendingStep | None = None
+        for name, action in actions:
+            step, failure = perform(job_id, name, action)
+            if pending is not None:
+                self.settle_step(pending, job_id, name)
+            if failure is not None:
+                logger.warning("step %s failed: %s", name, failure.message, extra={"job_id": job_id})
+                self.reporter.step(job_id, step)
+                self.reporter.fail(job_id, failure)
+                raise JobStopped
+            pending = self.reporter.send_step(job_id, step)
+            heartbeat.beat()
+        if pending is not None:
+            self.settle_step(pending, job_id, "complete")
         try:
             self.reporter.complete(job_id, result)
         except ReportTooLarge as exc:
@@ -150,19 +173,10 @@ class Worker:
             return
         logger.info("job done", extra={"job_id": job_id})
 
-    def run_step(self, job_id: str, name: str, action: Callable[[], str]) -> None:
-        started_at, started = timestamp(), time.perf_counter()
-        try:
-            summary = action()
-        except Exception as exc:
-            failure = failure_of(name, exc)
-            logger.warning("step %s failed: %s", name, failure.message, extra={"job_id": job_id})
-            self.reporter.step(job_id, make_step(job_id, name, started_at, started, failure.message, "error"))
-            self.reporter.fail(job_id, failure)
-            raise JobStopped from exc
-        reply = self.reporter.step(job_id, make_step(job_id, name, started_at, started, summary, "ok"))
-        if reply.terminal:
-            logger.info("job is terminal; stopping at %s", name, extra={"job_id": job_id})
+    @staticmethod
+    def settle_step(pending: PendingStep, job_id: str, next_name: str) -> None:
+        if pending.reply().terminal:
+            logger.info("job is terminal; stopping before %s", next_name, extra={"job_id": job_id})
             raise JobStopped
 
 
@@ -183,6 +197,17 @@ class Heartbeat:
             except LevelforgeError as exc:  # best effort: at worst the job runs twice, absorbed
                 logger.warning("could not extend the visibility of message %s: %s", self.message.id, exc)
             self.last = now
+
+
+def perform(job_id: str, name: str, action: Callable[[], str]) -> tuple[Step, JobFailure | None]:
+    """Run one step: its report, and the job's failure when it raised."""
+    started_at, started = timestamp(), time.perf_counter()
+    try:
+        summary = action()
+    except Exception as exc:  # noqa: BLE001 - any step's error fails its job, reported as such
+        failure = failure_of(name, exc)
+        return make_step(job_id, name, started_at, started, failure.message, "error"), failure
+    return make_step(job_id, name, started_at, started, summary, "ok"), None
 
 
 def next_summary(steps: Generator[StepDone, None, Level]) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from levelforge.jobs import JobStatus
+from levelforge.ports import JobJson
 
 
 class JobChanges:
@@ -23,15 +24,20 @@ class JobChanges:
         self._watchers: dict[str, set[asyncio.Event]] = {}
         #: the status each watched job was last written with by this process
         self._statuses: dict[str, JobStatus] = {}
+        #: the stored JSON of a watched job, when its writer had it at hand (a terminal job)
+        self._stored: dict[str, JobJson] = {}
 
-    def notify(self, job_id: str, status: JobStatus | None = None) -> None:
-        """The job has changed (to ``status``, when the writer knows it): wake every stream
-        and long poll of this process that follows it."""
+    def notify(self, job_id: str, status: JobStatus | None = None, stored: JobJson | None = None) -> None:
+        """The job has changed (to ``status``, when the writer knows it; to ``stored``, when
+        the writer read the job back after its write): wake every stream and long poll of
+        this process that follows it."""
         watchers = self._watchers.get(job_id)
         if not watchers:
             return
         if status is not None:
             self._statuses[job_id] = status
+        if stored is not None:
+            self._stored[job_id] = stored
         for event in watchers:
             event.set()
 
@@ -39,6 +45,11 @@ class JobChanges:
         """The status this process last wrote a watched job with (``None``: not known), so
         that a long poll woken by a step need not read the job again to learn it still runs."""
         return self._statuses.get(job_id)
+
+    def written_job(self, job_id: str) -> JobJson | None:
+        """The job as this process wrote and read it back last, when it did (``None``:
+        read it), so that a long poll woken by a completion answers without reading."""
+        return self._stored.get(job_id)
 
     @contextmanager
     def watch(self, job_id: str) -> Iterator[asyncio.Event]:
@@ -54,6 +65,7 @@ class JobChanges:
             if not watchers:
                 del self._watchers[job_id]
                 self._statuses.pop(job_id, None)
+                self._stored.pop(job_id, None)
 
 
 async def changed_within(event: asyncio.Event, seconds: float) -> bool:

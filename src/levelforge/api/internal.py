@@ -12,6 +12,7 @@ headers every response of the Orchestrator carries (``X-Request-ID``, ``nosniff`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -172,13 +173,17 @@ class InternalApi:
             self.metrics.terminal_conflicts.labels(operation).inc()
             raise
         self.metrics.jobs_finished.labels(job.status.value).inc()
-        self.changes.notify(job_id, job.status)
         code = job.error.code if job.error else None
         logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
-        if self.writes.reads_are_free:  # the stored JSON, rather than serializing ~40 kB again
-            stored = await self.writes.read(self.store.get_json, job_id)
-            return present_stored(stored, self.artifacts, self.presign_expires_seconds)
-        return present_json(job, self.artifacts, self.presign_expires_seconds)
+        if not self.writes.reads_are_free:
+            self.changes.notify(job_id, job.status)
+            return present_json(job, self.artifacts, self.presign_expires_seconds)
+        # the stored JSON, rather than serializing ~40 kB again; the long polls waiting for
+        # this job answer with it too, and are let go first: they are the callers waiting
+        stored = await self.writes.read(self.store.get_json, job_id)
+        self.changes.notify(job_id, job.status, stored)
+        await asyncio.sleep(0)
+        return present_stored(stored, self.artifacts, self.presign_expires_seconds)
 
 
 async def read_request(headers: dict[bytes, bytes], receive: Receive) -> bytes:

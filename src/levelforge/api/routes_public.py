@@ -162,7 +162,8 @@ async def job_response(request: Request, job_id: str, tenant: str, wait: float |
 async def wait_for_terminal(request: Request, job_id: str, job: JobJson, seconds: float) -> JobJson:
     """The job once it is terminal, or as it is after ``seconds``. A wake-up by this
     process's own write of a status that is not terminal (a step) reads nothing: on
-    DynamoDB a read is a request, and a job has ten steps."""
+    DynamoDB a read is a request, and a job has ten steps. A wake-up by its completion
+    here answers the JSON the completion read back, without reading it again."""
     state = request.app.state
     changes: JobChanges = state.changes
     deadline = time.monotonic() + seconds
@@ -176,7 +177,8 @@ async def wait_for_terminal(request: Request, job_id: str, job: JobJson, seconds
             written = changes.written_status(job_id)
             if woken and written is not None and written not in TERMINAL:
                 continue
-            job = await state.store_calls.read(state.store.get_json, job_id)
+            stored = changes.written_job(job_id) if woken else None
+            job = stored or await state.store_calls.read(state.store.get_json, job_id)
     return job
 
 
