@@ -66,6 +66,9 @@ class Outbox(Protocol):
 
     def create(self, job: Job, claim: IdempotencyClaim | None) -> Created: ...
 
+    def committed(self) -> None:
+        """After ``create`` has returned (its transaction committed): wake the workers."""
+
 
 @dataclass
 class SameTransaction:
@@ -84,6 +87,11 @@ class SameTransaction:
             self.queue.send_within(connection, body)
 
         return self.store.insert(job, claim, also=send)
+
+    def committed(self) -> None:
+        """The message is visible once the transaction ``create`` ran in has committed,
+        which the caller knows (a grouped write commits after ``create`` returns)."""
+        self.queue.ring()
 
 
 @dataclass
@@ -109,6 +117,9 @@ class InsertThenSend:
             lifecycle.fail(self.store, job.id, failure)
             raise StoreUnavailable("the job queue is not answering") from exc
         return created
+
+    def committed(self) -> None:
+        """Nothing more: ``send`` has woken the workers of a queue that has a bell."""
 
 
 def open_outbox(store: JobStore, queue: JobQueue, fault: FaultPoint | None = None) -> Outbox:

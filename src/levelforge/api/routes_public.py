@@ -118,6 +118,8 @@ async def create_job(
         if slot is not None:
             await run_in_threadpool(slot.give_back)
         raise
+    if not created.replayed:
+        outbox.committed()
     job = created.job
     headers = {"Location": f"/status/{job.id}"}
     if created.replayed:

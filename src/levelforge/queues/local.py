@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from levelforge.ports import Message
+from levelforge.queues.doorbell import Listener, bell_path, ring
 from levelforge.stores.sqlite_connections import GroupedWrites, SqliteConnections
 
 _SCHEMA = (
@@ -74,6 +75,9 @@ BUSY_POLL_SECONDS = 0.0005
 BUSY_WINDOW_SECONDS = 0.5
 #: dead letters are rare and nobody waits on them: look for them far less often than for jobs
 DEAD_LETTER_POLL_SECONDS = 0.25
+#: with a doorbell (``doorbell.py``), a waiting receiver still looks at the file this often,
+#: for what nobody rings (a message whose visibility timeout ran out)
+BELL_POLL_SECONDS = 0.1
 
 
 class LocalQueue(GroupedWrites):
@@ -93,6 +97,9 @@ class LocalQueue(GroupedWrites):
         self._last_taken = -BUSY_WINDOW_SECONDS  # monotonic time of the last message taken
         self._db = SqliteConnections(path, what="local queue")
         self._create_schema()
+        self._bell = bell_path(self._db.path)
+        self._listener: Listener | None = None
+        self._listening = False  # the bell was tried (it may not be there: then polls)
 
     @property
     def path(self) -> Path:
@@ -101,11 +108,18 @@ class LocalQueue(GroupedWrites):
     def send(self, body: str) -> None:
         with self._db.write() as connection:
             self.send_within(connection, body)
+        self.ring()
+
+    def ring(self) -> None:
+        """Wake the receivers waiting for a message: after the commit that made one visible
+        (``send`` and ``release`` ring themselves; ``send_within``'s caller rings)."""
+        ring(self._bell)
 
     @staticmethod
     def send_within(connection: sqlite3.Connection, body: str) -> None:
         """Send inside a write transaction already open on this queue's file (the job
-        store's, in ``outbox.py``): the message exists exactly when that transaction commits."""
+        store's, in ``outbox.py``): the message exists exactly when that transaction commits,
+        and the caller then ``ring``s."""
         connection.execute(
             "INSERT INTO queue_messages (id, body, visible_at) VALUES (?, ?, ?)",
             (uuid.uuid4().hex, body, time.time()),
@@ -137,6 +151,7 @@ class LocalQueue(GroupedWrites):
             message,
             time.time(),
         )
+        self.ring()
 
     def extend(self, message: Message, seconds: float) -> None:
         """Hide the message until ``seconds`` from now (as SQS ChangeMessageVisibility)."""
@@ -155,6 +170,9 @@ class LocalQueue(GroupedWrites):
         self._by_receipt("DELETE FROM queue_dead_letters WHERE id = ? AND receipt = ?", message)
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         self._db.close()
 
     def _create_schema(self) -> None:
@@ -177,14 +195,19 @@ class LocalQueue(GroupedWrites):
     def _poll(
         self, table: str, max_messages: int, wait_seconds: float, interval: float | None = None
     ) -> list[Message]:
-        """Take visible messages; while there are none, look again (a cheap read, no write
-        lock) until ``wait_seconds`` have passed: every ``BUSY_POLL_SECONDS`` while messages
-        have been flowing (within ``BUSY_WINDOW_SECONDS`` of the last one taken), so that
-        the next job of a stream is picked up within a fraction of a millisecond, and every
-        ``poll_interval`` (or ``interval``) when the queue has been quiet."""
+        """Take visible messages; while there are none, wait and look again until
+        ``wait_seconds`` have passed. For live messages, waiting is at the doorbell
+        (``doorbell.py``: woken by the commit that makes one visible, else every
+        ``BELL_POLL_SECONDS``); without a bell (or for dead letters) it is a cheap read (no
+        write lock) every ``BUSY_POLL_SECONDS`` while messages have been flowing (within
+        ``BUSY_WINDOW_SECONDS`` of the last one taken) and every ``poll_interval`` (or
+        ``interval``) when the queue has been quiet."""
         deadline = time.monotonic() + wait_seconds
         probe = f"SELECT 1 FROM {table} WHERE visible_at <= ? LIMIT 1"
+        listener = self._listen() if table == "queue_messages" and interval is None else None
         while True:
+            if listener is not None:
+                listener.take_ring()
             with self._db.read() as connection:
                 visible = connection.execute(probe, (time.time(),)).fetchone() is not None
             if visible:
@@ -196,10 +219,19 @@ class LocalQueue(GroupedWrites):
             remaining = deadline - now
             if remaining <= 0:
                 return []
+            if listener is not None:
+                listener.wait(min(BELL_POLL_SECONDS, remaining))
+                continue
             quiet = interval or self.poll_interval
             if interval is None and now - self._last_taken < BUSY_WINDOW_SECONDS:
                 quiet = min(quiet, BUSY_POLL_SECONDS)
             time.sleep(min(quiet, remaining))
+
+    def _listen(self) -> Listener | None:
+        if not self._listening:
+            self._listening = True
+            self._listener = Listener.open(self._bell)
+        return self._listener
 
     def _take(self, table: str, max_messages: int) -> list[Message]:
         """In one write transaction: the visible head of the queue, in order; a live
