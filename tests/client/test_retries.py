@@ -87,3 +87,26 @@ def test_no_answer_at_all_is_service_unreachable_after_the_retries() -> None:
         ServiceUnreachable, match="after 3 tries"
     ):
         client.create({"seed": 5})
+
+
+def test_a_cancel_whose_answer_was_lost_is_the_cancelled_job(deployment: Deployment) -> None:
+    """Given `serve` with no workers behind a proxy that forwards the first cancel and then
+    resets the connection
+    When the client cancels a queued job
+    Then its retry gets 409 (the first try did cancel it) and the client answers the
+    cancelled job rather than a Conflict."""
+    deployment.serve(workers=0)
+    resets: list[bool] = []
+
+    def decide(method: str, path: str) -> Action | None:
+        if path.endswith("/cancel") and not resets:
+            resets.append(True)
+            return "reset_after_forward"
+        return None
+
+    with Proxy(deployment.url, decide) as proxy, Client(proxy.url) as client:
+        job = client.create({"seed": 6})
+        cancelled = client.cancel(job)
+        assert cancelled.error is not None and cancelled.error.code == "cancelled"
+        lost, conflict = proxy.requests_to("POST", f"/jobs/{job.id}/cancel")
+        assert (lost.status, lost.upstream_status, conflict.status) == (None, 200, 409)

@@ -144,18 +144,18 @@ class Client:
 
     def artifact(self, job: Job, name: str) -> bytes:
         """An artifact's bytes (``scene-graph.json``, ``minimap.txt``, ``tiled.json``,
-        ``preview.svg``): from the job's presigned URL or inline copy when ``job`` is a
-        resource that has them, else from the artifact route (following its redirect to the
-        bucket, without the API key)."""
+        ``preview.svg``): from the job's inline copy (text) or presigned URL when ``job`` is
+        a resource that has them, else from the artifact route (following its redirect to
+        the bucket, without the API key)."""
         if isinstance(job, JobPublic):
+            inline = inline_text(job, name)
+            if inline is not None:
+                return inline
             url = presigned_url(job, name)
             if url is not None:
                 fetched = self._fetch(url)
                 if fetched is not None:
-                    return fetched
-            inline = inline_text(job, name)
-            if inline is not None:
-                return inline
+                    return fetched  # else expired, say: the route presigns afresh
         response = checked(self._send("GET", f"/jobs/{job_id_of(job)}/artifacts/{name}"))
         if response.is_redirect:
             url = str(response.url.join(response.headers["location"]))
