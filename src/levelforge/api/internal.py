@@ -35,12 +35,13 @@ from levelforge.api.port_calls import PortCalls
 from levelforge.api.presenting import present_json, present_stored
 from levelforge.api.problems import Answer, domain_answer, error_answer, invalid_request
 from levelforge.api.requests import EVERY_RESPONSE, REQUEST_ID_HEADER, request_id_of
-from levelforge.api.schemas import CompleteIn, ErrorBody, FailIn, JobPublic, StepIn, StepRecorded
+from levelforge.api.schemas import CompleteIn, FailIn, StepIn, StepRecorded
 from levelforge.config import INTERNAL_BODY_LIMIT
 from levelforge.errors import JobTerminal, LevelforgeError, StepAlreadyRecorded
 from levelforge.jobs import Job, step_id_for
 from levelforge.logs import REQUEST_ID
 from levelforge.ports import ArtifactStore, JobStore
+from levelforge.resources import ErrorBody, JobPublic
 
 logger = logging.getLogger(__name__)
 

@@ -41,10 +41,10 @@ from levelforge.api.access import TenantDep, owned_job
 from levelforge.api.changes import JobChanges, changed_within
 from levelforge.api.deps import StoreCallsDep, StoreDep
 from levelforge.api.port_calls import PortCalls
-from levelforge.api.schemas import ErrorBody
 from levelforge.errors import LevelforgeError
 from levelforge.jobs import ARTIFACTS, TERMINAL, Job, JobStatus, Step
 from levelforge.ports import JobStore
+from levelforge.resources import ErrorBody
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -31,7 +31,7 @@ from levelforge.api.presenting import (
 )
 from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
-from levelforge.api.schemas import ErrorBody, Health, JobPage, JobPublic
+from levelforge.api.schemas import Health
 from levelforge.config import Settings
 from levelforge.errors import JobNotFound, JobTerminal
 from levelforge.generation import encode_json
@@ -46,6 +46,7 @@ from levelforge.jobs import (
 )
 from levelforge.outbox import Outbox
 from levelforge.ports import JobJson, JobStore
+from levelforge.resources import ErrorBody, JobPage, JobPublic
 
 logger = logging.getLogger(__name__)
 router = APIRouter()

@@ -1,4 +1,6 @@
-"""Wire models of the HTTP API: what comes in (strict) and what goes out (documented)."""
+"""Wire models of the HTTP API: what comes in (strict) and what goes out (documented).
+The public resources (``JobPublic``, ``JobPage``, ``ErrorBody``) are in ``levelforge.resources``,
+shared with the Python client."""
 
 from __future__ import annotations
 
@@ -75,32 +77,6 @@ class StepRecorded(BaseModel):
     recorded: bool
     duplicate: bool | None = None
     status: JobStatus
-
-
-class JobPublic(CamelModel):
-    """The job resource of CONTRACT §3 (URLs of artifacts added at read time)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    status: JobStatus
-    spec: dict[str, Any]
-    created_at: str
-    updated_at: str
-    steps: list[Step]
-    result: dict[str, Any] | None
-    error: JobFailure | None
-
-
-class JobPage(CamelModel):
-    jobs: list[JobPublic]
-    next_cursor: str | None
-
-
-class ErrorBody(BaseModel):
-    error: str
-    message: str
-    details: Any | None = None
 
 
 class Health(BaseModel):
