@@ -275,12 +275,7 @@ class Deliverer:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
-            try:
-                async with asyncio.timeout(POLL_SECONDS * random.uniform(0.75, 1.25)):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
+        while True:  # a pass at once on start: a restarted Orchestrator picks up at once
             self._wake.clear()
             try:
                 while await self.run_once() == CLAIM_BATCH:
@@ -289,6 +284,11 @@ class Deliverer:
                 logger.warning("webhooks: %s", exc)
             except Exception:
                 logger.exception("webhooks: a pass failed; trying again")
+            try:
+                async with asyncio.timeout(POLL_SECONDS * random.uniform(0.75, 1.25)):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
 
     async def run_once(self) -> int:
         """Claim the due deliveries and start their attempts; how many were claimed."""
