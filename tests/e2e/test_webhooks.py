@@ -4,6 +4,7 @@ independent implementation of the Standard Webhooks convention (``webhook_receiv
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -152,7 +153,8 @@ def test_a_receiver_down_at_first_still_gets_the_webhook(hooks: Deployment) -> N
             receiver.stop()
     attempts = log["deliveries"]
     assert log["state"] == "delivered" and attempts[-1]["statusCode"] == 200
-    assert all(attempt["statusCode"] is None and "connection failed" in attempt["error"] for attempt in attempts[:-1])
+    refused = attempts[:-1]
+    assert all(hit["statusCode"] is None and "connection failed" in hit["error"] for hit in refused)
     assert len(attempts) >= 2 and len(receiver.of(job_id)) == 1
 
 
@@ -177,11 +179,10 @@ def test_an_orchestrator_killed_between_the_end_and_the_delivery_still_delivers(
                 point = FAULT_POINTS[round_ % len(FAULT_POINTS)]
                 job_id = create(client, receiver.url)
                 fuse.write_text(point)
-                try:  # the kill may come while this request is answered
+                with contextlib.suppress(httpx.TransportError):  # the kill may answer this request
                     client.post(f"/internal/jobs/{job_id}/complete", json={"result": {}}, headers=internal)
-                except httpx.TransportError:
-                    pass
-                wait_until(lambda: True if process.poll() is not None else None, timeout=15,
+                dying = process
+                wait_until(lambda: True if dying.poll() is not None else None, timeout=15,  # noqa: B023
                            what=f"the Orchestrator to die at {point}")
                 assert process.returncode == -signal.SIGKILL and not fuse.exists()
                 process = deployment.start("orchestrator", "--port", str(deployment.port))
