@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         default=5, gt=0, le=60, description="connect and read timeout of one webhook attempt"
     )
+    webhook_poll_seconds: float = Field(
+        default=5, gt=0, le=3600,
+        description="how often each Orchestrator looks for deliveries left by another (or a crash)",
+    )
     webhook_allow_private: bool = Field(
         default=False, description="deliver to loopback, private and link-local addresses (tests only)"
     )

@@ -3,6 +3,7 @@ store. Backends implement these; nothing above them imports boto3 or sqlite3."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -160,6 +161,9 @@ class DeliveryStore(Protocol):
     """Webhook deliveries (issue 19). A store that implements this records a delivery in
     the same atomic write that makes a job with a ``webhook_url`` terminal (``transition``),
     so that no terminal job's webhook is ever lost."""
+
+    #: called (from any thread) once a delivery this store recorded is committed
+    on_delivery_recorded: Callable[[], None] | None
 
     def claim_deliveries(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
         """Up to ``limit`` pending deliveries due at ``now`` (epoch seconds), each claimed

@@ -5,8 +5,11 @@ POSTed to the URL, signed as Standard Webhooks sign it, at least once.
   makes the job terminal (``ports.DeliveryStore``), so no terminal job's webhook is lost.
 - **Delivered by any Orchestrator.** Each runs a ``Deliverer`` on its event loop: it claims
   the due deliveries (one conditional write each, with a lease of ``lease_seconds``), POSTs
-  them, and records every attempt. A 2xx ends the delivery; any other status, a timeout or
-  a refused connection is tried again after an exponential backoff with jitter
+  them, and records every attempt. It looks at once when its own store records a delivery
+  and when one of its retries is due, and every ``WEBHOOK_POLL_SECONDS`` (jittered) for
+  what another Orchestrator left (a lapsed claim, a retry of one that stopped). A 2xx
+  ends the delivery; any other status, a timeout or a refused connection is tried again
+  after an exponential backoff with jitter
   (``WEBHOOK_BACKOFF_BASE_SECONDS`` doubled each time, at most an hour, times 0.5 to 1),
   until ``WEBHOOK_RETRY_HOURS`` after the job ended. An Orchestrator that dies mid-delivery
   leaves its claim to lapse: the delivery is due again at the lease's end, for any
@@ -69,9 +72,6 @@ URL_MAX_CHARS = 2048
 CLAIM_BATCH = 16
 #: attempts in flight at once, per Orchestrator
 MAX_IN_FLIGHT = 32
-#: the pending deliveries are looked for this often (jittered ±25%), and at once when this
-#: Orchestrator writes a job's end
-POLL_SECONDS = 1.0
 #: cloud metadata services; most are link-local already, listed so they never slip through
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(address)
@@ -206,6 +206,7 @@ class DeliveryPolicy:
     backoff_base_seconds: float
     timeout_seconds: float
     allow_private: bool
+    poll_seconds: float = 5.0
 
     @property
     def lease_seconds(self) -> float:
@@ -244,6 +245,8 @@ class Deliverer:
         self.transport = transport
         self.faults = faults if faults is not None else FaultPoints()
         self.delivered = 0
+        self.passes = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -257,7 +260,8 @@ class Deliverer:
             timeout=timeout, follow_redirects=False, trust_env=False, transport=self.transport,
             headers={"user-agent": f"levelforge-webhooks/{__version__}"},
         )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="webhooks")
 
     async def stop(self) -> None:
         """Stop claiming; attempts in flight are cancelled (their claims lapse and another
@@ -272,7 +276,12 @@ class Deliverer:
             self._client = None
 
     def wake(self) -> None:
-        """A job ended in this process: look for its delivery now (on the loop's thread)."""
+        """This process's store recorded a delivery (a job with a webhook ended): look for
+        it now. Safe from any thread; the store calls it once the write is committed."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._woken)
+
+    def _woken(self) -> None:
         self.faults.reached("terminal-written")
         self._wake.set()
 
@@ -286,8 +295,9 @@ class Deliverer:
                 logger.warning("webhooks: %s", exc)
             except Exception:
                 logger.exception("webhooks: a pass failed; trying again")
+            self.passes += 1
             try:
-                async with asyncio.timeout(POLL_SECONDS * _JITTER.uniform(0.75, 1.25)):
+                async with asyncio.timeout(self.policy.poll_seconds * _JITTER.uniform(0.75, 1.25)):
                     await self._wake.wait()
             except TimeoutError:
                 pass
@@ -325,6 +335,8 @@ class Deliverer:
                 if next_at > delivery.created_at + self.policy.retry_seconds:
                     state = DeliveryState.ABANDONED
             await self.calls.write(self.store.record_attempt, delivery, attempt, state, next_at)
+            if state is DeliveryState.PENDING:  # this Orchestrator tries again when it is due
+                asyncio.get_running_loop().call_later(max(0.0, next_at - time.time()), self._wake.set)
             log = logger.info if state is DeliveryState.DELIVERED else logger.warning
             log("webhook %s after %d attempts: %s", state.value, delivery.attempts + 1,
                 attempt.error or attempt.status_code, extra={"job_id": delivery.job_id})

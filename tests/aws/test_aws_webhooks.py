@@ -23,7 +23,7 @@ from tests.e2e.webhook_receiver import SECRET, Receiver, receiving, verify
 pytestmark = pytest.mark.e2e
 HOOK_SETTINGS = {
     "WEBHOOK_SECRET": SECRET, "WEBHOOK_ALLOW_PRIVATE": "1", "WEBHOOK_BACKOFF_BASE_SECONDS": "0.1",
-    "WEBHOOK_TIMEOUT_SECONDS": "0.25",
+    "WEBHOOK_TIMEOUT_SECONDS": "0.25", "WEBHOOK_POLL_SECONDS": "0.5",
 }
 
 

@@ -30,7 +30,7 @@ FAULT_POINTS = ("terminal-written", "claimed", "sent")
 def webhook_env(tmp: Path, **extra: str) -> dict[str, str]:
     settings = {
         "VISIBILITY_TIMEOUT_SECONDS": "2", "WEBHOOK_SECRET": SECRET, "WEBHOOK_ALLOW_PRIVATE": "1",
-        "WEBHOOK_BACKOFF_BASE_SECONDS": "0.1", "WEBHOOK_TIMEOUT_SECONDS": "1",
+        "WEBHOOK_BACKOFF_BASE_SECONDS": "0.1", "WEBHOOK_TIMEOUT_SECONDS": "1", "WEBHOOK_POLL_SECONDS": "0.5",
     }
     return environment(tmp / "levelforge.db", **(settings | extra))
 

@@ -135,7 +135,7 @@ def create_app(
 
 def open_deliverer(app: FastAPI, settings: Settings) -> Deliverer | None:
     """The webhook deliverer of this Orchestrator (``webhooks.py``), woken whenever this
-    process writes a job's end; ``None`` for a store that keeps no deliveries."""
+    process's store records a delivery; ``None`` for a store that keeps no deliveries."""
     state = app.state
     store, jobs = state.store, state.store
     if not isinstance(store, DeliveryStore):
@@ -154,10 +154,11 @@ def open_deliverer(app: FastAPI, settings: Settings) -> Deliverer | None:
         backoff_base_seconds=settings.webhook_backoff_base_seconds,
         timeout_seconds=settings.webhook_timeout_seconds,
         allow_private=settings.webhook_allow_private,
+        poll_seconds=settings.webhook_poll_seconds,
     )
     deliverer = Deliverer(store, state.store_calls, render, settings.webhook_secret_of, policy)
     state.deliverer = deliverer
-    state.changes.on_terminal = deliverer.wake
+    store.on_delivery_recorded = deliverer.wake
     return deliverer
 
 

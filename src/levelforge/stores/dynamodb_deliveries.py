@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from levelforge import aws
@@ -61,6 +62,7 @@ class DynamoDeliveries:
 
     client: DynamoDBClient
     _table: str
+    on_delivery_recorded: Callable[[], None] | None = None
 
     def claim_deliveries(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
         with aws.answering("DynamoDB job table", "Query (due webhooks)"):
@@ -181,5 +183,7 @@ class DynamoDeliveries:
                         raise
                     time.sleep(0.005 * 2**attempt)
                     continue
+            if self.on_delivery_recorded is not None:
+                self.on_delivery_recorded()
             return None
         raise StoreUnavailable(f"DynamoDB job table: job {job.id}'s terminal write stayed contended")

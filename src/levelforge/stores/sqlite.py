@@ -202,7 +202,9 @@ def _dumps(value: Any) -> str:
 
 
 class SqliteJobStore(GroupedWrites):
-    """``ports.JobStore`` on a SQLite file (``DATABASE_PATH``)."""
+    """``ports.JobStore`` and ``ports.DeliveryStore`` on a SQLite file (``DATABASE_PATH``)."""
+
+    on_delivery_recorded: Callable[[], None] | None = None
 
     def __init__(self, path: Path, *, retention_seconds: float = RETENTION_SECONDS) -> None:
         self._db = SqliteConnections(path, what="job store")
@@ -358,8 +360,12 @@ class SqliteJobStore(GroupedWrites):
             if not rows:
                 raise self._refusal(connection, job_id, None, self._cutoff())
             job = Job.model_validate_json(rows[0][0])
-            if job.webhook_url is not None and to in TERMINAL:
+            recorded = job.webhook_url is not None and to in TERMINAL
+            if recorded:
                 self._record_delivery(connection, job)
+        if recorded and self.on_delivery_recorded is not None:
+            # committed now, or (in a group) before a callback scheduled from here runs
+            self.on_delivery_recorded()
         return job if result is None else job.model_copy(update={"result": result})
 
     @staticmethod
