@@ -88,13 +88,15 @@ class Service:
 
 
 @contextmanager
-def running_service(stack: Stack) -> Iterator[Service]:
-    """An Orchestrator (uvicorn in a thread) and a one-thread Worker, every client watched."""
+def running_service(stack: Stack, **overrides: Any) -> Iterator[Service]:
+    """An Orchestrator (uvicorn in a thread) and a one-thread Worker, every client watched
+    (``overrides``: more settings)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings: Settings = stack.settings(
         internal_token=TOKEN, orchestrator_url=url, visibility_timeout_seconds=30,
         webhook_poll_seconds=3600,  # its look for others' webhook deliveries: not a job's
+        **overrides,
     )
     orchestrator, worker = stack.user("orchestrator"), stack.user("worker")
     store = open_dynamodb_store(settings, orchestrator)

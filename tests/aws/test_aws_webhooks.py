@@ -14,7 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from levelforge.ports import DeliveryState
+from levelforge.stores.dynamodb import open_dynamodb_store
 from tests.aws.conftest import AwsDeployment, Stack, deploy
+from tests.aws.test_aws_cost import DYNAMODB_READS, DYNAMODB_WRITES, Requests, running_service
 from tests.e2e.following import assert_complete_run, wait_terminal
 from tests.e2e.processes import TOKEN, wait_healthy, wait_until
 from tests.e2e.test_webhooks import FAULT_POINTS, create, delivered
@@ -127,3 +130,41 @@ def test_an_orchestrator_killed_between_the_end_and_the_delivery_still_delivers_
     finally:
         deployment.close()
     assert duplicates <= {"sent"}
+
+
+def test_a_job_with_a_webhook_costs_five_more_dynamodb_writes_and_two_reads(
+    stack: Stack, receiver: Receiver
+) -> None:
+    """Given an Orchestrator and a Worker on DynamoDB, SQS and S3 (each client counted)
+    When a job with a webhook runs and is delivered at the first attempt
+    Then the Orchestrator's DynamoDB requests are a job's (create, steps) plus: the
+    terminal write refused for its webhook, the two-item transaction of the end and its
+    delivery, the claim and the attempt's record (writes); the Query of due deliveries
+    and the job's read for the body (reads). SQS and S3 are unchanged."""
+    settings = {"webhook_secret": SECRET, "webhook_allow_private": True}
+    with running_service(stack, **settings) as service:
+        checker = open_dynamodb_store(stack.settings(), stack.emulator.admin)  # not counted
+        service.requests.take()
+        body = {"seed": 3, "webhook": {"url": receiver.url}}
+        job_id = httpx.post(f"{service.url}/jobs", json=body).json()["id"]
+
+        def settled() -> bool | None:
+            log = checker.delivery_log(job_id)
+            acked = service.requests.counts[("worker", "sqs", "DeleteMessage")]
+            return True if acked and log is not None and log.state is DeliveryState.DELIVERED else None
+
+        wait_until(settled, timeout=60, what="the job and its webhook")
+        counts = service.requests.take()
+        steps = len(checker.get(job_id).steps)
+        checker.close()
+
+    print("AWS requests of one job with a webhook:")
+    for key in sorted(counts):
+        print(f"| {key[0]}: {key[1]} {key[2]} | {counts[key]} |")
+    dynamodb = {key[2]: n for key, n in counts.items() if key[1] == "dynamodb"}
+    assert dynamodb == {
+        "PutItem": 1, "UpdateItem": steps + 3, "TransactWriteItems": 2, "Query": 1, "GetItem": 1,
+    }
+    assert Requests.total(counts, "dynamodb", DYNAMODB_WRITES) == steps + 6
+    assert Requests.total(counts, "dynamodb", DYNAMODB_READS) == 2
+    assert Requests.total(counts, "sqs") == 3 and len(receiver.of(job_id)) == 1
