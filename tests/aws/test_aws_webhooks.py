@@ -20,7 +20,7 @@ from tests.aws.conftest import AwsDeployment, Stack, deploy
 from tests.aws.test_aws_cost import DYNAMODB_READS, DYNAMODB_WRITES, Requests, running_service
 from tests.e2e.following import assert_complete_run, wait_terminal
 from tests.e2e.processes import TOKEN, wait_healthy, wait_until
-from tests.e2e.test_webhooks import FAULT_POINTS, create, delivered
+from tests.e2e.test_webhooks import FAULT_POINTS, KILL_ROUNDS, create, delivered
 from tests.e2e.webhook_receiver import SECRET, Receiver, receiving, verify
 
 pytestmark = pytest.mark.e2e
@@ -101,7 +101,7 @@ def test_an_orchestrator_killed_between_the_end_and_the_delivery_still_delivers_
     stack: Stack, tmp_path: Path, receiver: Receiver
 ) -> None:
     """Given an Orchestrator on DynamoDB that SIGKILLs itself right after a job's end,
-    after claiming its delivery, and after sending it (one round each)
+    after claiming its delivery, and after sending it, in turn (``make chaos``: 50 rounds)
     When it is started again
     Then every webhook arrives with its one webhook-id; only the kill after sending gives
     a duplicate."""
@@ -112,7 +112,8 @@ def test_an_orchestrator_killed_between_the_end_and_the_delivery_still_delivers_
     try:
         process = deployment.orchestrator()
         with deployment.client() as client:
-            for point in FAULT_POINTS:
+            for round_ in range(KILL_ROUNDS):
+                point = FAULT_POINTS[round_ % len(FAULT_POINTS)]
                 job_id = create(client, receiver.url)
                 fuse.write_text(point)
                 with contextlib.suppress(httpx.TransportError):
