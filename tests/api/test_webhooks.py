@@ -348,3 +348,78 @@ def test_refused_addresses(address: str, refused: bool) -> None:
 def test_check_url_keeps_what_it_was_given() -> None:
     parts = check_url("https://hooks.example.com:8443/a?b=c", allow_private=False)
     assert (parts.hostname, parts.port, parts.path, parts.query) == ("hooks.example.com", 8443, "/a", "b=c")
+
+
+# --- what an attempt does with an answer ------------------------------------------------
+
+async def one_attempt(
+    store: SqliteJobStore, job_id: str, answer: Callable[[httpx.Request], httpx.Response],
+    retry_seconds: float = 60,
+) -> list[httpx.Request]:
+    """One attempt of the job's delivery against ``answer`` (a stub receiver)."""
+    sent: list[httpx.Request] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answer(request)
+
+    async def render(job_id: str) -> tuple[str, bytes]:
+        return "default", store.get_json(job_id).data
+
+    async def public(host: str, port: int) -> list[str]:
+        return ["93.184.215.14"]
+
+    policy = DeliveryPolicy(retry_seconds=retry_seconds, backoff_base_seconds=30, timeout_seconds=1,
+                            allow_private=False)
+    deliverer = Deliverer(store, Direct(), render, lambda _tenant: SECRET_BYTES, policy, resolver=public,
+                          transport=httpx.MockTransport(record))
+    deliverer.start()
+    try:
+        for _ in range(1000):
+            log = store.delivery_log(job_id)
+            if log is not None and log.attempts:
+                break
+            await asyncio.sleep(0.005)
+    finally:
+        await deliverer.stop()
+    return sent
+
+
+def test_a_redirect_is_not_followed_and_counts_as_a_failure(store: SqliteJobStore) -> None:
+    job_id = finished_job(store, "https://hooks.example.com/a")
+    sent = asyncio.run(one_attempt(
+        store, job_id, lambda _: httpx.Response(302, headers={"location": "http://169.254.169.254/"})
+    ))
+    log = store.delivery_log(job_id)
+    assert [str(request.url) for request in sent] == ["https://93.184.215.14/a"]
+    assert log is not None and log.state is DeliveryState.PENDING
+    assert [attempt.status_code for attempt in log.attempts] == [302]
+
+
+def test_at_most_1_kib_of_an_answer_is_kept(store: SqliteJobStore) -> None:
+    job_id = finished_job(store, "https://hooks.example.com/a")
+    asyncio.run(one_attempt(store, job_id, lambda _: httpx.Response(500, content=b"x" * 5000)))
+    log = store.delivery_log(job_id)
+    assert log is not None and log.attempts[0].response == "x" * 1024
+
+
+def test_a_timeout_is_recorded_and_retried(store: SqliteJobStore) -> None:
+    job_id = finished_job(store, "https://hooks.example.com/a")
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    asyncio.run(one_attempt(store, job_id, slow))
+    log = store.delivery_log(job_id)
+    assert log is not None and log.state is DeliveryState.PENDING
+    assert log.attempts[0].error == "timeout: ReadTimeout" and log.attempts[0].status_code is None
+
+
+def test_past_the_retry_window_a_failure_abandons_the_delivery(store: SqliteJobStore) -> None:
+    """Given WEBHOOK_RETRY_HOURS shorter than the next backoff, When an attempt fails,
+    Then the delivery is abandoned rather than tried again."""
+    job_id = finished_job(store, "https://hooks.example.com/a")
+    asyncio.run(one_attempt(store, job_id, lambda _: httpx.Response(503), retry_seconds=1))
+    log = store.delivery_log(job_id)
+    assert log is not None and log.state is DeliveryState.ABANDONED
+    assert [attempt.status_code for attempt in log.attempts] == [503]
