@@ -87,8 +87,7 @@ Render = Callable[[str], Awaitable[tuple[str, bytes] | None]]
 
 
 class AddressRefused(ValueError):
-    """A webhook's host is, or resolves to, an address it may not reach (at delivery: any
-    reason the delivery can never succeed)."""
+    """A webhook's host is, or resolves to, an address it may not reach."""
 
 
 def webhook_id_of(job_id: str) -> str:
@@ -116,14 +115,14 @@ def refusal(address: str) -> str | None:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     if ip in METADATA_ADDRESSES:
-        return f"{ip} is a cloud metadata address"
+        return f"{ip} (a cloud metadata address)"
     for test, what in (
         (ip.is_loopback, "loopback"), (ip.is_link_local, "link-local"), (ip.is_private, "private"),
         (ip.is_multicast, "multicast"), (ip.is_unspecified, "unspecified"), (ip.is_reserved, "reserved"),
         (not ip.is_global, "not globally routable"),
     ):
         if test:
-            return f"{ip} is a {what} address"
+            return f"{ip} (a {what} address)"
     return None
 
 
@@ -151,7 +150,7 @@ def check_url(url: str, *, allow_private: bool) -> SplitResult:
     if not allow_private:
         reason = literal_refusal(parts.hostname)
         if reason is not None:
-            raise AddressRefused(f"a webhook may not reach {reason}")
+            raise AddressRefused(f"refused: {reason}; a webhook may only reach public addresses")
     return parts
 
 
@@ -159,7 +158,7 @@ def literal_refusal(host: str) -> str | None:
     """What can be decided without a lookup: an address host, or ``localhost``."""
     name = host.lower().rstrip(".")
     if name == "localhost" or name.endswith(".localhost"):
-        return f"{host} (loopback)"
+        return f"{host} (a loopback name)"
     try:
         ipaddress.ip_address(name.split("%", 1)[0])
     except ValueError:
@@ -321,10 +320,6 @@ class Deliverer:
         self._in_flight.discard(task)
         self._slots.release()
 
-    async def deliver_now(self, delivery: Delivery) -> None:
-        """One attempt of a claimed delivery, recorded (for tests and ``_run``)."""
-        await self._deliver(delivery)
-
     async def _deliver(self, delivery: Delivery) -> None:
         try:
             attempt, state = await self._attempt(delivery)
@@ -358,10 +353,10 @@ class Deliverer:
 
         try:
             body, secret, target = await self._prepare(delivery)
-        except AddressRefused as exc:
-            return ended(DeliveryState.ABANDONED, error=f"refused: {exc}")
-        except (OSError, UnicodeError) as exc:
+        except OSError as exc:  # the name did not resolve (now): tried again
             return ended(DeliveryState.PENDING, error=f"lookup failed: {exc}")
+        except ValueError as exc:  # never deliverable: an address refused, the job gone …
+            return ended(DeliveryState.ABANDONED, error=str(exc))
         headers = {
             **signed_headers(secret, webhook_id, int(time.time()), body),
             "host": target.host_header, "content-type": "application/json", "accept-encoding": "identity",
@@ -380,15 +375,15 @@ class Deliverer:
         return ended(state, status_code=response.status_code, response=answer.decode(errors="replace"))
 
     async def _prepare(self, delivery: Delivery) -> tuple[bytes, bytes, Target]:
-        """The body, the secret and where to connect; ``AddressRefused`` (also for what can
-        never be delivered: the job gone, no secret for its tenant) ends the delivery."""
+        """The body, the secret and where to connect. A ``ValueError`` says why it can never
+        be delivered (an address refused, the job gone, no secret for its tenant)."""
         rendered = await self.render(delivery.job_id)
         if rendered is None:
-            raise AddressRefused("the job is gone (past its retention)")
+            raise ValueError("the job is gone (past its retention)")
         tenant, body = rendered
         secret = self.secret_of(tenant)
         if secret is None:
-            raise AddressRefused(f"no webhook secret is configured for tenant {tenant}")
+            raise ValueError(f"no webhook secret is configured for tenant {tenant}")
         return body, secret, await self._target(delivery.url)
 
     async def _target(self, url: str) -> Target:
@@ -402,7 +397,7 @@ class Deliverer:
             for address in addresses:
                 reason = refusal(address)
                 if reason is not None:
-                    raise AddressRefused(f"{host} resolves to {reason}")
+                    raise AddressRefused(f"refused: {host} resolves to {reason}")
         return Target.of(parts, addresses[0], port)
 
 
