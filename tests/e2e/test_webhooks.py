@@ -8,7 +8,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,16 @@ SMALL = {"seed": 7, "width": 32, "height": 24, "rooms": 4}
 #: rounds of the kill test in the suite (``make chaos`` runs 50)
 KILL_ROUNDS = int(os.environ.get("WEBHOOK_KILL_ROUNDS", "3"))
 FAULT_POINTS = ("terminal-written", "claimed", "sent")
+
+
+def client_verify_webhook() -> Callable[..., None] | None:
+    """``levelforge.client.verify_webhook`` (raises unless signed), when the build has it."""
+    try:
+        from levelforge.client import verify_webhook  # type: ignore[attr-defined,unused-ignore]  # noqa: PLC0415
+    except ImportError:
+        return None
+    check: Callable[..., None] = verify_webhook
+    return check
 
 
 def webhook_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -71,6 +81,10 @@ def assert_signed_resource(client: httpx.Client, receiver: Receiver, job_id: str
     assert hits, f"no webhook for {job_id}"
     assert all(verify(hit.headers, hit.body) for hit in hits)
     assert not verify(hits[0].headers, hits[0].body + b" ")  # the check can fail
+    client_check = client_verify_webhook()
+    if client_check is not None:  # the Python client's helper, once it is part of the build
+        for hit in hits:
+            client_check(hit.headers, hit.body, SECRET)
     assert {hit.headers["webhook-id"] for hit in hits} == {f"msg_{job_id}"}
     assert all(abs(int(hit.headers["webhook-timestamp"]) - time.time()) < 60 for hit in hits)
     resource = client.get(f"/jobs/{job_id}").json()
