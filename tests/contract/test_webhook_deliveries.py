@@ -151,3 +151,25 @@ def test_of_many_claiming_at_once_one_gets_each_delivery(store: JobStore) -> Non
 
     claimed = [job_id for result in results for job_id in result]
     assert sorted(claimed) == sorted(ids)
+
+
+def test_of_many_ending_a_job_with_a_webhook_at_once_one_wins_and_one_delivery_is_recorded(
+    store: JobStore,
+) -> None:
+    """Given a running job with a webhook, When 8 threads complete or cancel it at once,
+    Then one wins, the others get JobTerminal, and exactly one delivery is pending."""
+    job_id = hooked(store)
+
+    def end(index: int) -> JobStatus:
+        if index % 2:
+            return lifecycle.cancel(store, job_id).status
+        return complete(store, job_id).status
+
+    outcomes = race(8, end)
+
+    won = [outcome for outcome in outcomes if isinstance(outcome, JobStatus)]
+    assert len(won) == 1 and all(isinstance(o, JobTerminal) for o in outcomes if o not in won)
+    log = deliveries(store)
+    recorded = log.delivery_log(job_id)
+    assert recorded is not None and recorded.state is DeliveryState.PENDING
+    assert [d.job_id for d in claim_one(log, time.time() + 1)] == [job_id]
