@@ -124,6 +124,25 @@ def test_every_terminal_status_is_delivered_signed(hooks: Deployment, receiver: 
     }
 
 
+def test_the_python_client_asks_for_a_webhook_and_verifies_it(hooks: Deployment, receiver: Receiver) -> None:
+    """Given a real serve, When the Python client creates a job with `webhook=` and waits,
+    Then the receiver gets the done job, which the client's `verify_webhook` accepts and
+    refuses once its body is changed."""
+    from levelforge.client import Client, WebhookVerificationError, verify_webhook  # noqa: PLC0415
+
+    hooks.serve(workers=1)
+    with Client(hooks.url) as levelforge:
+        job = levelforge.create(SMALL, webhook=receiver.url)
+        assert levelforge.wait(job, timeout=60).status == "done"
+    with hooks.client() as client:
+        assert delivered(client, job.id)["state"] == "delivered"
+        assert_signed_resource(client, receiver, job.id)
+    [hit] = receiver.of(job.id)
+    verify_webhook(hit.headers, hit.body, SECRET)
+    with pytest.raises(WebhookVerificationError):
+        verify_webhook(hit.headers, hit.body.replace(b"done", b"fail"), SECRET)
+
+
 def test_a_receiver_failing_three_times_gets_four_attempts_with_one_id(hooks: Deployment) -> None:
     """Given a receiver that answers 500 three times, then 200
     When a job with its webhook is done
