@@ -68,6 +68,8 @@ bench-jobs-aws: $(STAMP) emulator
 CHAOS_ARGS ?=
 chaos: $(STAMP) emulator
 	$(BIN)/python -m benchmarks.chaos $(CHAOS_ARGS)
+	WEBHOOK_KILL_ROUNDS=50 $(BIN)/pytest -q -p no:cacheprovider --timeout 900 \
+		tests/e2e/test_webhooks.py tests/aws/test_aws_webhooks.py -k killed
 
 clean:
 	rm -rf $(VENV) .emu .iac .pytest_cache .mypy_cache .ruff_cache levelforge.db*

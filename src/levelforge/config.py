@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -45,6 +47,28 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int | None = Field(
         default=None, ge=1, description="job creations per tenant per minute; unset: no limit"
     )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="`whsec_<base64>`: signs webhooks (tenants without WEBHOOK_SECRETS)"
+    )
+    webhook_secrets: SecretStr | None = Field(
+        default=None, description="`tenant:whsec_…,tenant:whsec_…`: a tenant's own webhook secret"
+    )
+    webhook_retry_hours: float = Field(
+        default=24, gt=0, le=720, description="a webhook is retried this long after its job ended"
+    )
+    webhook_backoff_base_seconds: float = Field(
+        default=5, gt=0, le=3600, description="the first retry's delay, doubled each time up to an hour"
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5, gt=0, le=60, description="connect and read timeout of one webhook attempt"
+    )
+    webhook_poll_seconds: float = Field(
+        default=5, gt=0, le=3600,
+        description="how often each Orchestrator looks for deliveries left by another (or a crash)",
+    )
+    webhook_allow_private: bool = Field(
+        default=False, description="deliver to loopback, private and link-local addresses (tests only)"
+    )
 
     @field_validator("api_keys")
     @classmethod
@@ -52,6 +76,31 @@ class Settings(BaseSettings):
         if value is not None:
             parse_api_keys(value.get_secret_value())
         return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_webhook_secret(value.get_secret_value())
+        return value
+
+    @field_validator("webhook_secrets")
+    @classmethod
+    def _check_webhook_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_webhook_secrets(value.get_secret_value())
+        return value
+
+    def webhook_secret_of(self, tenant: str) -> bytes | None:
+        """The key that signs ``tenant``'s webhooks: its own of ``WEBHOOK_SECRETS``, else
+        ``WEBHOOK_SECRET`` (``None``: the tenant cannot ask for webhooks)."""
+        if self.webhook_secrets is not None:
+            own = parse_webhook_secrets(self.webhook_secrets.get_secret_value()).get(tenant)
+            if own is not None:
+                return own
+        if self.webhook_secret is None:
+            return None
+        return parse_webhook_secret(self.webhook_secret.get_secret_value())
 
     def tenant_keys(self) -> dict[bytes, str]:
         """Each accepted API key → its tenant (empty: public routes are open)."""
@@ -86,6 +135,46 @@ def parse_api_keys(raw: str) -> dict[bytes, str]:
             raise ValueError(f"pair {position}: this key is already given to a tenant")
         keys[key.encode()] = tenant
     return keys
+
+
+WEBHOOK_SECRET_PREFIX = "whsec_"  # noqa: S105 (the form of a secret, not one)
+#: a webhook secret holds 24 to 64 bytes (Standard Webhooks)
+WEBHOOK_SECRET_BYTES = (24, 64)
+
+
+def parse_webhook_secret(raw: str) -> bytes:
+    """``whsec_`` + base64 of the key's bytes (the Standard Webhooks form) → the bytes. A
+    ``ValueError`` says what is wrong, never the secret."""
+    text = raw.strip()
+    if not text.startswith(WEBHOOK_SECRET_PREFIX):
+        raise ValueError(f"a webhook secret is written {WEBHOOK_SECRET_PREFIX}<base64 of its bytes>")
+    try:
+        key = base64.b64decode(text[len(WEBHOOK_SECRET_PREFIX):], validate=True)
+    except binascii.Error as exc:
+        raise ValueError("a webhook secret's part after whsec_ is not base64") from exc
+    low, high = WEBHOOK_SECRET_BYTES
+    if not low <= len(key) <= high:
+        raise ValueError(f"a webhook secret holds {low} to {high} bytes")
+    return key
+
+
+def parse_webhook_secrets(raw: str) -> dict[str, bytes]:
+    """``tenant:whsec_…,tenant:whsec_…`` → tenant → key bytes."""
+    secrets: dict[str, bytes] = {}
+    pairs = [pair.strip() for pair in raw.split(",") if pair.strip()]
+    if not pairs:
+        raise ValueError("expected tenant:whsec_… pairs separated by commas")
+    for position, pair in enumerate(pairs, 1):
+        tenant, colon, secret = (part.strip() for part in pair.partition(":"))
+        if not colon or not TENANT_PATTERN.match(tenant):
+            raise ValueError(f"pair {position} is not tenant:whsec_…")
+        if tenant in secrets:
+            raise ValueError(f"pair {position}: tenant {tenant} has a secret already")
+        try:
+            secrets[tenant] = parse_webhook_secret(secret)
+        except ValueError as exc:
+            raise ValueError(f"pair {position}: {exc}") from exc
+    return secrets
 
 
 def load_settings(**overrides: object) -> Settings:

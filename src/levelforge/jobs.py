@@ -90,6 +90,9 @@ class Job(CamelModel):
     error: JobFailure | None = None
     #: whose job it is (CONTRACT §10): stored, never shown in the public resource
     tenant: str = Field(default=DEFAULT_TENANT, exclude=True)
+    #: where the job's end is posted (issue 19): part of the request, not of the spec;
+    #: stored, never shown in the public resource (a URL may hold a receiver's token)
+    webhook_url: str | None = Field(default=None, exclude=True)
 
     @property
     def terminal(self) -> bool:
@@ -133,10 +136,13 @@ def new_job_id() -> str:
     return str(ULID())
 
 
-def new_job(spec: dict[str, Any], now: str | None = None, tenant: str = DEFAULT_TENANT) -> Job:
+def new_job(
+    spec: dict[str, Any], now: str | None = None, tenant: str = DEFAULT_TENANT, webhook_url: str | None = None
+) -> Job:
     now = now or timestamp()
     return Job(
-        id=new_job_id(), status=JobStatus.QUEUED, spec=spec, created_at=now, updated_at=now, tenant=tenant
+        id=new_job_id(), status=JobStatus.QUEUED, spec=spec, created_at=now, updated_at=now, tenant=tenant,
+        webhook_url=webhook_url,
     )
 
 

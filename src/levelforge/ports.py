@@ -3,11 +3,13 @@ store. Backends implement these; nothing above them imports boto3 or sqlite3."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from levelforge.jobs import IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import CamelModel, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,69 @@ class JobStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class DeliveryAttempt(CamelModel):
+    """One POST of a job's webhook, as ``GET /jobs/{id}/deliveries`` shows it."""
+
+    at: str
+    webhook_id: str
+    status_code: int | None = None
+    latency_ms: float
+    error: str | None = None
+    #: the start of the receiver's answer, at most ``webhooks.RESPONSE_MAX_BYTES``
+    response: str | None = None
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # tried again at its due time, until delivered or past its deadline
+    DELIVERED = "delivered"  # a 2xx answered
+    ABANDONED = "abandoned"  # past WEBHOOK_RETRY_HOURS, or its address refused
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A job's webhook delivery. ``lease`` is what ``claim_deliveries`` wrote: the claim
+    holds while the record still carries it."""
+
+    job_id: str
+    url: str
+    created_at: float  # epoch seconds of the terminal write that recorded it
+    attempts: int
+    lease: str
+
+
+@dataclass(frozen=True)
+class DeliveryLog:
+    state: DeliveryState
+    attempts: list[DeliveryAttempt]
+
+
+@runtime_checkable
+class DeliveryStore(Protocol):
+    """Webhook deliveries (issue 19). A store that implements this records a delivery in
+    the same atomic write that makes a job with a ``webhook_url`` terminal (``transition``),
+    so that no terminal job's webhook is ever lost."""
+
+    #: called (from any thread) once a delivery this store recorded is committed
+    on_delivery_recorded: Callable[[], None] | None
+
+    def claim_deliveries(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
+        """Up to ``limit`` pending deliveries due at ``now`` (epoch seconds), each claimed
+        until ``lease_until`` by one conditional write: of many Orchestrators claiming at
+        once, one gets each; a claim not finished by ``lease_until`` is due again."""
+        ...
+
+    def record_attempt(
+        self, delivery: Delivery, attempt: DeliveryAttempt, state: DeliveryState, next_at: float
+    ) -> None:
+        """Append the attempt; while the claim holds, set the state and the next due time.
+        ``DELIVERED`` is set even when the claim was lost (a 2xx is final)."""
+        ...
+
+    def delivery_log(self, job_id: str) -> DeliveryLog | None:
+        """The job's delivery and its attempts (``None``: none recorded)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -88,12 +88,15 @@ class Service:
 
 
 @contextmanager
-def running_service(stack: Stack) -> Iterator[Service]:
-    """An Orchestrator (uvicorn in a thread) and a one-thread Worker, every client watched."""
+def running_service(stack: Stack, **overrides: Any) -> Iterator[Service]:
+    """An Orchestrator (uvicorn in a thread) and a one-thread Worker, every client watched
+    (``overrides``: more settings)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings: Settings = stack.settings(
-        internal_token=TOKEN, orchestrator_url=url, visibility_timeout_seconds=30
+        internal_token=TOKEN, orchestrator_url=url, visibility_timeout_seconds=30,
+        webhook_poll_seconds=3600,  # its look for others' webhook deliveries: not a job's
+        **overrides,
     )
     orchestrator, worker = stack.user("orchestrator"), stack.user("worker")
     store = open_dynamodb_store(settings, orchestrator)
@@ -118,6 +121,7 @@ def running_service(stack: Stack) -> Iterator[Service]:
         thread.start()
     try:
         wait_until(lambda: server.started or None, timeout=20, what="the Orchestrator")
+        wait_until(lambda: app.state.deliverer.passes or None, timeout=20, what="the webhooks' first look")
         yield Service(url, store, requests)
     finally:
         stop.set()

@@ -13,7 +13,7 @@ from levelforge.jobs import IdempotencyClaim, JobMessage, JobStatus
 from levelforge.queues.local import LocalQueue
 from levelforge.stores import retention
 from levelforge.stores.retention import RetentionSweeper, open_sweeper
-from levelforge.stores.sqlite import SqliteJobStore
+from levelforge.stores.sqlite import SCHEMA_VERSION, SqliteJobStore
 from tests.contract.test_store_contract import SPEC
 
 LONG_AGO = "2020-01-01T00:00:00.000Z"
@@ -117,13 +117,14 @@ def test_the_file_stops_growing_when_jobs_expire_as_fast_as_they_come(tmp_path: 
 
 def test_a_file_of_an_earlier_build_is_converted_to_incremental_vacuum(tmp_path: Path) -> None:
     """Given a version 2 file without auto_vacuum holding a job, When the store opens it,
-    Then it is schema 3 with incremental vacuum and the job is still there."""
+    Then it is the current schema with incremental vacuum and the job is still there."""
     path = tmp_path / "levelforge.db"
     store = SqliteJobStore(path)
     job_id = finished_job(store)
     store.close()
     with sqlite3.connect(path, isolation_level=None) as connection:
         for statement in (
+            "DROP TABLE webhook_deliveries", "ALTER TABLE jobs DROP COLUMN webhook_url",
             "DROP INDEX jobs_ended", "DROP INDEX jobs_queued", "DROP INDEX idempotency_keys_job",
             "ALTER TABLE jobs DROP COLUMN requeue_at", "PRAGMA user_version = 2",
             "PRAGMA auto_vacuum = 0", "VACUUM",
@@ -133,5 +134,5 @@ def test_a_file_of_an_earlier_build_is_converted_to_incremental_vacuum(tmp_path:
 
     reopened = SqliteJobStore(path)
 
-    assert rows(path, "PRAGMA auto_vacuum") == 2 and rows(path, "PRAGMA user_version") == 3
+    assert rows(path, "PRAGMA auto_vacuum") == 2 and rows(path, "PRAGMA user_version") == SCHEMA_VERSION
     assert reopened.get(job_id).result == RESULT

@@ -57,6 +57,10 @@ def a_step(job_id: str, name: str) -> Step:
     )
 
 
+#: positive cases may ask for a webhook (to 127.0.0.1 only: ``WEBHOOK_ALLOW_PRIVATE``)
+WEBHOOK_SECRET = "whsec_" + "A" * 32
+
+
 def insert_job(store: SqliteJobStore, steps: int = 0) -> str:
     """A new job with its first ``steps`` pipeline steps recorded."""
     job = new_job(normalise(LevelSpecIn.model_validate(SMALL_SPEC)))
@@ -85,7 +89,9 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(db_path: Path) -> Settings:
-    return Settings(internal_token=TOKEN, database_path=db_path)
+    return Settings(
+        internal_token=TOKEN, database_path=db_path, webhook_secret=WEBHOOK_SECRET, webhook_allow_private=True
+    )
 
 
 @pytest.fixture

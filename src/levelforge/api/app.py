@@ -22,14 +22,16 @@ from levelforge.api.internal import PREFIX as INTERNAL_PREFIX
 from levelforge.api.internal import InternalApi, document_internal_routes
 from levelforge.api.metrics import Metrics, RequestTimer
 from levelforge.api.port_calls import port_calls
-from levelforge.api.presenting import cursor_key
+from levelforge.api.presenting import cursor_key, present_stored
 from levelforge.api.requests import RequestContext
 from levelforge.config import Settings
 from levelforge.deadletters import DeadLetterConsumer
+from levelforge.errors import JobNotFound
 from levelforge.outbox import open_outbox
-from levelforge.ports import ArtifactStore, JobQueue, JobStore
+from levelforge.ports import ArtifactStore, DeliveryStore, JobQueue, JobStore
 from levelforge.requeuer import Requeuer
 from levelforge.stores.retention import RetentionSweeper, open_sweeper
+from levelforge.webhooks import Deliverer, DeliveryPolicy
 
 DESCRIPTION = """levelforge turns level requests into game-ready levels.
 
@@ -81,9 +83,13 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         for task in background:
             task.start()
+        if deliverer is not None:
+            deliverer.start()
         try:
             yield
         finally:
+            if deliverer is not None:
+                await deliverer.stop()
             for task in background:
                 task.stop()
 
@@ -101,6 +107,7 @@ def create_app(
     app.state.changes = JobChanges()  # wakes this process's event streams and long polls
     app.state.store_calls = port_calls(store)
     app.state.queue_calls = port_calls(queue)
+    deliverer = open_deliverer(app, settings)
     app.include_router(routes_public.router)
     app.include_router(routes_events.router)
     app.include_router(routes_web.router)
@@ -124,6 +131,35 @@ def create_app(
         changes=app.state.changes,
     )
     return Orchestrator(app, internal)
+
+
+def open_deliverer(app: FastAPI, settings: Settings) -> Deliverer | None:
+    """The webhook deliverer of this Orchestrator (``webhooks.py``), woken whenever this
+    process's store records a delivery; ``None`` for a store that keeps no deliveries."""
+    state = app.state
+    store, jobs = state.store, state.store
+    if not isinstance(store, DeliveryStore):
+        return None
+
+    async def render(job_id: str) -> tuple[str, bytes] | None:
+        """The job's tenant and its resource, exactly as ``GET /jobs/{id}`` answers it."""
+        try:
+            job = await state.store_calls.read(jobs.get_json, job_id)
+        except JobNotFound:
+            return None
+        return job.tenant, present_stored(job, state.artifacts, settings.presign_expires_seconds)
+
+    policy = DeliveryPolicy(
+        retry_seconds=settings.webhook_retry_hours * 3600,
+        backoff_base_seconds=settings.webhook_backoff_base_seconds,
+        timeout_seconds=settings.webhook_timeout_seconds,
+        allow_private=settings.webhook_allow_private,
+        poll_seconds=settings.webhook_poll_seconds,
+    )
+    deliverer = Deliverer(store, state.store_calls, render, settings.webhook_secret_of, policy)
+    state.deliverer = deliverer
+    store.on_delivery_recorded = deliverer.wake
+    return deliverer
 
 
 def document_bearer_keys(app: FastAPI) -> None:

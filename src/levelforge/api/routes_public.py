@@ -31,11 +31,11 @@ from levelforge.api.presenting import (
 )
 from levelforge.api.problems import Problem
 from levelforge.api.responses import json_bytes
-from levelforge.api.schemas import Health
+from levelforge.api.schemas import Deliveries, DeliveryAttemptOut, Health, JobCreate, WebhookIn
 from levelforge.config import Settings
 from levelforge.errors import JobNotFound, JobTerminal
 from levelforge.generation import encode_json
-from levelforge.generation.spec import LevelSpecIn, normalise
+from levelforge.generation.spec import normalise
 from levelforge.jobs import (
     ARTIFACTS,
     TERMINAL,
@@ -45,8 +45,9 @@ from levelforge.jobs import (
     new_job,
 )
 from levelforge.outbox import Outbox
-from levelforge.ports import JobJson, JobStore
+from levelforge.ports import DeliveryStore, JobJson, JobStore
 from levelforge.resources import ErrorBody, JobPage, JobPublic
+from levelforge.webhooks import check_url, webhook_id_of
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -89,7 +90,7 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     summary="Create a job from a level spec",
 )
 async def create_job(
-    spec: LevelSpecIn, request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
+    body: JobCreate, request: Request, tenant: TenantDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Every job's first request: the job and its message by the app's ``Outbox``. On the
     embedded default both are one ``port_calls`` write (grouped with other requests' writes
@@ -101,11 +102,14 @@ async def create_job(
     store: JobStore = state.store
     store_calls: PortCalls = state.store_calls
     settings: Settings = state.settings
-    job = new_job(normalise(spec), tenant=tenant)
+    webhook_url = None if body.webhook is None else accepted_webhook(body.webhook, tenant, settings)
+    job = new_job(normalise(body.spec()), tenant=tenant, webhook_url=webhook_url)
     claim = None
     if idempotency_key is not None:
-        body = spec.model_dump(mode="json", exclude_unset=True)
-        claim = IdempotencyClaim(key=idempotency_key, fingerprint=fingerprint(body))
+        # the webhook is part of the request: the same key with another one is refused
+        # (a body without one fingerprints as before webhooks existed)
+        fields = body.model_dump(mode="json", exclude_unset=True)
+        claim = IdempotencyClaim(key=idempotency_key, fingerprint=fingerprint(fields))
     limit, slot = settings.rate_limit_per_minute, None
     if limit is not None:
         slot = await run_in_threadpool(take_creation_slot, store, tenant, limit, claim)
@@ -131,6 +135,22 @@ async def create_job(
     state.metrics.jobs_created.inc()
     logger.info("job created", extra={"job_id": job.id, "tenant": tenant})
     return json_bytes(job.model_dump_json(by_alias=True).encode(), 202, headers)
+
+
+def accepted_webhook(webhook: WebhookIn, tenant: str, settings: Settings) -> str:
+    """The webhook's URL, or ``422`` naming ``webhook.url`` (or ``webhook`` when this
+    server cannot sign the tenant's webhooks)."""
+    if settings.webhook_secret_of(tenant) is None:
+        message = "this server has no webhook secret for your tenant (WEBHOOK_SECRET)"
+        details = [{"field": "webhook", "message": message}]
+        raise Problem(422, "validation_error", f"webhook: {message}", details)
+    try:
+        check_url(webhook.url, allow_private=settings.webhook_allow_private)
+    except ValueError as exc:
+        raise Problem(
+            422, "validation_error", f"webhook.url: {exc}", [{"field": "webhook.url", "message": str(exc)}]
+        ) from exc
+    return webhook.url
 
 
 #: the longest a ``GET /status/{id}?wait=`` holds its answer back
@@ -242,6 +262,23 @@ def cancel_job(
     metrics.jobs_finished.labels(job.status.value).inc()
     logger.info("job cancelled", extra={"job_id": job_id, "tenant": tenant})
     return json_bytes(present_json(job, artifacts, settings.presign_expires_seconds))
+
+
+@router.get(
+    "/jobs/{job_id}/deliveries", response_model=Deliveries, responses=ERRORS,
+    summary="A job's webhook attempts",
+)
+def get_deliveries(job_id: str, store: StoreDep, tenant: TenantDep) -> Deliveries:
+    """The attempts to POST the job to its webhook, oldest first (empty while the job runs
+    or when it has no webhook)."""
+    job = owned_job(store, job_id, tenant)
+    log = store.delivery_log(job_id) if isinstance(store, DeliveryStore) else None
+    if log is None:
+        return Deliveries(state=None, webhook_id=None, deliveries=[])
+    return Deliveries(
+        state=log.state, webhook_id=webhook_id_of(job.id),
+        deliveries=[DeliveryAttemptOut.of(attempt) for attempt in log.attempts],
+    )
 
 
 @router.get(

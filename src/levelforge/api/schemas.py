@@ -9,7 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from levelforge.generation.spec import LevelSpecIn
 from levelforge.jobs import SUMMARY_MAX_CHARS, CamelModel, JobFailure, JobStatus, Step
+from levelforge.ports import DeliveryAttempt, DeliveryState
+from levelforge.webhooks import URL_MAX_CHARS
 
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"
 STEP_NAME_REGEX = r"^[a-z][a-z0-9_]{0,63}$"
@@ -81,3 +84,54 @@ class StepRecorded(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok"]
+
+
+class WebhookIn(BaseModel):
+    """Where to POST the job's resource when it ends (issue 19). Checked at creation:
+    ``http``/``https``, a host, and no address that is not globally routable when the host
+    is one (a name is checked at each delivery, against every address it resolves to)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    url: str = Field(
+        min_length=1, max_length=URL_MAX_CHARS,
+        description="http:// or https:// URL of the receiver; signed with the tenant's webhook secret",
+    )
+
+
+class JobCreate(LevelSpecIn):
+    """The body of ``POST /jobs``: a level spec (CONTRACT §4), and optionally a webhook.
+    The webhook is part of the request, not of the spec: it is taken out before the spec
+    is normalised and recorded, so the same spec and seed give the same level."""
+
+    webhook: WebhookIn | None = Field(default=None, description="POSTed the job when it ends")
+
+    def spec(self) -> LevelSpecIn:
+        """The spec alone, as ``LevelSpecIn`` validated it (not validated twice)."""
+        fields = {name: getattr(self, name) for name in self.model_fields_set if name != "webhook"}
+        return LevelSpecIn.model_construct(_fields_set=set(fields), **fields)
+
+
+class DeliveryAttemptOut(CamelModel):
+    """One attempt: when, the answer's status code (``null``: none came), how long it
+    took, what went wrong, and at most 1 KiB of the answer."""
+
+    at: str
+    webhook_id: str
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+    response: str | None
+
+    @classmethod
+    def of(cls, attempt: DeliveryAttempt) -> DeliveryAttemptOut:
+        return cls.model_validate(attempt.model_dump())
+
+
+class Deliveries(CamelModel):
+    """``GET /jobs/{id}/deliveries``: the job's webhook attempts, oldest first. ``state``
+    is ``null`` while nothing is recorded (no webhook, or the job has not ended)."""
+
+    state: DeliveryState | None
+    webhook_id: str | None
+    deliveries: list[DeliveryAttemptOut]

@@ -52,6 +52,7 @@ from levelforge.errors import (
 )
 from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
 from levelforge.ports import Created, JobJson, PageAfter
+from levelforge.stores.dynamodb_deliveries import URL_ATTRIBUTE, DynamoDeliveries
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -160,6 +161,8 @@ def item_of(job: Job, expires_at: int | None = None) -> dict[str, Any]:
         item["resultGz"] = {"B": _pack(job.result)}
     if job.error is not None:
         item["error"] = _s(_bounded(job.error).model_dump_json(by_alias=True))
+    if job.webhook_url is not None:
+        item[URL_ATTRIBUTE] = _s(job.webhook_url)
     if expires_at is not None:
         item[aws.TTL_ATTRIBUTE] = {"N": str(expires_at)}
     return item
@@ -176,7 +179,24 @@ def job_of(item: Item) -> Job:
         result=json.loads(gzip.decompress(item["resultGz"]["B"])) if "resultGz" in item else None,
         error=JobFailure.model_validate_json(item["error"]["S"]) if "error" in item else None,
         tenant=item.get("tenant", {}).get("S", DEFAULT_TENANT),
+        webhook_url=item[URL_ATTRIBUTE]["S"] if URL_ATTRIBUTE in item else None,
     )
+
+
+class _HasWebhook(Exception):
+    """A signal between two methods of the store, never raised out of it."""
+
+    def __init__(self, item: Item) -> None:
+        super().__init__("the job has a webhook")
+        self.item = item
+
+
+def _open_with_hook(item: Item, update: Mapping[str, Any]) -> bool:
+    """The old item of a refused terminal write was refused for its webhook alone: it is
+    live, has a webhook, and its status is one the write allows."""
+    values = update["ExpressionAttributeValues"]
+    allowed = {value["S"] for key, value in values.items() if key.startswith(":from_")}
+    return URL_ATTRIBUTE in item and not expired(item) and item.get("status", {}).get("S") in allowed
 
 
 def _answering(what: str) -> AbstractContextManager[None]:
@@ -207,8 +227,9 @@ def _refusal(item: Item | None, job_id: str, step_id: str | None) -> LevelforgeE
     return JobTerminal(job)  # a status outside the allowed ones: refused like a terminal job
 
 
-class DynamoJobStore:
-    """``ports.JobStore`` on the DynamoDB table ``table`` (made by ``levelforge aws-init``)."""
+class DynamoJobStore(DynamoDeliveries):
+    """``ports.JobStore`` and ``ports.DeliveryStore`` on the DynamoDB table ``table`` (made
+    by ``levelforge aws-init``)."""
 
     def __init__(
         self, client: DynamoDBClient, table: str, *, retention_days: float = RETENTION_DAYS
@@ -396,22 +417,54 @@ class DynamoJobStore:
         if error is not None:
             sets.append("#error = :error")
             values[":error"] = _s(_bounded(error).model_dump_json(by_alias=True))
+        expires_at = self._expiry()
         if to in TERMINAL:
             sets.append("#expiresAt = :expires")
-            values[":expires"] = {"N": str(self._expiry())}
+            values[":expires"] = {"N": str(expires_at)}
         allowed = [f":from_{status.value}" for status in sorted(allowed_from)]
         values.update({f":from_{status.value}": _s(status.value) for status in allowed_from})
         names = _names("#pk", *(part.split()[0] for part in sets))
+        update: dict[str, Any] = {
+            "TableName": self._table, "Key": _job_key(job_id), "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": f"attribute_exists(#pk) AND #status IN ({', '.join(allowed)})",
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if to not in TERMINAL:
+            return self._update_job(update, job_id)
+        # a job with a webhook is refused here and written with its delivery instead
+        plain = {
+            **update,
+            "ConditionExpression": update["ConditionExpression"] + " AND attribute_not_exists(#hook)",
+            "ExpressionAttributeNames": {**names, "#hook": URL_ATTRIBUTE},
+        }
+        try:
+            return self._update_job(plain, job_id)
+        except _HasWebhook as hooked:
+            before = job_of(hooked.item)
+        refused = self._transact_terminal(update, before, expires_at)
+        if refused is not None:
+            raise _refusal(refused.get("Item"), job_id, None)
+        # what ALL_NEW would have answered (a transaction answers nothing)
+        changed: dict[str, Any] = {"status": to, "updated_at": now}
+        if result is not None:
+            changed["result"] = result
+        if error is not None:
+            changed["error"] = _bounded(error)
+        return before.model_copy(update=changed)
+
+    def _update_job(self, update: dict[str, Any], job_id: str) -> Job:
+        """The job's conditional update; ``_HasWebhook`` when only its webhook refused it."""
         with _answering("UpdateItem (transition)"):
             try:
-                updated = self.client.update_item(
-                    TableName=self._table, Key=_job_key(job_id), UpdateExpression="SET " + ", ".join(sets),
-                    ConditionExpression=f"attribute_exists(#pk) AND #status IN ({', '.join(allowed)})",
-                    ExpressionAttributeNames=names, ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
+                updated = self.client.update_item(**update, ReturnValues="ALL_NEW")
             except self.client.exceptions.ConditionalCheckFailedException as exc:
-                raise _refusal(_old_item(exc), job_id, None) from exc
+                old = _old_item(exc)
+                if old and URL_ATTRIBUTE in update["ExpressionAttributeNames"].values() and _open_with_hook(
+                    old, update
+                ):
+                    raise _HasWebhook(old) from exc
+                raise _refusal(old, job_id, None) from exc
         return job_of(updated["Attributes"])
 
     def ping(self) -> None:

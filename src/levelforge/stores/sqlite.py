@@ -17,9 +17,11 @@ background), and ``reclaim_free_pages`` gives the freed pages back (the file is 
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -36,12 +38,20 @@ from levelforge.errors import (
     StepAlreadyRecorded,
 )
 from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
-from levelforge.ports import Created, JobJson, PageAfter
+from levelforge.ports import (
+    Created,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryLog,
+    DeliveryState,
+    JobJson,
+    PageAfter,
+)
 from levelforge.stores.sqlite_connections import GroupedWrites, SqliteConnections
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: how long a terminal job is kept by default (``JOB_RETENTION_DAYS``: 30 days)
 RETENTION_SECONDS = 30 * 86400.0
 #: ``PRAGMA auto_vacuum`` value of ``INCREMENTAL``
@@ -111,7 +121,23 @@ _MIGRATION_3 = (
     "ALTER TABLE jobs ADD COLUMN requeue_at REAL",
     "CREATE INDEX idempotency_keys_job ON idempotency_keys (job_id)",
 )
-_MIGRATIONS = {1: _SCHEMA_1, 2: _MIGRATION_2, 3: _MIGRATION_3}
+#: version 3 → 4 (issue 19): a job's webhook, and the webhook deliveries, each written in
+#: the transaction of its job's terminal write (the outbox of the job's end)
+_MIGRATION_4 = (
+    "ALTER TABLE jobs ADD COLUMN webhook_url TEXT",
+    """CREATE TABLE webhook_deliveries (
+        job_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        due_at REAL NOT NULL,
+        lease TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        log TEXT NOT NULL DEFAULT '[]'
+    )""",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending'",
+)
+_MIGRATIONS = {1: _SCHEMA_1, 2: _MIGRATION_2, 3: _MIGRATION_3, 4: _MIGRATION_4}
 #: the cut-off of retention, computed by SQLite (in C: cheaper than in Python on every read)
 #: from its parameter, the modifier ``-<retention> seconds``, in the format of ``timestamp``
 _CUTOFF = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)"
@@ -124,7 +150,7 @@ _OLD_WINDOWS = 10
 _JOB_JSON = (
     "json_object('id', id, 'status', status, 'spec', json(spec), 'createdAt', created_at, "
     "'updatedAt', updated_at, 'steps', json(steps), 'result', json(result), "
-    "'error', json(error), 'tenant', tenant)"
+    "'error', json(error), 'tenant', tenant, 'webhookUrl', webhook_url)"
 )
 #: the public resource up to its steps; its result and error are spliced in after them as
 #: they are stored (compact JSON written by this store): SQLite's ``json(result)`` would
@@ -176,7 +202,9 @@ def _dumps(value: Any) -> str:
 
 
 class SqliteJobStore(GroupedWrites):
-    """``ports.JobStore`` on a SQLite file (``DATABASE_PATH``)."""
+    """``ports.JobStore`` and ``ports.DeliveryStore`` on a SQLite file (``DATABASE_PATH``)."""
+
+    on_delivery_recorded: Callable[[], None] | None = None
 
     def __init__(self, path: Path, *, retention_seconds: float = RETENTION_SECONDS) -> None:
         self._db = SqliteConnections(path, what="job store")
@@ -200,7 +228,7 @@ class SqliteJobStore(GroupedWrites):
                     return Created(earlier, replayed=True)
             connection.execute(
                 "INSERT INTO jobs (id, status, spec, created_at, updated_at, steps, step_ids,"
-                " result, error, tenant) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " result, error, tenant, webhook_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 self._row_of(job),
             )
             if also is not None:
@@ -234,10 +262,11 @@ class SqliteJobStore(GroupedWrites):
                 (self._cutoff(), limit),
             ).fetchall()
             if gone:
-                connection.execute(
-                    f"DELETE FROM idempotency_keys WHERE job_id IN ({_placeholders(len(gone))})",
-                    [row[0] for row in gone],
-                )
+                for table in ("idempotency_keys", "webhook_deliveries"):
+                    connection.execute(
+                        f"DELETE FROM {table} WHERE job_id IN ({_placeholders(len(gone))})",
+                        [row[0] for row in gone],
+                    )
         return [row[0] for row in gone]
 
     def reclaim_free_pages(self, keep: int, limit: int) -> int:
@@ -330,8 +359,65 @@ class SqliteJobStore(GroupedWrites):
             rows = connection.execute(sql, params).fetchall()
             if not rows:
                 raise self._refusal(connection, job_id, None, self._cutoff())
-        job = Job.model_validate_json(rows[0][0])
+            job = Job.model_validate_json(rows[0][0])
+            recorded = job.webhook_url is not None and to in TERMINAL
+            if recorded:
+                self._record_delivery(connection, job)
+        if recorded and self.on_delivery_recorded is not None:
+            # committed now, or (in a group) before a callback scheduled from here runs
+            self.on_delivery_recorded()
         return job if result is None else job.model_copy(update={"result": result})
+
+    @staticmethod
+    def _record_delivery(connection: sqlite3.Connection, job: Job) -> None:
+        """In the terminal write's transaction: the job's webhook is due now."""
+        now = time.time()
+        connection.execute(
+            "INSERT OR IGNORE INTO webhook_deliveries (job_id, url, created_at, due_at) VALUES (?, ?, ?, ?)",
+            (job.id, job.webhook_url, now, now),
+        )
+
+    def claim_deliveries(self, now: float, lease_until: float, limit: int) -> list[Delivery]:
+        lease = f"{lease_until!r}:{uuid.uuid4().hex}"
+        with self._db.write() as connection:
+            rows = connection.execute(
+                "UPDATE webhook_deliveries SET due_at = ?, lease = ? WHERE job_id IN (SELECT job_id"
+                " FROM webhook_deliveries WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?)"
+                " RETURNING job_id, url, created_at, attempts",
+                (lease_until, lease, now, limit),
+            ).fetchall()
+        return [Delivery(job_id=r[0], url=r[1], created_at=r[2], attempts=r[3], lease=lease) for r in rows]
+
+    def record_attempt(
+        self, delivery: Delivery, attempt: DeliveryAttempt, state: DeliveryState, next_at: float
+    ) -> None:
+        held = "(lease = ? OR ? = 'delivered')"
+        with self._db.write() as connection:
+            connection.execute(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1,"
+                " log = json_insert(log, '$[#]', json(?)),"
+                f" state = CASE WHEN {held} THEN ? ELSE state END,"
+                f" due_at = CASE WHEN {held} THEN ? ELSE due_at END,"
+                f" lease = CASE WHEN {held} THEN '' ELSE lease END"
+                " WHERE job_id = ?",
+                (
+                    attempt.model_dump_json(by_alias=True),
+                    delivery.lease, state.value, state.value,
+                    delivery.lease, state.value, next_at,
+                    delivery.lease, state.value,
+                    delivery.job_id,
+                ),
+            )
+
+    def delivery_log(self, job_id: str) -> DeliveryLog | None:
+        with self._db.read() as connection:
+            row = connection.execute(
+                "SELECT state, log FROM webhook_deliveries WHERE job_id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        attempts = [DeliveryAttempt.model_validate(item) for item in json.loads(row[1])]
+        return DeliveryLog(state=DeliveryState(row[0]), attempts=attempts)
 
     def count_creation(self, tenant: str, window: int, limit: int, delta: int = 1) -> bool:
         with self._db.write() as connection:
@@ -467,5 +553,5 @@ class SqliteJobStore(GroupedWrites):
             _dumps(steps), _dumps([step.step_id for step in job.steps]),
             None if job.result is None else _dumps(job.result),
             None if job.error is None else job.error.model_dump_json(by_alias=True),
-            job.tenant,
+            job.tenant, job.webhook_url,
         )
