@@ -28,6 +28,9 @@ POSTed to the URL, signed as Standard Webhooks sign it, at least once.
   ``RESPONSE_MAX_BYTES`` of an answer are read and kept. An address refused at delivery
   ends the delivery (``abandoned``) without a request.
 
+Observed: every attempt is reported to an ``AttemptObserver`` (the Orchestrator's
+``api.metrics.Metrics``) by its outcome (``OUTCOMES``) and latency.
+
 A fault point for the tests: with ``LEVELFORGE_FAULT_KILL_IN_WEBHOOK`` naming a file, the
 process SIGKILLs itself at the point the file names whenever it can delete that file:
 ``terminal-written`` (this Orchestrator wrote a job's end: nothing claimed),
@@ -84,6 +87,22 @@ _JITTER = random.Random()
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 #: a job's tenant and the JSON body to post (``None``: the job is gone)
 Render = Callable[[str], Awaitable[tuple[str, bytes] | None]]
+
+
+#: an attempt's outcome, as ``AttemptObserver`` is told it
+DELIVERED, REJECTED, TIMEOUT, UNREACHABLE, LOOKUP_FAILED, REFUSED, UNDELIVERABLE = (
+    "delivered", "rejected", "timeout", "unreachable", "lookup_failed", "refused", "undeliverable",
+)
+OUTCOMES = (DELIVERED, REJECTED, TIMEOUT, UNREACHABLE, LOOKUP_FAILED, REFUSED, UNDELIVERABLE)
+
+
+class AttemptObserver(Protocol):
+    """Told of every attempt: its outcome (one of ``OUTCOMES``: ``delivered`` a 2xx,
+    ``rejected`` any other status, ``timeout``, ``unreachable`` a failed connection,
+    ``lookup_failed``, ``refused`` an address it may not reach, ``undeliverable`` the job
+    gone or no secret for its tenant) and how long it took, in seconds."""
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None: ...
 
 
 class AddressRefused(ValueError):
@@ -234,6 +253,7 @@ class Deliverer:
         resolver: Resolver = resolve,
         transport: httpx.AsyncBaseTransport | None = None,
         faults: FaultPoints | None = None,
+        observer: AttemptObserver | None = None,
     ) -> None:
         self.store = store
         self.calls = calls
@@ -243,6 +263,7 @@ class Deliverer:
         self.resolver = resolver
         self.transport = transport
         self.faults = faults if faults is not None else FaultPoints()
+        self.observer = observer
         self.delivered = 0
         self.passes = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -347,16 +368,23 @@ class Deliverer:
         webhook_id = webhook_id_of(delivery.job_id)
         started, at = time.monotonic(), timestamp()
 
-        def ended(state: DeliveryState, **fields: Any) -> tuple[DeliveryAttempt, DeliveryState]:
-            latency = round((time.monotonic() - started) * 1000, 3)
+        def ended(
+            outcome: str, state: DeliveryState, **fields: Any
+        ) -> tuple[DeliveryAttempt, DeliveryState]:
+            seconds = time.monotonic() - started
+            if self.observer is not None:
+                self.observer.webhook_attempt(outcome, seconds)
+            latency = round(seconds * 1000, 3)
             return DeliveryAttempt(at=at, webhook_id=webhook_id, latency_ms=latency, **fields), state
 
         try:
             body, secret, target = await self._prepare(delivery)
         except OSError as exc:  # the name did not resolve (now): tried again
-            return ended(DeliveryState.PENDING, error=f"lookup failed: {exc}")
-        except ValueError as exc:  # never deliverable: an address refused, the job gone …
-            return ended(DeliveryState.ABANDONED, error=str(exc))
+            return ended(LOOKUP_FAILED, DeliveryState.PENDING, error=f"lookup failed: {exc}")
+        except AddressRefused as exc:  # never deliverable: an address it may not reach
+            return ended(REFUSED, DeliveryState.ABANDONED, error=str(exc))
+        except ValueError as exc:  # never deliverable: the job gone, no secret …
+            return ended(UNDELIVERABLE, DeliveryState.ABANDONED, error=str(exc))
         headers = {
             **signed_headers(secret, webhook_id, int(time.time()), body),
             "host": target.host_header, "content-type": "application/json", "accept-encoding": "identity",
@@ -368,11 +396,16 @@ class Deliverer:
             ) as response:
                 answer = await _first_bytes(response)
         except httpx.TimeoutException as exc:
-            return ended(DeliveryState.PENDING, error=f"timeout: {type(exc).__name__}")
+            return ended(TIMEOUT, DeliveryState.PENDING, error=f"timeout: {type(exc).__name__}")
         except httpx.HTTPError as exc:
-            return ended(DeliveryState.PENDING, error=f"connection failed: {type(exc).__name__}: {exc}"[:500])
-        state = DeliveryState.DELIVERED if 200 <= response.status_code < 300 else DeliveryState.PENDING
-        return ended(state, status_code=response.status_code, response=answer.decode(errors="replace"))
+            error = f"connection failed: {type(exc).__name__}: {exc}"[:500]
+            return ended(UNREACHABLE, DeliveryState.PENDING, error=error)
+        outcome, state = (
+            (DELIVERED, DeliveryState.DELIVERED) if 200 <= response.status_code < 300
+            else (REJECTED, DeliveryState.PENDING)
+        )
+        kept = answer.decode(errors="replace")
+        return ended(outcome, state, status_code=response.status_code, response=kept)
 
     async def _prepare(self, delivery: Delivery) -> tuple[bytes, bytes, Target]:
         """The body, the secret and where to connect. A ``ValueError`` says why it can never

@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from levelforge import lifecycle
 from levelforge.api.app import create_app
+from levelforge.api.metrics import Metrics
 from levelforge.config import Settings, load_settings, parse_webhook_secret
 from levelforge.errors import ConfigurationError
 from levelforge.jobs import new_job
@@ -22,6 +24,7 @@ from levelforge.ports import DeliveryState
 from levelforge.queues.local import LocalQueue
 from levelforge.stores.sqlite import SqliteJobStore
 from levelforge.webhooks import (
+    OUTCOMES,
     Deliverer,
     DeliveryPolicy,
     backoff,
@@ -245,7 +248,8 @@ def finished_job(store: SqliteJobStore, url: str) -> str:
 
 
 async def deliver_due(
-    store: SqliteJobStore, job_id: str, resolver: Any, allow_private: bool = False
+    store: SqliteJobStore, job_id: str, resolver: Any, allow_private: bool = False,
+    observer: Metrics | None = None,
 ) -> list[httpx.Request]:
     """Run a deliverer until the job's delivery is settled; the requests it sent."""
     sent: list[httpx.Request] = []
@@ -262,7 +266,7 @@ async def deliver_due(
     )
     deliverer = Deliverer(
         store, Direct(), render, lambda _tenant: SECRET_BYTES, policy, resolver=resolver,
-        transport=httpx.MockTransport(answer),
+        transport=httpx.MockTransport(answer), observer=observer,
     )
     deliverer.start()
     try:
@@ -354,7 +358,7 @@ def test_check_url_keeps_what_it_was_given() -> None:
 
 async def one_attempt(
     store: SqliteJobStore, job_id: str, answer: Callable[[httpx.Request], httpx.Response],
-    retry_seconds: float = 60,
+    retry_seconds: float = 60, observer: Metrics | None = None,
 ) -> list[httpx.Request]:
     """One attempt of the job's delivery against ``answer`` (a stub receiver)."""
     sent: list[httpx.Request] = []
@@ -372,7 +376,7 @@ async def one_attempt(
     policy = DeliveryPolicy(retry_seconds=retry_seconds, backoff_base_seconds=30, timeout_seconds=1,
                             allow_private=False)
     deliverer = Deliverer(store, Direct(), render, lambda _tenant: SECRET_BYTES, policy, resolver=public,
-                          transport=httpx.MockTransport(record))
+                          transport=httpx.MockTransport(record), observer=observer)
     deliverer.start()
     try:
         for _ in range(1000):
@@ -423,3 +427,69 @@ def test_past_the_retry_window_a_failure_abandons_the_delivery(store: SqliteJobS
     log = store.delivery_log(job_id)
     assert log is not None and log.state is DeliveryState.ABANDONED
     assert [attempt.status_code for attempt in log.attempts] == [503]
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+def attempts_of(metrics: Metrics) -> dict[str, float]:
+    """``levelforge_webhook_attempts_total`` by outcome, as ``GET /metrics`` writes it."""
+    families = text_string_to_metric_families(metrics.render().decode())
+    (family,) = [family for family in families if family.name == "levelforge_webhook_attempts"]
+    return {
+        sample.labels["outcome"]: sample.value for sample in family.samples if sample.name.endswith("_total")
+    }
+
+
+def attempt_latencies(metrics: Metrics) -> float:
+    """How many attempts ``levelforge_webhook_attempt_duration_seconds`` observed."""
+    families = text_string_to_metric_families(metrics.render().decode())
+    name = "levelforge_webhook_attempt_duration_seconds"
+    (family,) = [family for family in families if family.name == name]
+    (count,) = [sample.value for sample in family.samples if sample.name.endswith("_count")]
+    return count
+
+
+def test_a_delivered_and_a_failed_attempt_move_the_attempt_counters(store: SqliteJobStore) -> None:
+    """Given the Orchestrator's metrics, When one job's attempt is answered 200, another's
+    503 and a third's times out, Then ``levelforge_webhook_attempts_total`` counts one
+    ``delivered``, one ``rejected`` and one ``timeout`` (every other outcome still 0), and
+    the latency histogram observed three attempts."""
+    metrics = Metrics()
+    assert attempts_of(metrics) == dict.fromkeys(OUTCOMES, 0.0)
+
+    def timeout(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("no answer", request=request)
+
+    for answer in (lambda _: httpx.Response(200), lambda _: httpx.Response(503), timeout):
+        job_id = finished_job(store, "https://hooks.example.com/a")
+        asyncio.run(one_attempt(store, job_id, answer, observer=metrics))
+
+    moved = {"delivered": 1, "rejected": 1, "timeout": 1}
+    assert attempts_of(metrics) == dict.fromkeys(OUTCOMES, 0.0) | moved
+    assert attempt_latencies(metrics) == 3
+
+
+def test_a_refused_address_counts_as_refused_without_a_request(store: SqliteJobStore) -> None:
+    """Given a webhook host resolving to a metadata address, When its delivery is tried,
+    Then nothing is sent and the attempt counts as ``refused``."""
+    metrics = Metrics()
+    job_id = finished_job(store, "https://hooks.example.com/a")
+
+    async def metadata(host: str, port: int) -> list[str]:
+        return ["169.254.169.254"]
+
+    sent = asyncio.run(deliver_due(store, job_id, metadata, observer=metrics))
+
+    assert sent == []
+    assert attempts_of(metrics) == dict.fromkeys(OUTCOMES, 0.0) | {"refused": 1}
+
+
+def test_get_metrics_shows_the_webhook_attempts_by_outcome(hooked: ApiClient) -> None:
+    """Given an Orchestrator, When ``GET /metrics`` is read, Then it lists the attempt counter
+    for every outcome and the attempts' latency histogram."""
+    response = hooked.get("/metrics")
+
+    assert response.status_code == 200
+    for outcome in OUTCOMES:
+        assert f'levelforge_webhook_attempts_total{{outcome="{outcome}"}} 0.0' in response.text
+    assert "levelforge_webhook_attempt_duration_seconds_count 0.0" in response.text

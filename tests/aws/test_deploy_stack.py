@@ -6,7 +6,8 @@ of what is deployed here. It records the ECS cluster, task definitions and servi
 load balancer, listeners and target group, without running containers: the Orchestrator
 and the Worker run here as local processes on the stack's outputs, as the stack's task
 roles (credentials from ``AssumeRole`` on the roles the stack made, whose policies the
-emulator enforces), with INTERNAL_TOKEN read from the stack's secret.
+emulator enforces), with INTERNAL_TOKEN read from the stack's secret and WEBHOOK_SECRET
+from the operator's (``WebhookSecretArn``), read as the stack's task execution role.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from tests.aws import deploy_template
 from tests.aws.emulator import ACCOUNT, REGION, REPO, Emulator, unique
 from tests.e2e.conftest import Deployment
 from tests.e2e.processes import environment, wait_until
+from tests.e2e.webhook_receiver import SECRET, Receiver, verify
 
 SETTLE_SECONDS = 60.0
 PARAMETERS = {
@@ -42,6 +44,8 @@ PARAMETERS = {
     "RetentionDays": "9",
     "OrchestratorCount": "2",
     "WorkerMinCount": "1",
+    "WebhookRetryHours": "2",
+    "WebhookTimeoutSeconds": "3",
 }
 
 
@@ -98,16 +102,23 @@ def stack_request(parameters: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def create_stack(emulator: Emulator) -> DeployedStack:
+def webhook_secret(emulator: Emulator) -> str:
+    """The ARN of a Secrets Manager secret holding a WEBHOOK_SECRET, made as docs/aws.md says."""
+    secrets = emulator.root("secretsmanager")
+    created = secrets.create_secret(Name=unique("levelforge-webhook"), SecretString=SECRET)
+    return str(created["ARN"])
+
+
+def create_stack(emulator: Emulator, **overrides: str) -> DeployedStack:
     name = unique("levelforge")
-    request = stack_request(PARAMETERS | network(emulator))
+    request = stack_request(PARAMETERS | network(emulator) | overrides)
     created = emulator.root("cloudformation").create_stack(StackName=name, **request)
     return DeployedStack(emulator, name, created["StackId"])
 
 
 @pytest.fixture(scope="module")
 def stack(ministack: Emulator) -> Iterator[DeployedStack]:
-    deployed = create_stack(ministack)
+    deployed = create_stack(ministack, WebhookSecretArn=webhook_secret(ministack))
     deployed.settled()
     yield deployed
     ministack.root("cloudformation").delete_stack(StackName=deployed.stack_id)
@@ -207,19 +218,24 @@ def test_the_bucket_blocks_public_access(stack: DeployedStack) -> None:
 def test_the_services_alarms_and_load_balancer_are_recorded_as_declared(stack: DeployedStack) -> None:
     """Given the deployed ECS, ELB and CloudWatch resources, When they are read back through
     their APIs, Then the task definitions run the two commands as the two task roles, with
-    one secret and no INTERNAL_TOKEN in their environment, the services run on the cluster
+    one secret (the Orchestrator two: WEBHOOK_SECRET too, WebhookSecretArn being given) and
+    no INTERNAL_TOKEN or WEBHOOK_SECRET in their environment, the Orchestrator with the
+    webhook settings of the parameters, the services run on the cluster
     with their counts, the target group checks ``/healthz``, and the dead-letter and 5xx
     alarms watch the stack's queue and balancer."""
     ecs = stack.emulator.root("ecs")
     cluster = stack.outputs["ClusterName"]
-    commands = {}
+    commands, environments = {}, {}
     for logical_id in ("OrchestratorTaskDefinition", "WorkerTaskDefinition"):
         definition = ecs.describe_task_definition(taskDefinition=stack.physical(logical_id))["taskDefinition"]
         (container,) = definition["containerDefinitions"]
-        # one secret; ministack keeps its keys in CloudFormation's casing, which the ECS API
-        # does not show: the reference to the stack's secret is checked in the template
-        assert len(container["secrets"]) == 1
-        assert "INTERNAL_TOKEN" not in {variable["name"] for variable in container["environment"]}
+        # ministack keeps the secrets' keys in CloudFormation's casing, which the ECS API
+        # does not show: the references to the secrets are checked in the template
+        assert len(container["secrets"]) == (2 if container["name"] == "orchestrator" else 1)
+        environments[container["name"]] = {
+            variable["name"]: variable["value"] for variable in container["environment"]
+        }
+        assert not {"INTERNAL_TOKEN", "WEBHOOK_SECRET"} & set(environments[container["name"]])
         assert definition["requiresCompatibilities"] == ["FARGATE"]
         assert definition["taskRoleArn"] == stack.outputs[f"{container['name'].capitalize()}TaskRoleArn"]
         commands[container["name"]] = container["command"]
@@ -227,6 +243,16 @@ def test_the_services_alarms_and_load_balancer_are_recorded_as_declared(stack: D
         "orchestrator": ["orchestrator", "--host", "0.0.0.0", "--port", "8000"],
         "worker": ["worker", "--concurrency", "2"],
     }
+    webhook_settings = {
+        name: value for name, value in environments["orchestrator"].items() if name.startswith("WEBHOOK_")
+    }
+    assert webhook_settings == {
+        "WEBHOOK_RETRY_HOURS": "2",
+        "WEBHOOK_TIMEOUT_SECONDS": "3",
+        "WEBHOOK_BACKOFF_BASE_SECONDS": "5",
+        "WEBHOOK_POLL_SECONDS": "5",
+    }
+    assert not [name for name in environments["worker"] if name.startswith("WEBHOOK_")]
     services = ecs.describe_services(
         cluster=cluster, services=[stack.physical("OrchestratorService"), stack.physical("WorkerService")]
     )["services"]
@@ -274,6 +300,31 @@ def role_environment(stack: DeployedStack, logical_id: str) -> dict[str, str]:
     }
 
 
+def as_role(stack: DeployedStack, service: str, environment: dict[str, str]) -> Any:
+    """A client of ``service`` with the credentials of ``environment`` (``role_environment``)."""
+    return boto3.client(
+        service,
+        endpoint_url=stack.emulator.url,
+        region_name=REGION,
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=environment["AWS_SESSION_TOKEN"],
+    )
+
+
+def execution_role_environment(stack: DeployedStack) -> dict[str, str]:
+    """The SDK's variables of ECS starting a task: the stack's task execution role."""
+    name = stack.physical("TaskExecutionRole").rsplit("/", 1)[-1]
+    credentials = stack.emulator.root("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{name}", RoleSessionName=unique("ecs")
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
 def denied(call: Callable[[], Any]) -> bool:
     try:
         call()
@@ -287,14 +338,27 @@ def test_an_orchestrator_and_a_worker_on_the_stack_complete_jobs_with_presigned_
     stack: DeployedStack, tmp_path: Path
 ) -> None:
     """Given the stack, an Orchestrator and a Worker started here on its outputs, as its two
-    task roles, with INTERNAL_TOKEN from its secret, When jobs are submitted, Then they
-    finish with every artifact behind a presigned URL that downloads; the Worker's role may
-    not touch the table; and the container's health check passes on the Orchestrator."""
+    task roles, with INTERNAL_TOKEN from its secret and WEBHOOK_SECRET from WebhookSecretArn
+    (read as the task execution role, as ECS reads it), When jobs are submitted, one
+    with a webhook, Then they finish with every artifact behind a presigned URL that
+    downloads, the webhook is delivered signed with that secret; the task roles may not
+    read the secrets, the Worker's may not touch the table; and the container's health
+    check passes on the Orchestrator."""
     outputs = stack.outputs
+    # read as root: ministack's Ref of the stack's secret is its name, not its ARN as in
+    # CloudFormation, so the execution role's statement does not match it here
     token = stack.emulator.root("secretsmanager").get_secret_value(
         SecretId=outputs["InternalTokenSecretArn"]
     )["SecretString"]
     assert len(token) == 48
+    ecs_secrets = as_role(stack, "secretsmanager", execution_role_environment(stack))
+    webhook_arn = next(
+        parameter["ParameterValue"]
+        for parameter in stack.describe()["Parameters"]
+        if parameter["ParameterKey"] == "WebhookSecretArn"
+    )
+    secret = ecs_secrets.get_secret_value(SecretId=webhook_arn)["SecretString"]
+    assert secret == SECRET
     common = {
         "JOBS_TABLE": outputs["JobsTable"],
         "JOBS_QUEUE_URL": outputs["JobsQueueUrl"],
@@ -305,14 +369,26 @@ def test_an_orchestrator_and_a_worker_on_the_stack_complete_jobs_with_presigned_
         "JOB_RETENTION_DAYS": PARAMETERS["RetentionDays"],
     }
     database = tmp_path / "unused.db"
-    orchestrator_env = environment(database, **common, **role_environment(stack, "OrchestratorTaskRole"))
+    hooks = {
+        "WEBHOOK_SECRET": secret,
+        "WEBHOOK_RETRY_HOURS": PARAMETERS["WebhookRetryHours"],
+        "WEBHOOK_TIMEOUT_SECONDS": PARAMETERS["WebhookTimeoutSeconds"],
+        "WEBHOOK_ALLOW_PRIVATE": "1",  # the receiver is on 127.0.0.1
+    }
+    orchestrator_env = environment(
+        database, **common, **hooks, **role_environment(stack, "OrchestratorTaskRole")
+    )
     worker_env = environment(database, **common, **role_environment(stack, "WorkerTaskRole"))
     deployment = Deployment(tmp=tmp_path, env=orchestrator_env)
+    receiver = Receiver().start()
     try:
         deployment.orchestrator()
         deployment.worker(worker_env)
         with deployment.client() as client:
-            ids = [client.post("/jobs", json={"seed": seed, "rooms": 6}).json()["id"] for seed in (1, 2, 3)]
+            ids = [client.post("/jobs", json={"seed": seed, "rooms": 6}).json()["id"] for seed in (1, 2)]
+            hooked = client.post("/jobs", json={"seed": 3, "rooms": 6, "webhook": {"url": receiver.url}})
+            assert hooked.status_code == 202, hooked.text
+            ids.append(hooked.json()["id"])
 
             def finished(job_id: str) -> dict[str, Any] | None:
                 job: dict[str, Any] = client.get(f"/jobs/{job_id}").json()
@@ -328,15 +404,14 @@ def test_an_orchestrator_and_a_worker_on_the_stack_complete_jobs_with_presigned_
                 redirect = client.get(f"/jobs/{job['id']}/artifacts/minimap.txt")
                 assert redirect.status_code == 302
                 assert httpx.get(redirect.headers["location"], timeout=10).text == result["asciiMinimap"]
+            hits = wait_until(lambda: receiver.of(ids[2]), timeout=30, what="the webhook", every=0.1)
+            assert verify(hits[0].headers, hits[0].body, secret)
+            assert hits[0].job["status"] == "done"
 
-        worker_dynamodb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.emulator.url,
-            region_name=REGION,
-            aws_access_key_id=worker_env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=worker_env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=worker_env["AWS_SESSION_TOKEN"],
-        )
+        for task_env in (orchestrator_env, worker_env):
+            task_secrets = as_role(stack, "secretsmanager", task_env)
+            assert denied(lambda reader=task_secrets: reader.get_secret_value(SecretId=webhook_arn))
+        worker_dynamodb = as_role(stack, "dynamodb", worker_env)
         assert denied(
             lambda: worker_dynamodb.get_item(TableName=outputs["JobsTable"], Key={"pk": {"S": "job#x"}})
         )
@@ -350,6 +425,7 @@ def test_an_orchestrator_and_a_worker_on_the_stack_complete_jobs_with_presigned_
         assert healthcheck.returncode == 0, healthcheck.stderr
     finally:
         deployment.close()
+        receiver.stop()
 
 
 def exists(emulator: Emulator, kind: str, physical_id: str) -> bool:
@@ -433,11 +509,14 @@ def test_deleting_the_stack_leaves_the_table_and_the_bucket_and_nothing_else(min
 def test_an_update_rolls_out_a_new_image_and_keeps_the_table_the_bucket_and_their_data(
     ministack: Emulator,
 ) -> None:
-    """Given a stack with a job item and an artifact, When it is updated with a new Image and
-    WorkerConcurrency (as docs/aws.md's update does), Then it reaches UPDATE_COMPLETE, both
-    services run new task definitions with the new image, the Worker with the new
-    concurrency, and the table and bucket are the same, with their data."""
-    deployed = create_stack(ministack)
+    """Given a stack with webhooks, a job item and an artifact, When it is updated with a new
+    Image and WorkerConcurrency (as docs/aws.md's update does) and without WebhookSecretArn,
+    Then it reaches UPDATE_COMPLETE, both services run new task definitions with the new
+    image, the Worker with the new concurrency, the Orchestrator without WEBHOOK_SECRET
+    (which the execution role may no longer read), and the table and bucket are the same,
+    with their data."""
+    secret_arn = webhook_secret(ministack)
+    deployed = create_stack(ministack, WebhookSecretArn=secret_arn)
     assert deployed.settled() == "CREATE_COMPLETE"
     before = {name: resource["PhysicalResourceId"] for name, resource in deployed.resources().items()}
     outputs = deployed.outputs
@@ -447,10 +526,14 @@ def test_an_update_rolls_out_a_new_image_and_keeps_the_table_the_bucket_and_thei
         parameter["ParameterKey"]: parameter["ParameterValue"]
         for parameter in deployed.describe()["Parameters"]
     }
+    ecs_secrets = as_role(deployed, "secretsmanager", execution_role_environment(deployed))
+    assert ecs_secrets.get_secret_value(SecretId=secret_arn)["SecretString"] == SECRET
 
     ministack.root("cloudformation").update_stack(
         StackName=deployed.stack_id,
-        **stack_request(parameters | {"Image": "levelforge:next", "WorkerConcurrency": "3"}),
+        **stack_request(
+            parameters | {"Image": "levelforge:next", "WorkerConcurrency": "3", "WebhookSecretArn": ""}
+        ),
     )
 
     assert deployed.settled() == "UPDATE_COMPLETE"
@@ -471,6 +554,11 @@ def test_an_update_rolls_out_a_new_image_and_keeps_the_table_the_bucket_and_thei
         "containerDefinitions"
     ]
     assert (worker["image"], worker["command"]) == ("levelforge:next", ["worker", "--concurrency", "3"])
+    (orchestrator,) = ecs.describe_task_definition(taskDefinition=after["OrchestratorTaskDefinition"])[
+        "taskDefinition"
+    ]["containerDefinitions"]
+    assert orchestrator["image"] == "levelforge:next" and len(orchestrator["secrets"]) == 1
+    assert denied(lambda: ecs_secrets.get_secret_value(SecretId=secret_arn))
     item = ministack.root("dynamodb").get_item(TableName=outputs["JobsTable"], Key={"pk": {"S": "job#kept"}})
     assert "Item" in item
     kept = ministack.root("s3").get_object(Bucket=outputs["ArtifactsBucket"], Key="jobs/kept/minimap.txt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from typing import Any
 
@@ -206,11 +207,12 @@ def test_the_task_roles_hold_exactly_the_policies_of_docs_aws_md(template: dict[
 
 
 def test_internal_token_comes_from_secrets_manager_only(template: dict[str, Any]) -> None:
-    """Given the template, Then no parameter carries a token, each container takes
-    INTERNAL_TOKEN from the stack's secret (ECS ``Secrets``, never ``Environment``), and only
-    the task execution role may read that secret."""
+    """Given the template, Then no parameter carries a token or a secret (one names a
+    secret, by its ARN: WebhookSecretArn), each container takes INTERNAL_TOKEN from the
+    stack's secret (ECS ``Secrets``, never ``Environment``), and only the task execution
+    role may read that secret."""
     names = [name.lower() for name in template["Parameters"]]
-    assert not [name for name in names if "token" in name or "secret" in name]
+    assert [name for name in names if "token" in name or "secret" in name] == ["webhooksecretarn"]
     definitions = resources_of(template, "AWS::ECS::TaskDefinition")
     assert len(definitions) == 2
     for definition in definitions.values():
@@ -319,3 +321,99 @@ def test_every_cpu_size_has_its_memory_rule_and_the_defaults_pass_it(
     default_cpu, default_memory = (str(parameters[f"{role}{kind}"]["Default"]) for kind in ("Cpu", "Memory"))
     (allowed, _memory) = rules[f"{role}Size{default_cpu}"]["Assertions"][0]["Assert"]["Fn::Contains"]
     assert default_memory in allowed
+
+
+#: the webhook settings that are the stack's parameters, with the Settings field of each
+WEBHOOK_PARAMETERS = {
+    "WebhookRetryHours": "webhook_retry_hours",
+    "WebhookBackoffBaseSeconds": "webhook_backoff_base_seconds",
+    "WebhookTimeoutSeconds": "webhook_timeout_seconds",
+    "WebhookPollSeconds": "webhook_poll_seconds",
+}
+
+
+def test_webhook_secret_is_an_optional_secrets_manager_arn_read_only_by_ecs(template: dict[str, Any]) -> None:
+    """Given the template, Then WebhookSecretArn is empty by default or the ARN of a Secrets
+    Manager secret; when given, the Orchestrator (not the Worker) takes WEBHOOK_SECRET from
+    it through ECS ``Secrets`` (never ``Environment``), and the task execution role, alone,
+    may read it; when empty, both are left out (``AWS::NoValue``: no webhooks, 422)."""
+    parameter = template["Parameters"]["WebhookSecretArn"]
+    assert (parameter["Type"], parameter["Default"]) == ("String", "")
+    assert template["Conditions"]["HasWebhookSecret"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookSecretArn"}, ""]}]
+    }
+    resources = template["Resources"]
+    (orchestrator,) = resources["OrchestratorTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    (worker,) = resources["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    conditional = {
+        "Fn::If": [
+            "HasWebhookSecret",
+            {"Name": "WEBHOOK_SECRET", "ValueFrom": {"Ref": "WebhookSecretArn"}},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert conditional in orchestrator["Secrets"]
+    assert "WebhookSecretArn" not in deploy_template.references(worker)
+    for container in (orchestrator, worker):
+        assert "WEBHOOK_SECRET" not in {variable["Name"] for variable in container["Environment"]}
+        assert "WebhookSecretArn" not in deploy_template.references(container["Environment"])
+    readers = {
+        name
+        for name, role in resources_of(template, "AWS::IAM::Role").items()
+        if "WebhookSecretArn" in deploy_template.references(role["Properties"].get("Policies", []))
+    }
+    assert readers == {"TaskExecutionRole"}
+    (granted,) = [
+        policy["Fn::If"]
+        for policy in resources["TaskExecutionRole"]["Properties"]["Policies"]
+        if "Fn::If" in policy
+    ]
+    condition, policy, otherwise = granted
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (condition, otherwise) == ("HasWebhookSecret", {"Ref": "AWS::NoValue"})
+    assert (statement["Action"], statement["Resource"]) == (
+        "secretsmanager:GetSecretValue", {"Ref": "WebhookSecretArn"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("", True),
+        ("arn:aws:secretsmanager:eu-west-1:123456789012:secret:levelforge/webhook-AbCdEf", True),
+        ("arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:hooks-AbCdEf", True),
+        ("whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", False),
+        ("arn:aws:ssm:eu-west-1:123456789012:parameter/webhook", False),
+    ],
+)
+def test_webhook_secret_arn_accepts_only_an_arn_of_secrets_manager(
+    template: dict[str, Any], value: str, accepted: bool
+) -> None:
+    """Given the parameter's pattern, Then it takes an empty value or a Secrets Manager ARN,
+    never the secret itself (nor another service's ARN)."""
+    pattern = template["Parameters"]["WebhookSecretArn"]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is accepted
+
+
+def test_the_orchestrator_gets_the_webhook_settings_with_the_defaults_of_config(
+    template: dict[str, Any],
+) -> None:
+    """Given the webhook parameters, Then each defaults to its Settings default, its bounds
+    lie within what Settings accepts, and the Orchestrator (only) has it in its environment
+    under the variable's name."""
+    parameters = template["Parameters"]
+    resources = template["Resources"]
+    (orchestrator,) = resources["OrchestratorTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    (worker,) = resources["WorkerTaskDefinition"]["Properties"]["ContainerDefinitions"]
+    environment = {variable["Name"]: variable["Value"] for variable in orchestrator["Environment"]}
+    defaults = Settings()
+    for name, field in WEBHOOK_PARAMETERS.items():
+        parameter = parameters[name]
+        assert parameter["Type"] == "Number"
+        assert parameter["Default"] == getattr(defaults, field), name
+        assert environment[field.upper()] == {"Ref": name}
+        for bound in ("MinValue", "MaxValue"):  # Settings takes both ends
+            Settings(**{field: parameter[bound]})
+        assert name not in deploy_template.references(worker)
+    webhook_variables = {name for name in environment if name.startswith("WEBHOOK_")}
+    assert webhook_variables == {field.upper() for field in WEBHOOK_PARAMETERS.values()}

@@ -156,7 +156,9 @@ def open_deliverer(app: FastAPI, settings: Settings) -> Deliverer | None:
         allow_private=settings.webhook_allow_private,
         poll_seconds=settings.webhook_poll_seconds,
     )
-    deliverer = Deliverer(store, state.store_calls, render, settings.webhook_secret_of, policy)
+    deliverer = Deliverer(
+        store, state.store_calls, render, settings.webhook_secret_of, policy, observer=state.metrics
+    )
     state.deliverer = deliverer
     store.on_delivery_recorded = deliverer.wake
     return deliverer

@@ -7,7 +7,11 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from levelforge.webhooks import OUTCOMES
+
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+#: a webhook attempt waits on a receiver elsewhere, up to WEBHOOK_TIMEOUT_SECONDS (60 at most)
+WEBHOOK_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class Metrics:
@@ -41,6 +45,27 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.webhook_attempts = Counter(
+            "levelforge_webhook_attempts",
+            "Webhook delivery attempts by outcome (delivered: a 2xx; rejected: another status;"
+            " timeout; unreachable; lookup_failed; refused: an address it may not reach;"
+            " undeliverable: the job gone or no secret)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.webhook_attempt_seconds = Histogram(
+            "levelforge_webhook_attempt_duration_seconds",
+            "Latency of a webhook delivery attempt (lookup, connection and answer)",
+            buckets=WEBHOOK_BUCKETS,
+            registry=self.registry,
+        )
+        for outcome in OUTCOMES:  # every outcome shown from the start, at 0
+            self.webhook_attempts.labels(outcome)
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None:
+        """One webhook attempt ended (``webhooks.AttemptObserver``)."""
+        self.webhook_attempts.labels(outcome).inc()
+        self.webhook_attempt_seconds.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
