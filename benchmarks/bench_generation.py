@@ -53,12 +53,27 @@ TARGETS = {
     512: "< 100 ms, < 150 MB max RSS (aim < 50 ms)",
 }
 JOB_SPEC = {"width": 60, "height": 40, "rooms": 12}
+DESIGNED = {
+    "constraints": {
+        "critical_path_rooms": {"min": 5},
+        "locks": {"min": 1, "max": 3},
+        "treasures": {"min": 2},
+        "pacing": "rising",
+    },
+    "prefabs": [
+        {"name": "shrine", "placement": "side", "map": ["##+##", "#...#", "+.$.#", "#...#", "#####"]}
+    ],
+}
+"""The constrained row (issue 21): 60x40, 12 rooms, every kind of constraint and one prefab."""
 """The level of a ``make bench-jobs`` job, whose pipeline CPU the benchmark also reports
 on both pipelines (compiled and pure-Python)."""
 
 
-def levelforge_level(width: int, height: int, rooms: int, seed: int, *, pure: bool = False) -> int:
-    level = generate_level({"seed": seed, "width": width, "height": height, "rooms": rooms}, pure=pure)
+def levelforge_level(
+    width: int, height: int, rooms: int, seed: int, *, pure: bool = False, designed: bool = False
+) -> int:
+    spec = {"seed": seed, "width": width, "height": height, "rooms": rooms, **(DESIGNED if designed else {})}
+    level = generate_level(spec, pure=pure)
     return sum(len(data) for data in level.artifacts().values())
 
 
@@ -155,6 +170,38 @@ def pipeline_per_job(runs: int, levels: int = 200) -> dict[str, Any]:
     }
 
 
+def constrained_row(runs: int, levels: int = 200) -> dict[str, Any]:
+    """CPU ms of a constrained 60x40, 12-room level with one prefab (``DESIGNED``, always on
+    the pure-Python pipeline: see ``pipeline._compilable``) beside the unconstrained one on
+    the default pipeline and on the pure one, with artifacts; batches alternate, medians of
+    runs, ratios the medians of the runs' own ratios."""
+    width, height, rooms = JOB_SPEC["width"], JOB_SPEC["height"], JOB_SPEC["rooms"]
+    kinds = {
+        "unconstrained": (False, False),
+        "unconstrained_pure": (True, False),
+        "constrained": (False, True),
+    }
+    times: dict[str, list[float]] = {name: [] for name in kinds}
+    for run in range(runs):
+        names = list(kinds) if run % 2 == 0 else list(reversed(kinds))
+        for name in names:
+            pure, designed = kinds[name]
+
+            def batch(seed: int, pure: bool = pure, designed: bool = designed) -> int:
+                return levelforge_level(width, height, rooms, seed, pure=pure, designed=designed)
+
+            times[name].append(1000 / timed(batch, levels, 1000 * (run + 1)))
+    ratio = [c / u for c, u in zip(times["constrained"], times["unconstrained"], strict=True)]
+    ratio_pure = [c / u for c, u in zip(times["constrained"], times["unconstrained_pure"], strict=True)]
+    return {
+        "spec": {**JOB_SPEC, **DESIGNED},
+        **{f"{name}_ms": statistics.median(values) for name, values in times.items()},
+        "ratio_to_unconstrained": statistics.median(ratio),
+        "ratio_to_unconstrained_pure": statistics.median(ratio_pure),
+        "runs_ms": times,
+    }
+
+
 def measure_memory(width: int, height: int, rooms: int) -> dict[str, float]:
     """Peak memory of one level in a fresh process."""
     result = subprocess.run(
@@ -228,6 +275,7 @@ def main() -> None:
             flush=True,
         )
     per_job = pipeline_per_job(args.runs, 50 if args.quick else 200)
+    constrained = constrained_row(args.runs, 50 if args.quick else 200)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -239,6 +287,7 @@ def main() -> None:
                 "timing": "CPU time of the benchmark process, median of runs; batches alternate",
                 "results": results,
                 "pipeline_per_job": per_job,
+                "constrained_60x40": constrained,
             },
             indent=2,
         )
@@ -249,6 +298,13 @@ def main() -> None:
         f"pipeline: {IMPLEMENTATION}; load average before: {load_before[0]:.2f}; one job's pipeline "
         f"(60x40, 12 rooms, with artifacts): {per_job['compiled_ms']:.3f} ms compiled, "
         f"{per_job['pure_python_ms']:.3f} ms pure Python"
+    )
+    row = constrained
+    print(
+        f"constrained 60x40, 12 rooms, one prefab (pure-Python pipeline): {row['constrained_ms']:.3f} ms "
+        f"beside unconstrained {row['unconstrained_ms']:.3f} ms ({IMPLEMENTATION}, "
+        f"{row['ratio_to_unconstrained']:.2f}x; aim 1.5x) and "
+        f"{row['unconstrained_pure_ms']:.3f} ms pure ({row['ratio_to_unconstrained_pure']:.2f}x)"
     )
 
 

@@ -8,10 +8,17 @@ a tenth at 1-4, the rest log-uniform), every theme, difficulty 1-10, loops 0-1; 
 1,000th level is the largest spec (512x512, 2,000 rooms). Levels are generated and checked
 in a pool of worker processes (both cores by default).
 
-    .venv/bin/python benchmarks/quality.py [--seeds 10000] [--processes 2]
+    .venv/bin/python benchmarks/quality.py [--seeds 10000] [--designed 10000] [--processes 2]
 
 Prints the pass rate of every rule, then loops, dead ends, critical path, locks, enemies,
 treasure and theme figures, and the time taken.
+
+Then the designed sweep (issue 21, CONTRACT §4.1): ``--designed`` specs of the same sizes
+and themes with random satisfiable constraints and prefabs (``designed_spec`` of the
+tests' strategies: drawn within what the rooms allow, anything a 422 rule still refuses
+left out), each checked for every constraint, every prefab copy and every rule; it
+prints the share meeting all of them (the goal: 100 %, no ``constraints_unmet``), the
+share met on the first attempt and the mean attempts.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for ``tests.generation.checker``
 
-from levelforge.errors import GenerationFailed
+from levelforge.errors import ConstraintsUnmet, GenerationFailed
 from levelforge.generation import IMPLEMENTATION, generate_level
 from tests.generation.checker import (
     CHECKS,
@@ -41,6 +48,7 @@ from tests.generation.checker import (
     room_distances,
     room_graph,
 )
+from tests.generation.strategies import designed_spec
 
 THEMES = ("dungeon", "crypt", "cave")
 RULES = (
@@ -259,11 +267,89 @@ def _by_theme(ok: list[dict[str, Any]]) -> None:
         print(f"  {theme:8s} {caverns:8.1f} % {area:12.1f} {turns:14.2f} {ragged:18.1f} %")
 
 
+def designed_sweep_spec(index: int) -> dict[str, Any]:
+    """The spec of designed sweep level ``index``: a sweep spec with constraints and prefabs."""
+    return designed_spec(random.Random(f"levelforge-designed:{index}"), sweep_spec(index))
+
+
+def measure_designed(index: int) -> dict[str, Any]:
+    """Generate and check one designed level: the rules failed, the attempts it took."""
+    spec = designed_sweep_spec(index)
+    start = time.process_time()
+    try:
+        level = generate_level(spec)
+        agree = generate_level(spec, pure=True).artifacts() == level.artifacts()
+    except ConstraintsUnmet as exc:
+        return {
+            "spec": spec,
+            "failed": {"constraints_unmet": [str(exc)]},
+            "seconds": time.process_time() - start,
+        }
+    except GenerationFailed as exc:
+        return {"spec": spec, "failed": {"generated": [str(exc)]}, "seconds": time.process_time() - start}
+    found = check_by_rule(level.spec, level.scene_graph, level.minimap)
+    if not agree:
+        found["cores_agree"] = ["the compiled and pure-Python artifacts differ"]
+    return {
+        "spec": spec,
+        "failed": {rule: problems[:3] for rule, problems in found.items() if problems},
+        "attempts": level.scene_graph["stats"]["attempts"],
+        "seconds": time.process_time() - start,
+    }
+
+
+def report_designed(results: list[dict[str, Any]], elapsed: float, processes: int) -> None:
+    count = len(results)
+    designed = [r for r in results if "constraints" in r["spec"] or "prefabs" in r["spec"]]
+    copies = sum(p["count"] for r in results for p in r["spec"].get("prefabs", ()))
+    print(
+        f"\ndesigned levels: {count} ({len(designed)} with constraints or prefabs, {copies} prefab copies "
+        f"in {sum('prefabs' in r['spec'] for r in results)} levels)"
+    )
+    for rule in ("constraints_unmet", "generated", "cores_agree", *RULES[2:]):
+        failed = [r for r in results if rule in r["failed"]]
+        if failed or rule in ("constraints_unmet", "constraints", "prefabs"):
+            print(f"  {rule:18s} {100 * (count - len(failed)) / count:8.3f} %  ({len(failed)} failed)")
+        for r in failed[:3]:
+            print(f"      e.g. {r['spec']} -> {r['failed'][rule][:2]}")
+    met = sum(not r["failed"] for r in results)
+    attempts = [r["attempts"] for r in results if "attempts" in r]
+    print(f"  every constraint and rule met: {100 * met / count:.3f} %")
+    print(
+        f"  met on the first attempt: {100 * sum(a == 1 for a in attempts) / max(len(attempts), 1):.2f} %; "
+        f"mean attempts {_mean(attempts):.3f}; attempts {dict(sorted(Counter(attempts).items()))}"
+    )
+    print(
+        f"  time: {elapsed:.0f} s wall on {processes} processes, "
+        f"{sum(r['seconds'] for r in results):.0f} s CPU"
+    )
+
+
+def run_sweep(measure_one: Any, indices: list[int], processes: int, start: float) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+    with multiprocessing.Pool(processes) as pool:
+        for done, result in enumerate(pool.imap_unordered(measure_one, indices, chunksize=4), 1):
+            results.append(result)
+            if done % 1000 == 0:
+                print(f"  {done} levels, {time.perf_counter() - start:.0f} s", flush=True)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=10_000, help="how many levels (default 10,000)")
+    parser.add_argument(
+        "--designed", type=int, default=10_000, help="how many designed levels (default 10,000)"
+    )
     parser.add_argument("--processes", type=int, default=multiprocessing.cpu_count())
     args = parser.parse_args()
+    if args.designed:
+        start = time.perf_counter()
+        order = sorted(range(args.designed), key=lambda i: -sweep_spec(i)["width"] * sweep_spec(i)["height"])
+        results = run_sweep(measure_designed, order, args.processes, start)
+        report_designed(results, time.perf_counter() - start, args.processes)
+    if not args.seeds:
+        return
     start = time.perf_counter()
     results: list[dict[str, Any]] = []
     # Big levels first, so that the pool does not end waiting on one of them.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import secrets
@@ -69,6 +70,12 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, default=1)
     generate = commands.add_parser("generate", help="run the pipeline in-process, print the minimap")
     add_spec_options(generate)
+    generate.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="a JSON file holding a whole spec (constraints, prefabs too); options given override it",
+    )
     generate.add_argument("--out", type=Path, default=None, help="write the artifacts to this folder")
     generate.add_argument("--verbose", action="store_true", help="say which pipeline runs (compiled or pure)")
     submit = commands.add_parser("submit", help="submit a job to ORCHESTRATOR_URL")
@@ -116,7 +123,7 @@ def generate(args: argparse.Namespace) -> int:
     if args.verbose:
         print(f"levelforge: pipeline: {IMPLEMENTATION}", file=sys.stderr)
     try:
-        level = generate_level(spec_from(args))
+        level = generate_level({**spec_file(args.spec), **spec_from(args)})
     except SpecError as exc:
         print(f"levelforge: invalid spec: {exc}", file=sys.stderr)
         return 2
@@ -130,6 +137,20 @@ def generate(args: argparse.Namespace) -> int:
             (args.out / name).write_bytes(data)
         print(f"artifacts written to {args.out}", file=sys.stderr)
     return 0
+
+
+def spec_file(path: Path | None) -> dict[str, Any]:
+    """The spec held in the JSON file ``path`` (nothing when there is none): an object,
+    validated later exactly as ``POST /jobs`` validates its body."""
+    if path is None:
+        return {}
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SpecError("spec", f"{path} is not a readable JSON file: {exc}") from exc
+    if not isinstance(spec, dict):
+        raise SpecError("spec", f"{path} does not hold a JSON object")
+    return spec
 
 
 def backup(settings: Settings, path: Path) -> int:

@@ -4,6 +4,7 @@
     ├── ConfigurationError           bad or missing configuration, raised at start
     ├── SpecError                    a level spec that is refused (422, names the field)
     ├── GenerationFailed             a valid spec that produced no valid level (job fails)
+    │   └── ConstraintsUnmet         a level met every check but not the spec's constraints
     ├── StoreUnavailable             the job store does not answer (503)
     ├── RateLimited                  a tenant's job creations over its limit (429)
     └── JobError                     a rule of the job life cycle (CONTRACT §1, §6)
@@ -47,6 +48,11 @@ class GenerationFailed(LevelforgeError):
     def __init__(self, message: str, details: dict[str, Any]) -> None:
         super().__init__(message)
         self.details = details
+
+
+class ConstraintsUnmet(GenerationFailed):
+    """The bounded attempts made no level meeting the spec's constraints (CONTRACT §4.1);
+    ``details["constraint"]`` names the one missed last."""
 
 
 class StoreUnavailable(LevelforgeError):

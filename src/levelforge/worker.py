@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from levelforge.artifacts import open_artifacts
 from levelforge.artifacts.results import publish
 from levelforge.config import Settings
-from levelforge.errors import GenerationFailed, LevelforgeError
+from levelforge.errors import ConstraintsUnmet, GenerationFailed, LevelforgeError
 from levelforge.generation import GENERATION_STEPS, Level, StepDone, run_pipeline
 from levelforge.jobs import SUMMARY_MAX_CHARS, JobFailure, JobMessage, Step, step_id_for, timestamp
 from levelforge.ports import ArtifactStore, JobQueue, Message
@@ -239,7 +239,8 @@ def make_step(job_id: str, name: str, started_at: str, started: float, summary: 
 
 def failure_of(name: str, exc: Exception) -> JobFailure:
     if isinstance(exc, GenerationFailed):
-        return JobFailure(message=str(exc), code="generation_failed", details={"step": name, **exc.details})
+        code = "constraints_unmet" if isinstance(exc, ConstraintsUnmet) else "generation_failed"
+        return JobFailure(message=str(exc), code=code, details={"step": name, **exc.details})
     return JobFailure(
         message=f"Step {name} failed: {type(exc).__name__}: {exc}"[:SUMMARY_MAX_CHARS],
         code="step_failed",

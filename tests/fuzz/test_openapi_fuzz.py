@@ -77,6 +77,10 @@ def a_fitting_spec(body: Any) -> Any:
     if isinstance(spec.get("webhook"), dict):
         # a URL is more than JSON Schema says (a host, a port in range): a receiver here
         spec["webhook"] = {"url": "http://127.0.0.1:9/fuzz"}
+    # the designer's fields have rules across fields (CONTRACT §4.1) that JSON Schema cannot
+    # state: a generated map or range is mostly a rightful 422, so positive cases leave them out
+    spec.pop("constraints", None)
+    spec.pop("prefabs", None)
     area = spec.get("width", 64) * spec.get("height", 40)
     if isinstance(spec.get("rooms"), int) and spec["rooms"] * 64 > area:
         spec["rooms"] = area // 64

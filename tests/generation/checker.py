@@ -30,6 +30,15 @@ The rules it holds every level to, beyond §5:
 - **Loops**: ``stats.loops`` is the number of independent cycles of the room graph
   (corridors - rooms + 1): ``round(loops x rooms)``, or ``stats.loops_possible`` (the
   pairs of neighbouring rooms the layout leaves unjoined) when that is fewer.
+- **Designed levels** (CONTRACT §4.1, a spec with ``constraints`` or ``prefabs``): every
+  constraint met, counted from the minimap and the room graph (``_check_constraints``),
+  every prefab copy as drawn (``_check_prefabs``). The rules above that a designer's
+  request overrides give way to it: the exit is wherever the asked path ends (not a
+  farthest room), locks are as many as asked (the locked-door-on-the-path rule is not
+  held), loops are at most as many as asked (a loop that would shorten the critical path
+  is left out); an asked enemy or treasure count replaces the per-room counts and the
+  treasure rules; prefab copies hold what is drawn, whatever the theme or the rules of
+  enemy counts and treasure.
 - **Themes**: ``dungeon`` rooms are rectangles and its corridors turn at most twice;
   ``crypt`` rooms are rectangles of at most 9 tiles a side; in a ``cave`` every room of at
   least 5x4 tiles is a cavern.
@@ -368,7 +377,8 @@ def _check_reachability(spec: dict[str, Any], level: Level) -> list[str]:
     for tile, key in level.keys.items():
         if level.number(tile) not in level.flood(closed_key=key["id"]):
             problems.append(f"key {key['id']} is behind its own lock")
-    if spec["rooms"] >= 4 and exit_tile in level.flood(use_keys=False):
+    no_locks_asked = designed(spec) and not any(door["locked"] for door in level.graph["doors"])
+    if spec["rooms"] >= 4 and not no_locks_asked and exit_tile in level.flood(use_keys=False):
         problems.append("no locked door between the entrance and the exit")
     return problems
 
@@ -382,10 +392,14 @@ def _check_stats(spec: dict[str, Any], level: Level) -> list[str]:
         "enemies": len(graph["enemies"]),
         "critical_path_rooms": len(graph["critical_path"]),
         "loops": len(graph["corridors"]) - len(graph["rooms"]) + 1,
+        "treasures": sum(item["kind"] == "treasure" for item in graph["items"]),
     }
-    problems = [f"stats.{k} is {stats[k]}, not {v}" for k, v in expected.items() if stats[k] != v]
+    problems = [f"stats.{k} is {stats.get(k)}, not {v}" for k, v in expected.items() if stats.get(k) != v]
     wanted = round(spec["loops"] * spec["rooms"])
-    if stats["loops"] != min(wanted, stats.get("loops_possible", wanted)):
+    if designed(spec):
+        if stats["loops"] > wanted:
+            problems.append(f"{stats['loops']} loops, more than {wanted}")
+    elif stats["loops"] != min(wanted, stats.get("loops_possible", wanted)):
         problems.append(f"{stats['loops']} loops, not {wanted} or as many as the layout allows")
     path = graph["critical_path"]
     if path[0] != graph["entrance"]["room"] or path[-1] != graph["exit"]["room"]:
@@ -427,14 +441,14 @@ def _check_dead_ends(_: dict[str, Any], level: Level) -> list[str]:
     return [f"{count} dead-end corridor tiles"] if count else []
 
 
-def _check_critical_path(_: dict[str, Any], level: Level) -> list[str]:
+def _check_critical_path(spec: dict[str, Any], level: Level) -> list[str]:
     graph = level.graph
     path, via = graph["critical_path"], graph.get("critical_path_corridors", [])
     far = room_distances(level.links, graph["entrance"]["room"])
     problems = []
     if len(far) != len(level.rooms):
         problems.append("the room graph is not connected")
-    if far.get(graph["exit"]["room"]) != max(far.values()):
+    if not designed(spec) and far.get(graph["exit"]["room"]) != max(far.values()):
         problems.append("the exit is not a room farthest from the entrance")
     if len(path) != far.get(graph["exit"]["room"], -2) + 1 or len(via) != len(path) - 1:
         problems.append("the critical path is not a shortest way to the exit")
@@ -501,7 +515,7 @@ def _steps(a: Tile, b: Tile) -> int:
 def _check_locks(spec: dict[str, Any], level: Level) -> list[str]:
     """With 4 rooms or more: a locked door of a path room onto a path corridor, whose key
     lies off the path."""
-    if spec["rooms"] < 4:
+    if spec["rooms"] < 4 or designed(spec):
         return []
     graph = level.graph
     path, via = set(graph["critical_path"]), set(graph.get("critical_path_corridors", []))
@@ -533,8 +547,16 @@ def _check_enemies(spec: dict[str, Any], level: Level) -> list[str]:
     common = [e for e in graph["enemies"] if not e["boss"]]
     problems = []
     wants_boss = graph["exit"]["room"] != graph["entrance"]["room"]
-    if len(bosses) != wants_boss or any(b["room"] != graph["exit"]["room"] for b in bosses):
-        problems.append(f"{len(bosses)} bosses, not one in the exit room")
+    boss_room = graph["exit"]["room"]
+    drawn_boss = [p for p in spec.get("prefabs", ()) if any("B" in row for row in p["map"])]
+    if drawn_boss:  # the boss is the one drawn, in its prefab's copy
+        boss_room = next(
+            (r["id"] for r in graph["rooms"] if f"prefab:{drawn_boss[0]['name']}" in r["tags"]), ""
+        )
+    if "enemies" in spec.get("constraints", {}) and not bosses:
+        wants_boss = False  # a count asked may leave no room for a boss
+    if len(bosses) != wants_boss or any(b["room"] != boss_room for b in bosses):
+        problems.append(f"{len(bosses)} bosses, not one in the exit room (or the prefab drawing it)")
     if bosses and common and bosses[0]["level"] < max(e["level"] for e in common):
         problems.append("the boss is weaker than another enemy")
     by_distance: dict[int, list[int]] = {}
@@ -545,7 +567,8 @@ def _check_enemies(spec: dict[str, Any], level: Level) -> list[str]:
         if strongest_nearer > min(by_distance[distance]) + 1:
             problems.append(f"enemies at distance {distance} are weaker than nearer ones")
         strongest_nearer = max(strongest_nearer, *by_distance[distance])
-    problems.extend(_enemy_count_problems(spec, level, common))
+    if "enemies" not in spec.get("constraints", {}):
+        problems.extend(_enemy_count_problems(spec, level, common))
     return problems
 
 
@@ -562,7 +585,7 @@ def _enemy_count_problems(spec: dict[str, Any], level: Level, common: list[dict[
         taken[thing["room"]] = taken.get(thing["room"], 0) + 1
     problems = []
     for room in graph["rooms"]:
-        if room["id"] == graph["entrance"]["room"]:
+        if room["id"] == graph["entrance"]["room"] or prefab_name(room) is not None:
             continue
         area = len(level.floors[room["id"]])
         expected = area * spec["difficulty"] / TILES_PER_ENEMY_AT_DIFFICULTY_1
@@ -573,19 +596,26 @@ def _enemy_count_problems(spec: dict[str, Any], level: Level, common: list[dict[
     return problems
 
 
-def _check_treasure(_: dict[str, Any], level: Level) -> list[str]:
+def _check_treasure(spec: dict[str, Any], level: Level) -> list[str]:
+    """Treasure off the critical path, in every dead-end side room; prefab copies hold what
+    is drawn (see ``_check_prefabs``), and a treasure count asked overrides both rules."""
+    if "treasures" in spec.get("constraints", {}):
+        return []
     graph = level.graph
     path = set(graph["critical_path"])
+    drawn = {room["id"] for room in graph["rooms"] if prefab_name(room) is not None}
     holding = {item["room"] for item in graph["items"] if item["kind"] == "treasure"}
-    problems = [f"treasure on the critical path in {room}" for room in sorted(holding & path)]
+    problems = [f"treasure on the critical path in {room}" for room in sorted(holding & path - drawn)]
     for room, links in level.links.items():
-        if room not in path and len(links) == 1 and room not in holding:
+        if room not in path and len(links) == 1 and room not in holding and room not in drawn:
             problems.append(f"dead-end side room {room} holds no treasure")
     return problems
 
 
 def _check_theme(spec: dict[str, Any], level: Level) -> list[str]:
-    theme, rooms = spec["theme"], level.graph["rooms"]
+    """Rooms and corridors of the theme; prefab copies are as drawn, whatever the theme."""
+    theme = spec["theme"]
+    rooms = [room for room in level.graph["rooms"] if prefab_name(room) is None]
     shapes = {
         room["id"]: len(level.floors[room["id"]]) == room["bounds"]["w"] * room["bounds"]["h"]
         for room in rooms
@@ -615,6 +645,140 @@ def _turns(tiles: list[list[int]]) -> int:
     return sum(d1 != d2 for d1, d2 in itertools.pairwise(directions))
 
 
+def designed(spec: dict[str, Any]) -> bool:
+    """A spec with constraints or prefabs (CONTRACT §4.1)."""
+    return bool(spec.get("constraints") or spec.get("prefabs"))
+
+
+def prefab_name(room: dict[str, Any]) -> str | None:
+    """The prefab a room is a copy of (its ``prefab:NAME`` tag), or ``None``."""
+    names = [tag.removeprefix("prefab:") for tag in room["tags"] if tag.startswith("prefab:")]
+    return names[0] if names else None
+
+
+def measured(level: Level) -> dict[str, int]:
+    """The counts constraints range over, from the artifacts alone: the critical path's
+    length recomputed on the room graph (a shortest route, locked doors passed), and
+    locks, enemies and treasure counted on the minimap."""
+    graph = level.graph
+    far = room_distances(level.links, graph["entrance"]["room"])
+    text = "".join(level.rows)
+    return {
+        "critical_path_rooms": far.get(graph["exit"]["room"], -2) + 1,
+        "locks": text.count("L"),
+        "enemies": text.count("e") + text.count("B"),
+        "treasures": text.count("$"),
+    }
+
+
+def _check_constraints(spec: dict[str, Any], level: Level) -> list[str]:
+    """Every constraint of CONTRACT §4.1 met, counted independently of the stats; the
+    stats and the scene graph agreeing with the counts."""
+    graph, constraints = level.graph, spec.get("constraints", {})
+    found = measured(level)
+    problems = []
+    agreeing = {
+        "locks": sum(door["locked"] for door in graph["doors"]),
+        "enemies": len(graph["enemies"]),
+        "treasures": sum(item["kind"] == "treasure" for item in graph["items"]),
+        "critical_path_rooms": len(graph["critical_path"]),
+    }
+    for name, count in found.items():
+        if agreeing[name] != count or graph["stats"].get(name) != count:
+            problems.append(f"{name}: {count} counted, the scene graph says {agreeing[name]}")
+        bounds = constraints.get(name)
+        if bounds is not None and not bounds.get("min", 0) <= count <= bounds.get("max", count):
+            problems.append(f"{name}: {count}, not within {bounds}")
+    if constraints.get("pacing") == "rising":
+        problems.extend(_pacing_problems(level))
+    return problems
+
+
+def _pacing_problems(level: Level) -> list[str]:
+    """Along the critical path the strongest enemy of each room holding any never falls;
+    a boss stands in the exit room."""
+    graph = level.graph
+    strongest: dict[str, int] = {}
+    for enemy in graph["enemies"]:
+        strongest[enemy["room"]] = max(strongest.get(enemy["room"], 0), enemy["level"])
+    problems, highest = [], 0
+    for room in graph["critical_path"]:
+        if room in strongest:
+            if strongest[room] < highest:
+                problems.append(
+                    f"pacing: enemies of {room} (level {strongest[room]}) weaker than before ({highest})"
+                )
+            highest = max(highest, strongest[room])
+    problems += [
+        f"pacing: the boss {e['id']} is not in the exit room"
+        for e in graph["enemies"]
+        if e["boss"] and e["room"] != graph["exit"]["room"]
+    ]
+    return problems
+
+
+def _check_prefabs(spec: dict[str, Any], level: Level) -> list[str]:
+    """Every copy of every prefab, tagged ``prefab:NAME``, inside exactly as drawn cell by
+    cell, its border walls where drawn ``#`` and walls or doors where drawn ``+`` (one
+    door at least), every door of the room at a drawn ``+``; never the entrance or the
+    exit; ``critical`` copies on the critical path, ``side`` ones off it."""
+    graph = level.graph
+    drawn = {prefab["name"]: prefab for prefab in spec.get("prefabs", ())}
+    copies = {name: 0 for name in drawn}
+    path = set(graph["critical_path"])
+    problems = []
+    for room in graph["rooms"]:
+        name = prefab_name(room)
+        if name is None:
+            continue
+        if name not in drawn:
+            problems.append(f"{room['id']} is tagged as an unknown prefab {name}")
+            continue
+        copies[name] += 1
+        prefab, rid = drawn[name], room["id"]
+        problems += _drawn_problems(level, room, prefab["map"])
+        if rid in (graph["entrance"]["room"], graph["exit"]["room"]):
+            problems.append(f"prefab copy {rid} is the entrance or the exit room")
+        if prefab["placement"] == "critical" and rid not in path:
+            problems.append(f"critical prefab copy {rid} is off the critical path")
+        if prefab["placement"] == "side" and rid in path:
+            problems.append(f"side prefab copy {rid} is on the critical path")
+    problems += [
+        f"prefab {name}: {copies[name]} copies, not {prefab['count']}"
+        for name, prefab in drawn.items()
+        if copies[name] != prefab["count"]
+    ]
+    return problems
+
+
+def _drawn_problems(level: Level, room: dict[str, Any], rows: list[str]) -> list[str]:
+    """A copy against its drawing: inside and border cell by cell, and its doors."""
+    bounds, rid = room["bounds"], room["id"]
+    if (bounds["w"], bounds["h"]) != (len(rows[0]) - 2, len(rows) - 2) or room.get("shape") != "rect":
+        return [f"prefab copy {rid} is {bounds['w']}x{bounds['h']}, not its drawing's inside"]
+    x0, y0 = bounds["x"] - 1, bounds["y"] - 1
+    problems, used = [], 0
+    for dy, row in enumerate(rows):
+        for dx, char in enumerate(row):
+            tile = (x0 + dx, y0 + dy)
+            seen = level.char(tile)
+            if char == "+":
+                used += seen == "+"
+                ok = seen in "+#"
+            else:
+                ok = seen == char
+            if not ok:
+                problems.append(f"prefab copy {rid} shows {seen!r} at {tile} where {char!r} is drawn")
+    doors = [d for d in level.graph["doors"] if d["joins"][0] == rid]
+    for door in doors:
+        dx, dy = door["pos"]["x"] - x0, door["pos"]["y"] - y0
+        if not (0 <= dy < len(rows) and 0 <= dx < len(rows[0]) and rows[dy][dx] == "+"):
+            problems.append(f"door {door['id']} of prefab copy {rid} is not at a drawn door position")
+    if not used:
+        problems.append(f"prefab copy {rid} has no open door")
+    return problems
+
+
 Check = Callable[[dict[str, Any], Level], list[str]]
 CHECKS: tuple[Check, ...] = (
     _check_walls,
@@ -629,5 +793,7 @@ CHECKS: tuple[Check, ...] = (
     _check_enemies,
     _check_treasure,
     _check_theme,
+    _check_constraints,
+    _check_prefabs,
 )
 """The rules, in the order they run; each is named by its function without ``_check_``."""

@@ -26,6 +26,7 @@ from levelforge.errors import (
     RateLimited,
     StoreUnavailable,
 )
+from levelforge.generation.spec import field_path
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +74,8 @@ def field_name(loc: tuple[Any, ...]) -> str:
     """``("body", "rooms")`` → ``rooms``; ``("header", "idempotency-key")`` → the header."""
     if len(loc) >= 1 and loc[0] == "header":
         return "Idempotency-Key" if loc[1:] == ("idempotency-key",) else ".".join(map(str, loc[1:]))
-    parts = (
-        [str(part) for part in loc[1:]]
-        if loc and loc[0] in ("body", "query", "path")
-        else [str(part) for part in loc]
-    )
-    return ".".join(parts) or str(loc[0] if loc else "body")
+    parts = list(loc[1:]) if loc and loc[0] in ("body", "query", "path") else list(loc)
+    return field_path(parts) or str(loc[0] if loc else "body")
 
 
 def validation_details(errors: Sequence[Any]) -> list[dict[str, str]]:

@@ -1986,6 +1986,8 @@ cdef class Core:
             puti(b, self.locked_doors)
             puts(b, b',"enemies":')
             puti(b, self.enemies.n // 6)
+            puts(b, b',"treasures":')
+            puti(b, self.treasures.n // 3)
             puts(b, b',"loops":')
             puti(b, self.nloops)
             puts(b, b',"loops_possible":')
@@ -2012,6 +2014,7 @@ cdef class Core:
             "doors": self.doors.n // 5,
             "locks": self.locked_doors,
             "enemies": self.enemies.n // 6,
+            "treasures": self.treasures.n // 3,
             "loops": self.nloops,
             "loops_possible": self.npossible,
             "critical_path_rooms": self.critical.n,

@@ -200,6 +200,8 @@ class Blueprint:
     population: Population
     attempt: int
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    prefab_names: dict[int, str] = field(default_factory=dict)
+    """The prefab each prefab copy is (by room index), for its ``prefab:NAME`` tag."""
     """Work derived from the blueprint and kept for later steps (see ``grid.grid_of``)."""
 
     @property

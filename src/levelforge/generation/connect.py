@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import repeat
 from typing import NamedTuple
 
@@ -193,8 +193,10 @@ def _route(
     index: int,
     *,
     loop: bool,
+    fixed: Mapping[tuple[int, str], tuple[int, ...]] | None = None,
 ) -> Corridor:
-    """The corridor for ``contact``, worked out along the line (u across, v along)."""
+    """The corridor for ``contact``, worked out along the line (u across, v along).
+    ``fixed`` holds the only door positions of some (room, side) walls (prefabs)."""
     a, b, vertical, line = contact
     room_a, room_b = rooms[a], rooms[b]
     fa, fb = room_a.floor, room_b.floor
@@ -206,11 +208,18 @@ def _route(
         side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
         a_low, a_high = (fa.x0, fa.x1) if room_a.spans is None else openings(room_a, side_a)
         b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else openings(room_b, side_b)
+    if fixed is not None:
+        a_low, a_high = _fixed_span(fixed.get((a, side_a)), a_low, a_high)
+        b_low, b_high = _fixed_span(fixed.get((b, side_b)), b_low, b_high)
     low, high = max(a_low, b_low), min(a_high, b_high)
     nearest_end = a_high if b_low > a_high else a_low
     want = dice.between(low, high) if low <= high else nearest_end
-    va = _take_slot(a_low, a_high, want, slots[a, side_a])
-    vb = _take_slot(b_low, b_high, va, slots[b, side_b])
+    if fixed is None:
+        va = _take_slot(a_low, a_high, want, slots[a, side_a])
+        vb = _take_slot(b_low, b_high, va, slots[b, side_b])
+    else:
+        va = _take_fixed(fixed.get((a, side_a)), a_low, a_high, want, slots[a, side_a])
+        vb = _take_fixed(fixed.get((b, side_b)), b_low, b_high, va, slots[b, side_b])
     along = range(va, vb + 1) if vb >= va else range(va, vb - 1, -1)
     stub_a, stub_b = range(a_end + 2, line), range(line + 1, b_start - 1)
     if vertical:
@@ -221,6 +230,22 @@ def _route(
         door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
     route, tiles = shaper.shape(segments)
     return Corridor(index, a, b, door_a, door_b, tiles, loop, route)
+
+
+def _fixed_span(positions: tuple[int, ...] | None, low: int, high: int) -> tuple[int, int]:
+    return (low, high) if positions is None else (min(positions), max(positions))
+
+
+def _take_fixed(positions: tuple[int, ...] | None, low: int, high: int, want: int, used: set[int]) -> int:
+    """As ``_take_slot``, among the drawn door positions when the wall has them: the one
+    nearest ``want`` that is in use already or touches none in use (one always is: a
+    drawn position next to one in use can share that one)."""
+    if positions is None:
+        return _take_slot(low, high, want, used)
+    usable = [v for v in positions if v in used or (v - 1 not in used and v + 1 not in used)]
+    chosen = min(usable, key=lambda v: (abs(v - want), v))
+    used.add(chosen)
+    return chosen
 
 
 def _take_slot(low: int, high: int, want: int, used: set[int]) -> int:

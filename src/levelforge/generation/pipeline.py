@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from levelforge.errors import GenerationFailed
+from levelforge.errors import ConstraintsUnmet, GenerationFailed
 from levelforge.generation.blueprint import Blueprint
 from levelforge.generation.connect import connect_rooms
+from levelforge.generation.constraints import unmet
+from levelforge.generation.contents import place_designed_enemies, place_designed_keys
+from levelforge.generation.design import Unmet, carve_designed, connect_designed, plan_design
 from levelforge.generation.doors import place_doors
 from levelforge.generation.enemies import describe_population, place_enemies
 from levelforge.generation.export import EXPORTS
@@ -28,11 +31,12 @@ from levelforge.generation.export.tiled import map_head
 from levelforge.generation.keys import describe_locks, place_keys
 from levelforge.generation.layout import plan_layout
 from levelforge.generation.minimap import render_minimap
+from levelforge.generation.prefabs import prefabs_of
 from levelforge.generation.rooms import carve_rooms
 from levelforge.generation.scene_graph import SCHEMA as SCENE_GRAPH_SCHEMA
 from levelforge.generation.scene_graph import compose_scene_graph
 from levelforge.generation.seeding import Dice, step_dice
-from levelforge.generation.spec import parse_spec
+from levelforge.generation.spec import designed, parse_spec
 from levelforge.generation.validate import summarise, validate
 
 if TYPE_CHECKING:
@@ -226,9 +230,12 @@ _SPEC_TYPES = {"seed": int, "width": int, "height": int, "rooms": int, "difficul
 
 def _compilable(spec: dict[str, Any]) -> bool:
     """A normalised spec of the usual types (as ``parse_spec`` makes), which the compiled
-    core takes; anything else goes the pure way, which deals with it as it always has."""
+    core takes; anything else goes the pure way, which deals with it as it always has. A
+    designed spec (constraints, prefabs) always goes the pure way: its steps are other
+    steps (``design``, ``contents``), so its bytes are the same with or without the core."""
     return (
-        all(type(spec.get(key)) is kind for key, kind in _SPEC_TYPES.items())
+        not designed(spec)
+        and all(type(spec.get(key)) is kind for key, kind in _SPEC_TYPES.items())
         and spec.get("theme") in ("dungeon", "crypt", "cave")
         and 0 <= spec["seed"] < 2**63
         and 16 <= spec["width"] <= 512
@@ -284,6 +291,8 @@ def generate_level(spec: Mapping[str, Any], *, pure: bool = False) -> Level:
 
 def _build(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blueprint]:
     """The building steps, each from its own generator for (seed, attempt, step)."""
+    if designed(spec):
+        return (yield from _build_designed(spec, attempt))
     seed, theme, difficulty = spec["seed"], spec["theme"], spec["difficulty"]
 
     def rng(step: str) -> Dice:
@@ -313,19 +322,80 @@ def _build(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blue
     return Blueprint(layout, rooms, network, locks, population, attempt)
 
 
-def _validated(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Blueprint, str]:
-    """The first attempt's blueprint that passes every check, and what happened."""
+def _build_designed(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blueprint]:
+    """The building steps of a designed spec (CONTRACT §4.1): the room graph planned to
+    meet the constraints (``design``), then rooms, corridors and contents to count
+    (``contents``). An attempt on which no plan can be made gives way to the next one."""
+    seed, theme = spec["seed"], spec["theme"]
+    prefabs = prefabs_of(spec)
+
+    def rng(step: str) -> Dice:
+        return step_dice(seed, attempt, step)
+
     reasons: list[str] = []
-    failures = validate(blueprint, spec["rooms"])
-    while failures:
-        reasons.append(f"attempt {blueprint.attempt}: {summarise(failures)}")
+    while True:
+        try:
+            layout, design = _paused(plan_design, spec, prefabs, rng("plan_layout"))
+            break
+        except Unmet as exc:
+            reasons.append(f"attempt {attempt}: {exc}")
+            if attempt >= MAX_ATTEMPTS:
+                details = {"constraint": exc.constraint, "attempts": attempt, "failures": reasons}
+                raise ConstraintsUnmet(
+                    f"no level meets {exc.constraint} after {attempt} attempts", details
+                ) from exc
+            attempt += 1
+    yield StepDone(
+        "plan_layout",
+        f"Split {layout.width}x{layout.height} into {len(layout.regions)} regions; "
+        f"planned a critical path of {len(design.path)} rooms",
+    )
+    rooms = _paused(carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
+    yield StepDone("carve_rooms", f"Carved {len(rooms)} rooms ({len(design.prefab_of)} prefab copies)")
+    network = _paused(connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
+    yield StepDone(
+        "connect_rooms",
+        f"Connected {len(rooms)} rooms with {len(network.corridors)} corridors ({network.loops} loops)",
+    )
+    doors = _paused(place_doors, network)
+    yield StepDone("place_doors", f"Placed {len(doors)} doors")
+    locks = _paused(
+        place_designed_keys, rooms, network, doors, design.path, design.prefab_of, spec, rng("place_keys")
+    )
+    yield StepDone("place_keys", describe_locks(locks))
+    population = _paused(
+        place_designed_enemies, rooms, network, locks, design.prefab_of, spec, rng("place_enemies")
+    )
+    yield StepDone("place_enemies", describe_population(population))
+    names = {room: prefab.name for room, prefab in design.prefab_of.items()}
+    return Blueprint(layout, rooms, network, locks, population, attempt, prefab_names=names)
+
+
+def _failures(spec: dict[str, Any], blueprint: Blueprint) -> tuple[list[str], list[tuple[str, str]]]:
+    """The §5 checks failed, and the constraints missed (of a designed spec)."""
+    if not designed(spec):
+        return validate(blueprint, spec["rooms"]), []
+    failures = validate(blueprint, spec["rooms"], designed=True)
+    return failures, [] if failures else unmet(spec, blueprint)
+
+
+def _validated(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Blueprint, str]:
+    """The first attempt's blueprint that passes every check and meets every constraint,
+    and what happened."""
+    reasons: list[str] = []
+    failures, missed = _failures(spec, blueprint)
+    while failures or missed:
+        reasons.append(f"attempt {blueprint.attempt}: {summarise(failures or [m for _, m in missed])}")
         if blueprint.attempt >= MAX_ATTEMPTS:
-            raise GenerationFailed(
-                f"no valid level after {MAX_ATTEMPTS} attempts",
-                details={"attempts": MAX_ATTEMPTS, "failures": reasons},
-            )
+            details = {"attempts": MAX_ATTEMPTS, "failures": reasons}
+            if not failures:
+                raise ConstraintsUnmet(
+                    f"no level meets {missed[0][0]} after {MAX_ATTEMPTS} attempts",
+                    details={"constraint": missed[0][0], **details},
+                )
+            raise GenerationFailed(f"no valid level after {MAX_ATTEMPTS} attempts", details=details)
         blueprint = _drain(_build(spec, blueprint.attempt + 1))
-        failures = validate(blueprint, spec["rooms"])
+        failures, missed = _failures(spec, blueprint)
     passed = f"All checks passed on attempt {blueprint.attempt}"
     return blueprint, f"{passed} ({'; '.join(reasons)})" if reasons else passed
 

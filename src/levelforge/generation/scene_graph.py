@@ -62,6 +62,7 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
             "doors": len(blueprint.doors),
             "locks": locked,
             "enemies": len(population.enemies),
+            "treasures": len(population.treasures),
             "loops": blueprint.network.loops,
             "loops_possible": blueprint.network.possible,
             "critical_path_rooms": len(locks.critical_path),
@@ -72,7 +73,7 @@ def compose_scene_graph(spec: dict[str, Any], blueprint: Blueprint) -> dict[str,
 
 
 def _room_tags(blueprint: Blueprint) -> list[list[str]]:
-    """Each room's tags: entrance, exit, critical or side, locked, boss."""
+    """Each room's tags: entrance, exit, critical or side, locked, boss, prefab:NAME."""
     locks = blueprint.locks
     on_path = set(locks.critical_path)
     tags = [["critical" if room.index in on_path else "side"] for room in blueprint.rooms]
@@ -83,6 +84,8 @@ def _room_tags(blueprint: Blueprint) -> list[list[str]]:
     for enemy in blueprint.population.enemies:
         if enemy.boss:
             tags[enemy.room].append("boss")
+    for room, name in blueprint.prefab_names.items():
+        tags[room].append(f"prefab:{name}")
     return tags
 
 

@@ -1,13 +1,19 @@
-"""The level spec (CONTRACT §4): strict JSON types, ranges, and the fit rule.
+"""The level spec (CONTRACT §4, §4.1): strict JSON types, ranges, and the rules that
+refuse a spec no level can meet.
 
 ``LevelSpecIn`` is what ``POST /jobs`` accepts; ``normalise`` fills every default and
-the seed, giving the dict recorded in the job and fed to the generator.
+the seed, giving the dict recorded in the job and fed to the generator. The designer's
+fields (``constraints``, ``prefabs``) appear in the normalised spec only when not empty, so
+a spec without them is recorded, and generated, exactly as before they existed.
+
+A refusal names its field by its path: ``rooms``, ``constraints.locks.min``,
+``prefabs[1].map`` (``field_path``); the API's 422 and ``SpecError`` say the same.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,13 +24,170 @@ from pydantic import (
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from levelforge.errors import SpecError
+from levelforge.generation.bands import Bands, plan_bands
+from levelforge.generation.prefabs import Prefab as PlacedPrefab
+from levelforge.generation.prefabs import copies_of
 
 SEED_MAX = 2**53 - 1
 TILES_PER_ROOM = 64
+COUNT_MAX = 1_000_000
+MAX_PREFABS = 16
+PREFAB_SIDE = (5, 32)
+ENEMIES_PER_ROOM = 3
+"""Generated enemies a room other than the entrance can always hold (a 3x3 floor)."""
+TREASURES_PER_ROOM = 2
+"""Generated treasures any room that is not a prefab can always hold."""
+INSIDE = frozenset(".$eB")
+BORDER = frozenset("#+")
 Theme = Literal["dungeon", "crypt", "cave"]
+Placement = Literal["critical", "side", "any"]
+
+
+def _refuse(loc: tuple[str | int, ...], message: str) -> ValidationError:
+    """A validation error at ``loc`` (relative to the model being validated)."""
+    error = PydanticCustomError("spec_rule", message)
+    return ValidationError.from_exception_data(
+        "LevelSpecIn", [InitErrorDetails(type=error, loc=loc, input=None)]
+    )
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("Input should be a valid integer (leave the field out instead of null)")
+    return value
+
+
+Bound = Annotated[int | None, Field(ge=0, le=COUNT_MAX), WithJsonSchema({"type": "integer", "minimum": 0})]
+
+
+class Range(BaseModel):
+    """``{"min": int, "max": int}``, either left out; ``min <= max``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    min: Bound = None
+    max: Bound = None
+
+    _min_not_null = field_validator("min", "max", mode="before")(_not_null)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _refuse(("min",), f"min {self.min} is above max {self.max}")
+        return self
+
+    def bounds(self, low: int, high: int) -> tuple[int, int]:
+        """``min`` and ``max`` with the missing ones as ``low`` and ``high``."""
+        return (low if self.min is None else self.min), (high if self.max is None else self.max)
+
+
+class Constraints(BaseModel):
+    """What the level must meet: ranges over ``stats`` counts, and ``pacing``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    critical_path_rooms: Range | None = Field(
+        default=None, description="rooms on the shortest route from entrance to exit, both included"
+    )
+    locks: Range | None = Field(default=None, description="locked doors")
+    enemies: Range | None = Field(default=None, description="enemies, the boss included")
+    treasures: Range | None = Field(default=None, description="treasure items")
+    pacing: Literal["rising"] | None = Field(
+        default=None,
+        description="enemy levels never fall along the critical path; the boss stands in the exit room",
+    )
+
+    @field_validator("critical_path_rooms", "locks", "enemies", "treasures", "pacing", mode="before")
+    @classmethod
+    def _present(cls, value: Any) -> Any:
+        return _not_null_object(value)
+
+
+def _not_null_object(value: Any) -> Any:
+    if value is None:
+        raise ValueError("Input should be an object (leave the field out instead of null)")
+    return value
+
+
+NO_CONSTRAINTS = Constraints()
+"""The constraints of a spec that asks none (frozen: shared by every such spec)."""
+
+
+class Prefab(BaseModel):
+    """A designer room, drawn: ``#`` wall and ``+`` door positions on the border, ``.``
+    floor, ``$`` treasure, ``e`` enemy and ``B`` boss inside."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$", description="1-32 of a-z 0-9 _ -; unique")
+    map: list[str] = Field(
+        min_length=PREFAB_SIDE[0], max_length=PREFAB_SIDE[1], description="5-32 rows of 5-32"
+    )
+    count: int = Field(default=1, ge=1, le=50)
+    placement: Placement = "any"
+
+    @field_validator("map")
+    @classmethod
+    def _drawn(cls, rows: list[str]) -> list[str]:
+        problem = map_problem(rows)
+        if problem is not None:
+            raise ValueError(problem)
+        return rows
+
+    @property
+    def inside(self) -> tuple[int, int]:
+        """The floor's width and height: the map without its border."""
+        return len(self.map[0]) - 2, len(self.map) - 2
+
+    def door_sides(self) -> set[str]:
+        """The sides (N, S, W, E) with door positions."""
+        rows = self.map
+        border = {
+            "N": rows[0],
+            "S": rows[-1],
+            "W": "".join(r[0] for r in rows),
+            "E": "".join(r[-1] for r in rows),
+        }
+        return {side for side, line in border.items() if "+" in line}
+
+    def drawn(self, char: str) -> int:
+        """How many ``char`` one copy's inside holds."""
+        return sum(row[1:-1].count(char) for row in self.map[1:-1])
+
+
+def map_problem(rows: Sequence[str]) -> str | None:  # noqa: PLR0911 (one message a rule)
+    """What is wrong with a drawn map, or ``None``."""
+    width = len(rows[0])
+    if any(len(row) != width for row in rows):
+        lengths = sorted({len(row) for row in rows})
+        return (
+            f"rows are of different lengths ({', '.join(map(str, lengths))}): every row has the same length"
+        )
+    if not PREFAB_SIDE[0] <= width <= PREFAB_SIDE[1]:
+        return f"rows are {width} characters long: 5 to 32"
+    height = len(rows)
+    for y, row in enumerate(rows):
+        for x, char in enumerate(row):
+            border = y in (0, height - 1) or x in (0, width - 1)
+            if border and char not in BORDER:
+                return f"row {y} column {x}: {char!r} on the border, where only '#' or '+' may stand"
+            if not border and char not in INSIDE:
+                return f"row {y} column {x}: {char!r} inside, where only '.', '$', 'e' or 'B' may stand"
+    corners = (rows[0][0], rows[0][-1], rows[-1][0], rows[-1][-1])
+    if "+" in corners:
+        return "a door position '+' in a corner: doors stand on a side, between two walls"
+    if not any("+" in row for row in (rows[0], rows[-1])) and not any(
+        row[0] == "+" or row[-1] == "+" for row in rows
+    ):
+        return "no door position '+' on the border: a prefab needs at least one"
+    if sum(row.count("B") for row in rows) > 1:
+        return "two 'B' in one map: a level has at most one boss"
+    return None
 
 
 class LevelSpecIn(BaseModel):
@@ -50,6 +213,14 @@ class LevelSpecIn(BaseModel):
     difficulty: int = Field(default=3, ge=1, le=10)
     theme: Theme = "dungeon"
     loops: float = Field(default=0.15, ge=0, le=1, description="extra connections, as a share of rooms")
+    constraints: Constraints = Field(
+        default=NO_CONSTRAINTS,
+        description="what the level must meet (§4.1)",
+        json_schema_extra={"default": {}},
+    )
+    prefabs: list[Prefab] = Field(
+        default_factory=list, max_length=MAX_PREFABS, description="designer rooms, placed as drawn (§4.1)"
+    )
 
     @field_validator("seed", mode="before")
     @classmethod
@@ -76,11 +247,175 @@ class LevelSpecIn(BaseModel):
             )
         return rooms
 
+    @model_validator(mode="after")
+    def _meetable(self) -> LevelSpecIn:
+        if "constraints" not in self.model_fields_set and not self.prefabs:
+            return self  # nothing asked of a designer's: the usual spec, at its usual cost
+        problem = designer_problem(self)
+        if problem is not None:
+            raise _refuse(*problem)
+        return self
+
+
+Problem = tuple[tuple[str | int, ...], str]
+"""Where a spec cannot be met (a field's location) and why."""
+
+
+def designer_problem(spec: LevelSpecIn) -> Problem | None:
+    """The first reason no level can meet the spec's constraints and prefabs, or ``None``."""
+    return _prefab_problem(spec, spec.prefabs) or _constraint_problem(spec, spec.constraints, spec.prefabs)
+
+
+def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:  # noqa: PLR0911
+    names: dict[str, int] = {}
+    boss_at: int | None = None
+    copies = 0
+    room_limit = spec.rooms - 2
+    pacing = spec.constraints.pacing == "rising"
+    for index, prefab in enumerate(prefabs):
+        here = ("prefabs", index)
+        if prefab.name in names:
+            return (
+                *here,
+                "name",
+            ), f"the name {prefab.name!r} is taken by prefabs[{names[prefab.name]}]: names are unique"
+        names[prefab.name] = index
+        if prefab.placement == "critical" and len(prefab.door_sides()) < 2:
+            return (*here, "map"), (
+                "a prefab placed 'critical' is walked through, in at one side and out at another: "
+                "its map needs door positions on two sides at least"
+            )
+        if prefab.drawn("B"):
+            if boss_at is not None:
+                return (
+                    *here,
+                    "map",
+                ), f"a second 'B' (prefabs[{boss_at}] has one): a spec has at most one boss"
+            if prefab.count != 1:
+                return (*here, "count"), f"a prefab holding 'B' is placed once, not {prefab.count} times"
+            if pacing:
+                return (*here, "map"), (
+                    "'B' in a prefab while constraints.pacing is 'rising': the boss must stand in "
+                    "the exit room, which is never a prefab"
+                )
+            boss_at = index
+        copies += prefab.count
+        if copies > room_limit:
+            return (*here, "count"), (
+                f"{copies} prefab copies in {spec.rooms} rooms: at most rooms - 2 = {max(room_limit, 0)} "
+                "(the entrance and the exit are never prefabs)"
+            )
+    return _fit_problem(spec, prefabs) if prefabs else None
+
+
+def _fit_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
+    """Whether the copies fit: as the banded layout would place them (see ``bands``),
+    which depends only on the sizes, so a spec is refused here exactly when no layout of
+    last resort could hold its prefabs."""
+    planned = [
+        PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
+        for index, prefab in enumerate(prefabs)
+    ]
+    bands = plan_bands(spec.width, spec.height, spec.rooms, copies_of(planned))
+    if isinstance(bands, Bands):
+        return None
+    prefab, reason = bands
+    return ("prefabs", prefab.index, "map"), f"does not fit: {reason}"
+
+
+def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
+    spec: LevelSpecIn, constraints: Constraints, prefabs: list[Prefab]
+) -> Problem | None:
+    rooms = spec.rooms
+    copies = sum(prefab.count for prefab in prefabs)
+    by_placement = {
+        kind: sum(p.count for p in prefabs if p.placement == kind) for kind in ("critical", "side")
+    }
+    path = ("constraints", "critical_path_rooms")
+    path_min, path_max = (constraints.critical_path_rooms or Range()).bounds(1, rooms)
+    shortest = 1 if rooms == 1 else 2
+    if path_min > rooms:
+        return (*path, "min"), f"{path_min} is above rooms ({rooms}): the path is at most every room"
+    if path_min > rooms - by_placement["side"]:
+        return (*path, "min"), (
+            f"{path_min} leaves no room for {by_placement['side']} side prefab copies in {rooms} rooms "
+            f"(at most {rooms - by_placement['side']})"
+        )
+    if path_max < shortest:
+        return (*path, "max"), f"{path_max} is below {shortest}: the entrance and exit rooms are on it"
+    if by_placement["critical"]:
+        most = min(path_max, rooms - by_placement["side"]) - 2
+        if by_placement["critical"] > most:
+            index = max(i for i, p in enumerate(prefabs) if p.placement == "critical")
+            return ("prefabs", index, "count"), (
+                f"{by_placement['critical']} critical prefab copies on a critical path of at most "
+                f"{most + 2} rooms: at most its max - 2 = {most} (its ends are the entrance and exit)"
+            )
+    arranged = _arrangement_problem(spec, prefabs, path_min, path_max)
+    if arranged is not None:
+        return arranged
+    locks_min, _ = (constraints.locks or Range()).bounds(0, COUNT_MAX)
+    if locks_min >= rooms or locks_min > rooms - copies:
+        most = min(rooms - 1, rooms - copies)
+        return ("constraints", "locks", "min"), (
+            f"{locks_min} locked doors in {rooms} rooms ({copies} of them prefabs, whose doors are never "
+            f"locked): at most {most}"
+        )
+    for name, chars, per_room, holders in (
+        ("enemies", "eB", ENEMIES_PER_ROOM, rooms - 1 - copies),
+        ("treasures", "$", TREASURES_PER_ROOM, rooms - copies),
+    ):
+        drawn = sum(prefab.count * sum(prefab.drawn(char) for char in chars) for prefab in prefabs)
+        low, high = (getattr(constraints, name) or Range()).bounds(0, COUNT_MAX)
+        if drawn > high:
+            return ("constraints", name, "max"), f"{high} is below the {drawn} {name} the prefabs draw"
+        if low > drawn + per_room * holders:
+            return ("constraints", name, "min"), (
+                f"{low} is more than {rooms} rooms can be sure to hold: at most {drawn + per_room * holders} "
+                f"({per_room} a room{' but the entrance' if name == 'enemies' else ''}, prefabs as drawn)"
+            )
+    return None
+
+
+def _arrangement_problem(
+    spec: LevelSpecIn, prefabs: list[Prefab], path_min: int, path_max: int
+) -> Problem | None:
+    """How the generator arranges copies (see ``design``), beyond the contract's bounds:
+    a ``critical`` copy stands between two ordinary rooms on the path, and a copy that may
+    stand off it hangs off an ordinary room other than the exit, one to a room."""
+    placed = {
+        kind: [i for i, p in enumerate(prefabs) if p.placement == kind]
+        for kind in ("critical", "side", "any")
+    }
+    count = {kind: sum(prefabs[i].count for i in indices) for kind, indices in placed.items()}
+    ordinary = spec.rooms - sum(count.values())
+    if count["critical"] and (count["critical"] > ordinary - 1 or 2 * count["critical"] + 1 > path_max):
+        most = min(ordinary - 1, (path_max - 1) // 2)
+        return ("prefabs", placed["critical"][-1], "count"), (
+            f"{count['critical']} critical copies: each stands between two ordinary rooms on the path, so "
+            f"with {ordinary} ordinary rooms and a path of at most {path_max} rooms, at most {max(most, 0)}"
+        )
+    if count["side"] + count["any"] > ordinary - 1:
+        index = max(placed["side"] + placed["any"])
+        return ("prefabs", index, "count"), (
+            f"{count['side'] + count['any']} copies that may stand off the critical path, each hung off one "
+            f"of the {ordinary - 1} ordinary rooms other than the exit: at most {ordinary - 1}"
+        )
+    longest = ordinary + min(count["critical"] + count["any"], ordinary - 1)
+    if path_min > longest:
+        return ("constraints", "critical_path_rooms", "min"), (
+            f"{path_min} rooms: the path runs through the {ordinary} ordinary rooms with at most one copy "
+            f"between two of them, {longest} rooms at most"
+        )
+    return None
+
 
 def normalise(spec: LevelSpecIn) -> dict[str, Any]:
-    """Every default filled in, a random seed drawn and recorded when there is none."""
+    """Every default filled in, a random seed drawn and recorded when there is none; the
+    designer's fields only when not empty (a range with the bounds given, each prefab with
+    its count and placement)."""
     seed = spec.seed if spec.seed is not None else secrets.randbelow(SEED_MAX + 1)
-    return {
+    normal: dict[str, Any] = {
         "seed": seed,
         "width": spec.width,
         "height": spec.height,
@@ -89,6 +424,25 @@ def normalise(spec: LevelSpecIn) -> dict[str, Any]:
         "theme": spec.theme,
         "loops": float(spec.loops),
     }
+    constraints = (
+        spec.constraints.model_dump(exclude_none=True) if "constraints" in spec.model_fields_set else {}
+    )
+    if constraints:
+        normal["constraints"] = constraints
+    if spec.prefabs:
+        normal["prefabs"] = [prefab.model_dump() for prefab in spec.prefabs]
+    return normal
+
+
+def field_path(loc: Sequence[str | int]) -> str:
+    """A field's location as its path: ``("prefabs", 1, "map")`` → ``prefabs[1].map``."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
 
 
 def parse_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,5 +452,9 @@ def parse_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
         return normalise(LevelSpecIn.model_validate(dict(raw)))
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "spec"
-        raise SpecError(field, first["msg"]) from exc
+        raise SpecError(field_path(first["loc"]) or "spec", first["msg"]) from exc
+
+
+def designed(spec: Mapping[str, Any]) -> bool:
+    """Whether a normalised spec has designer fields (constraints or prefabs)."""
+    return "constraints" in spec or "prefabs" in spec

@@ -1,0 +1,513 @@
+"""Designed levels (CONTRACT §4.1): layout, rooms and corridors for a spec with
+constraints or prefabs, built so that the constraints hold by construction.
+
+The room graph is planned before anything is carved:
+
+1. **Prefab regions.** Each copy of a prefab gets a region of the layout in which its
+   inside fits and that touches a neighbour on a side where the prefab has a door.
+2. **The critical path** (the *backbone*): a simple route over the contacts between
+   regions, of a length inside the requested range, through every copy placed
+   ``critical`` (entered and left on its door sides), ending in two ordinary rooms. Its
+   last room, the exit, is a leaf: one corridor, one door, which a lock can close.
+3. **The tree**: the backbone, then every other ordinary room joined (Kruskal over the
+   remaining contacts, never through the exit), then every other prefab copy hung off an
+   ordinary room through a door side.
+4. **Loops**, as many as the spec asks where contacts allow, each only where it makes no
+   way from the entrance to the exit as short as the backbone or shorter, so the backbone
+   stays the one shortest route: the critical path has exactly the planned length.
+
+A plan that cannot be made on a layout is tried on another (a bounded number, from the
+step's own generator); ``Unmet`` names the constraint when none works.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from levelforge.generation.bands import banded_layout
+from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
+from levelforge.generation.connect import Contact, Slots, _rooted, _route, _shuffle, find_contacts
+from levelforge.generation.corridors import shaper_for
+from levelforge.generation.layout import MIN_SPAN, plan_layout
+from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
+from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
+from levelforge.generation.seeding import Dice
+
+LAYOUT_TRIES = 10
+"""Layouts tried for a plan on one attempt."""
+PATH_TRIES = 12
+"""Backbones tried on one layout."""
+BANDED_TRIES = 3
+"""Banded layouts (the middle split anew each time) tried on one attempt, after the others."""
+
+
+class Unmet(Exception):
+    """No plan meets ``constraint`` on this attempt."""
+
+    def __init__(self, constraint: str, message: str) -> None:
+        super().__init__(f"{constraint}: {message}")
+        self.constraint = constraint
+
+
+@dataclass(frozen=True, slots=True)
+class Design:
+    """The planned room graph: prefab copies by region, the backbone (entrance first),
+    the tree's contacts (the backbone's first, in path order) and the loops'."""
+
+    prefab_of: dict[int, Prefab]
+    path: tuple[int, ...]
+    tree: tuple[Contact, ...]
+    loops: tuple[Contact, ...]
+    possible: int
+
+
+def path_bounds(spec: Mapping[str, Any], critical: int) -> tuple[int, int]:
+    """The lengths the critical path may have (``critical`` copies on it)."""
+    rooms = spec["rooms"]
+    side = sum(p["count"] for p in spec.get("prefabs", ()) if p["placement"] == "side")
+    asked = spec.get("constraints", {}).get("critical_path_rooms", {})
+    low = max(asked.get("min", 1), 1 if rooms == 1 else 2, critical + 2 if critical else 0)
+    return low, min(asked.get("max", rooms), rooms - side)
+
+
+def natural_path(rooms: int) -> int:
+    """The path's length when none is asked: about what a random spanning tree gives."""
+    return 2 + math.isqrt(2 * rooms)
+
+
+def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
+    """A layout and a plan on it meeting the spec's path range and prefabs."""
+    problem = Unmet("critical_path_rooms", "no plan tried")
+    copies = copies_of(prefabs)
+    for _ in range(LAYOUT_TRIES):
+        layout = plan_layout(dict(spec), dice)
+        contacts = find_contacts(layout)
+        try:
+            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+        except Unmet as exc:
+            problem = exc
+    for _ in range(BANDED_TRIES if copies else 0):  # where every copy surely fits and faces the others
+        banded = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
+        if banded is None:
+            break
+        try:
+            return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
+        except Unmet as exc:
+            problem = exc
+    if not copies:  # rows of rooms walked in a serpentine: a route through every room
+        layout, order = serpentine_layout(spec["width"], spec["height"], spec["rooms"], dice)
+        return layout, _plan_on(layout, spec, {}, dice, find_contacts(layout), order)
+    raise problem
+
+
+def serpentine_layout(width: int, height: int, rooms: int, dice: Dice) -> tuple[Layout, list[int]]:
+    """Rooms in rows across the map, each row's regions side by side, and the route that
+    walks them row by row, left to right then right to left: every step is between two
+    regions sharing a line (along a row, or at a row's end the two end regions, one above
+    the other), so it passes through every room. Rows and columns are as many as fit
+    (``layout.capacity``); the spare length of each is dealt out at random."""
+    across = (width + 1) // MIN_SPAN
+    rows = -(-rooms // across)
+    lines = _lines(height, rows, dice)
+    regions: list[Rect] = []
+    for row in range(rows):
+        count = rooms // rows + (row < rooms % rows)
+        columns = _lines(width, count, dice)
+        cells = [Rect(columns[i], lines[row], columns[i + 1], lines[row + 1]) for i in range(count)]
+        regions += cells if row % 2 == 0 else cells[::-1]
+    ordered = sorted(regions, key=lambda r: (r.y0, r.x0))
+    index = {region: number for number, region in enumerate(ordered)}
+    return Layout(width, height, tuple(ordered)), [index[region] for region in regions]
+
+
+def _lines(size: int, parts: int, dice: Dice) -> list[int]:
+    """``parts + 1`` lines from ``0`` to ``size - 1``, each part spanning at least a region
+    (``MIN_SPAN``, one less at the map's edges), the spare tiles dealt out at random."""
+    lengths = [MIN_SPAN] * parts
+    lengths[0] -= 1
+    lengths[-1] -= 1
+    if parts == 1:
+        lengths = [size - 1]
+    for _ in range(size - 1 - sum(lengths)):
+        lengths[dice.below(parts)] += 1
+    return [sum(lengths[:i]) for i in range(parts + 1)]
+
+
+def _sides(contact: Contact) -> tuple[str, str]:
+    """The walls of ``a`` and of ``b`` that a contact's corridor leaves by."""
+    return ("E", "W") if contact.vertical else ("S", "N")
+
+
+def _fits(region: Rect, prefab: Prefab, width: int, height: int) -> bool:
+    inside_w, inside_h = prefab.inside
+    x0, y0, x1, y1 = region
+    across = (x1 - (1 if x1 == width - 1 else 2)) - (x0 + (1 if x0 == 0 else 2)) + 1
+    down = (y1 - (1 if y1 == height - 1 else 2)) - (y0 + (1 if y0 == 0 else 2)) + 1
+    return across >= inside_w and down >= inside_h
+
+
+def _door_contacts(contacts: Sequence[Contact], region: int, prefab: Prefab) -> list[Contact]:
+    """The contacts of ``region`` on a side where ``prefab`` has doors."""
+    doors = prefab.door_sides
+    return [
+        c
+        for c in contacts
+        if (c.a == region and _sides(c)[0] in doors) or (c.b == region and _sides(c)[1] in doors)
+    ]
+
+
+def _assign(
+    layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
+) -> dict[int, Prefab]:
+    """A region for every copy: one its inside fits, touching an ordinary region on a door
+    side (two, for a copy walked through on the path), and whose loss leaves the ordinary
+    regions joined."""
+    prefab_of: dict[int, Prefab] = {}
+    if not copies:
+        return prefab_of
+    links: list[list[int]] = [[] for _ in layout.regions]
+    for c in contacts:
+        links[c.a].append(c.b)
+        links[c.b].append(c.a)
+    for prefab in copies:
+        fitting = [
+            index
+            for index, region in enumerate(layout.regions)
+            if index not in prefab_of
+            and _fits(region, prefab, layout.width, layout.height)
+            and len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
+            >= (2 if prefab.placement == "critical" else 1)
+        ]
+        fitting.sort(key=lambda _: dice.random())
+        for index in fitting:
+            # a copy walked through joins the rooms on its two sides: only others may not cut them apart
+            taken = frozenset(
+                room
+                for room in (*prefab_of, index)
+                if (prefab_of.get(room) or prefab).placement != "critical"
+            )
+            start = next(room for room in range(len(links)) if room not in taken)
+            if len(_component(links, start, taken)) == len(links) - len(taken):
+                prefab_of[index] = prefab
+                break
+        else:
+            raise Unmet(
+                "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
+            )
+    return prefab_of
+
+
+def _plan_on(
+    layout: Layout,
+    spec: Mapping[str, Any],
+    prefab_of: dict[int, Prefab],
+    dice: Dice,
+    found: Sequence[Contact],
+    order: Sequence[int] | None = None,
+) -> Design:
+    """The plan on ``layout``; with ``order`` (a route through every room), the backbone is
+    its first rooms."""
+    contacts = list(found)
+    _shuffle(contacts, dice)
+    count = len(layout.regions)
+    ordinary = [room for room in range(count) if room not in prefab_of]
+    plain = [c for c in contacts if c.a not in prefab_of and c.b not in prefab_of]
+    links: list[list[int]] = [[] for _ in range(count)]
+    for c in plain:
+        links[c.a].append(c.b)
+        links[c.b].append(c.a)
+    door_contacts = {room: _door_contacts(contacts, room, prefab) for room, prefab in prefab_of.items()}
+    critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
+    spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any"]
+    low, high = path_bounds(spec, len(critical))
+    wanted_any = max(0, low - len(ordinary) - len(critical))
+    critical += spare_any[:wanted_any]
+    low, high = path_bounds(spec, len(critical))
+    target = min(max(natural_path(count), low), high)
+    through = [list(rooms) for rooms in links]
+    on_path = set(critical)
+    for room in critical:
+        for c in door_contacts[room]:
+            other = _other(c, room)
+            if other in prefab_of and (other not in on_path or c not in door_contacts[other]):
+                continue
+            through[room].append(other)
+            if other not in prefab_of:
+                through[other].append(room)
+    for _ in range(PATH_TRIES if order is None else 1):
+        path = (
+            list(order[:target])
+            if order is not None
+            else _backbone(links, through, ordinary, critical, target, dice)
+        )
+        if path is None or not low <= len(path) <= high:
+            continue
+        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+        if tree is not None:
+            loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
+            return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _component(links: list[list[int]], start: int, avoid: frozenset[int] = frozenset()) -> set[int]:
+    seen = {start}
+    queue = [start]
+    for room in queue:
+        for other in links[room]:
+            if other not in seen and other not in avoid:
+                seen.add(other)
+                queue.append(other)
+    return seen
+
+
+def _route_to(links: list[list[int]], start: int, goals: set[int], used: set[int]) -> list[int] | None:
+    """A shortest way from ``start`` to one of ``goals`` around ``used`` (``start`` first)."""
+    if start in goals:
+        return [start]
+    parent = {start: -1}
+    queue = [start]
+    for room in queue:
+        for other in links[room]:
+            if other in parent or other in used:
+                continue
+            parent[other] = room
+            if other in goals:
+                way = [other]
+                while parent[way[-1]] != -1:
+                    way.append(parent[way[-1]])
+                return way[::-1]
+            queue.append(other)
+    return None
+
+
+def _backbone(
+    links: list[list[int]],
+    through: list[list[int]],
+    ordinary: list[int],
+    critical: list[int],
+    target: int,
+    dice: Dice,
+) -> list[int] | None:
+    """A simple route from an ordinary room through every critical copy (``through`` joins
+    a copy only across its door sides), grown at both ends towards ``target`` rooms over
+    ordinary rooms, so that both ends are ordinary rooms."""
+    path = [ordinary[dice.below(len(ordinary))]]
+    used = set(path)
+    pending = sorted(critical, key=lambda _: dice.random())
+    copies = set(critical)
+    while pending:
+        goal = pending.pop()
+        if goal in used:
+            continue
+        way = _route_to(through, path[-1], {goal}, used - {path[-1]})
+        if way is None:
+            return None
+        path += way[1:]
+        used.update(way)
+    for _ in range(2):
+        if path[-1] in copies:
+            _grow(through, path, used, len(path) + 1, dice, avoid=copies)
+        _grow(links, path, used, target, dice)
+        path.reverse()
+    return None if path[0] in copies or path[-1] in copies else path
+
+
+def _grow(
+    links: list[list[int]],
+    path: list[int],
+    used: set[int],
+    target: int,
+    dice: Dice,
+    avoid: set[int] | None = None,
+) -> None:
+    """Extend ``path`` at its end towards ``target`` rooms, each step to the free
+    neighbour with the fewest free neighbours (Warnsdorff's rule: it seldom strands itself)."""
+    while len(path) < target:
+        free = [room for room in links[path[-1]] if room not in used and (avoid is None or room not in avoid)]
+        if not free:
+            return
+        ranked = [(sum(o not in used for o in links[room]), dice.random(), room) for room in free]
+        step = min(ranked)[2]
+        path.append(step)
+        used.add(step)
+
+
+def _tree(
+    count: int,
+    path: list[int],
+    contacts: Sequence[Contact],
+    plain: Sequence[Contact],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+    dice: Dice,
+) -> list[Contact] | None:
+    """The backbone's contacts in path order, then the other ordinary rooms (never through
+    the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
+    by_pair = {frozenset((c.a, c.b)): c for c in contacts}
+    tree = [by_pair[frozenset(pair)] for pair in itertools.pairwise(path)]
+    exit_room = path[-1]
+    parent = list(range(count))
+
+    def root(node: int) -> int:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for room in path:
+        parent[root(room)] = root(path[0])
+    for c in plain:
+        if exit_room in (c.a, c.b):
+            continue
+        ra, rb = root(c.a), root(c.b)
+        if ra != rb:
+            parent[ra] = rb
+            tree.append(c)
+    start = root(path[0])
+    if any(root(room) != start for room in range(count) if room not in prefab_of):
+        return None
+    hooks = _hooks(path, prefab_of, door_contacts, dice)
+    return None if hooks is None else tree + hooks
+
+
+def _hooks(
+    path: list[int], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]], dice: Dice
+) -> list[Contact] | None:
+    """A contact for every copy off the path, from a door side to an ordinary room that is
+    not the exit (``None`` when some copy has none)."""
+    on_path, exit_room = set(path), path[-1]
+    hooks = []
+    for room in sorted(prefab_of):
+        if room in on_path:
+            continue
+        usable = [
+            c
+            for c in door_contacts[room]
+            if _other(c, room) not in prefab_of and _other(c, room) != exit_room
+        ]
+        if not usable:
+            return None
+        hooks.append(usable[dice.below(len(usable))])
+    return hooks
+
+
+def _other(contact: Contact, room: int) -> int:
+    return contact.b if contact.a == room else contact.a
+
+
+def _loops(
+    count: int, tree: list[Contact], plain: Sequence[Contact], path: list[int], wanted: int
+) -> tuple[list[Contact], int]:
+    """Spare ordinary contacts (not at the exit) that lengthen no way to the exit into a
+    shortcut, the longest detours first, up to ``wanted``; and how many were spare."""
+    in_tree = {frozenset((c.a, c.b)) for c in tree}
+    exit_room = path[-1]
+    spare = [c for c in plain if frozenset((c.a, c.b)) not in in_tree and exit_room not in (c.a, c.b)]
+    if wanted <= 0 or not spare:
+        return [], len(spare)
+    depth, parent = _rooted(count, tree)
+
+    def detour(contact: Contact) -> int:
+        a, b, steps = contact.a, contact.b, 0
+        while depth[a] > depth[b]:
+            a, steps = parent[a], steps + 1
+        while depth[b] > depth[a]:
+            b, steps = parent[b], steps + 1
+        while a != b:
+            a, b, steps = parent[a], parent[b], steps + 2
+        return steps
+
+    links: list[list[int]] = [[] for _ in range(count)]
+    for c in tree:
+        links[c.a].append(c.b)
+        links[c.b].append(c.a)
+    length = len(path) - 1
+    from_start, from_exit = _distances(links, path[0]), _distances(links, exit_room)
+    chosen: list[int] = []
+    for index in sorted(range(len(spare)), key=lambda i: -detour(spare[i])):
+        a, b = spare[index].a, spare[index].b
+        if min(from_start[a] + from_exit[b], from_start[b] + from_exit[a]) + 1 <= length:
+            continue
+        chosen.append(index)
+        links[a].append(b)
+        links[b].append(a)
+        _relax(links, from_start, (a, b))
+        _relax(links, from_exit, (a, b))
+        if len(chosen) == wanted:
+            break
+    return [spare[index] for index in sorted(chosen)], len(spare)
+
+
+def _distances(links: list[list[int]], start: int) -> list[int]:
+    far = [-1] * len(links)
+    far[start] = 0
+    queue = [start]
+    for room in queue:
+        for other in links[room]:
+            if far[other] < 0:
+                far[other] = far[room] + 1
+                queue.append(other)
+    return far
+
+
+def _relax(links: list[list[int]], far: list[int], changed: tuple[int, ...]) -> None:
+    """Lower the distances in ``far`` after links were added at ``changed``."""
+    queue = list(changed)
+    for room in queue:
+        for other in links[room]:
+            if far[room] + 1 < far[other]:
+                far[other] = far[room] + 1
+                queue.append(other)
+
+
+def carve_designed(
+    layout: Layout, theme: str, prefab_of: Mapping[int, Prefab], dice: Dice
+) -> tuple[Room, ...]:
+    """A room in every region, as ``rooms.carve_rooms``; a prefab copy's floor is its
+    inside, exactly, somewhere in its region."""
+    width, height, random = layout.width, layout.height, dice.random
+    sizing = _crypt_length if theme == "crypt" else _dungeon_length
+    rooms = []
+    for index, region in enumerate(layout.regions):
+        rx0, ry0, rx1, ry1 = region
+        prefab = prefab_of.get(index)
+        if prefab is not None:
+            inside_w, inside_h = prefab.inside
+            x0, y0 = _place(rx0, rx1, width, inside_w, dice), _place(ry0, ry1, height, inside_h, dice)
+            rooms.append(Room(index, region, Rect(x0, y0, x0 + inside_w - 1, y0 + inside_h - 1)))
+            continue
+        x0, x1 = _span(rx0, rx1, width, sizing, random)
+        y0, y1 = _span(ry0, ry1, height, sizing, random)
+        floor = Rect(x0, y0, x1, y1)
+        rooms.append(Room(index, region, floor, cavern(floor, dice) if theme == "cave" else None))
+    return tuple(rooms)
+
+
+def _place(low: int, high: int, size: int, length: int, dice: Dice) -> int:
+    first = low + (1 if low == 0 else 2)
+    last = high - (1 if high == size - 1 else 2)
+    return dice.between(first, last - length + 1)
+
+
+def connect_designed(
+    layout: Layout, rooms: Sequence[Room], design: Design, theme: str, dice: Dice
+) -> Network:
+    """The planned corridors: the tree's, then the loops'; a prefab copy's end of a
+    corridor is one of its drawn door positions on that wall."""
+    fixed = {
+        (room, side): door_tiles(prefab, rooms[room].floor, side)
+        for room, prefab in design.prefab_of.items()
+        for side in SIDES
+    }
+    shaper = shaper_for(theme, layout, rooms, dice)
+    slots: Slots = defaultdict(set)
+    corridors: list[Corridor] = [
+        _route(rooms, contact, slots, dice, shaper, index, loop=index >= len(design.tree), fixed=fixed)
+        for index, contact in enumerate(design.tree + design.loops)
+    ]
+    return Network(tuple(corridors), len(design.loops), design.possible)

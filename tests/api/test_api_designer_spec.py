@@ -1,0 +1,106 @@
+"""POST /jobs with the designer's fields (CONTRACT §4.1), through the real Orchestrator
+app: the issue's example accepted, recorded normalised and run by a worker into a level
+meeting every constraint; specs no level can meet refused with 422 naming the field by
+its path, nothing queued."""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from levelforge.config import Settings
+from levelforge.generation import generate_level
+from levelforge.queues.local import LocalQueue
+from levelforge.reporter import Reporter
+from levelforge.stores.sqlite import SqliteJobStore
+from levelforge.worker import Worker
+from tests.api.live_server import LiveServer
+from tests.api.orchestrator_calls import TOKEN, assert_error
+from tests.generation.checker import Level, check_level, measured
+from tests.generation.designs import EXAMPLE, SHRINE
+
+
+def test_the_example_is_accepted_recorded_and_generated_meeting_every_constraint(
+    settings: Settings,
+    store: SqliteJobStore,
+    queue: LocalQueue,
+    serve: Callable[..., LiveServer],
+) -> None:
+    """Given the Orchestrator serving on a free port and a worker reporting to it
+    When the issue's example is posted and the worker takes its message
+    Then the job is accepted with the spec normalised (constraints and prefabs kept), and
+    ends done with a level the checker passes, as generate_level makes it: the path of
+    6 rooms or more, 2-3 locks, 3 treasures or more, one copy tagged prefab:shrine."""
+    server = serve(store)
+    with server.client() as http:
+        response = http.post("/jobs", json=EXAMPLE)
+        assert response.status_code == 202, response.text
+        job = response.json()
+        assert job["spec"]["constraints"] == EXAMPLE["constraints"]
+        assert job["spec"]["prefabs"] == [{"name": "shrine", "map": SHRINE, "count": 1, "placement": "side"}]
+
+        (message,) = queue.receive(max_messages=10)
+        stop = threading.Event()
+        reporter = Reporter(server.url, TOKEN, stop=stop)
+        try:
+            Worker(queue, reporter, None, settings, stop).handle(message)
+        finally:
+            reporter.close()
+        done = http.get(f"/jobs/{job['id']}").json()
+
+    assert done["status"] == "done", done["error"]
+    graph, minimap = done["result"]["sceneGraph"], done["result"]["asciiMinimap"]
+    assert check_level(done["spec"], graph, minimap) == []
+    counts = measured(Level(graph, minimap))
+    assert counts["critical_path_rooms"] >= 6 and 2 <= counts["locks"] <= 3 and counts["treasures"] >= 3
+    assert sum("prefab:shrine" in room["tags"] for room in graph["rooms"]) == 1
+    assert json.dumps(graph, separators=(",", ":")) == json.dumps(
+        generate_level(EXAMPLE).scene_graph, separators=(",", ":")
+    )
+
+
+def with_prefab(**fields: Any) -> dict[str, Any]:
+    spec = copy.deepcopy(EXAMPLE)
+    spec["prefabs"][0].update(fields)
+    return spec
+
+
+REFUSED = [
+    pytest.param(
+        with_prefab(map=["+####", "#...#", "#...#", "#...#", "#####"]), "prefabs[0].map", id="door-in-corner"
+    ),
+    pytest.param(
+        with_prefab(map=["##+##", "#...#", "#....#", "#...#", "#####"]), "prefabs[0].map", id="ragged"
+    ),
+    pytest.param(with_prefab(map=["##+##", *["#...#"] * 31, "#####"]), "prefabs[0].map", id="33-rows"),
+    pytest.param(
+        {**EXAMPLE, "prefabs": [*EXAMPLE["prefabs"], *EXAMPLE["prefabs"]]}, "prefabs[1].name", id="same-name"
+    ),
+    pytest.param({**EXAMPLE, "constraints": {"locks": {"min": 14}}}, "constraints.locks.min", id="locks-min"),
+    pytest.param(
+        {**EXAMPLE, "constraints": {"critical_path_rooms": {"min": 15}}},
+        "constraints.critical_path_rooms.min",
+        id="path-min",
+    ),
+    pytest.param({**EXAMPLE, "constraints": {"enemies": {"max": "3"}}}, "constraints.enemies.max", id="type"),
+]
+
+
+@pytest.mark.parametrize(("spec", "field"), REFUSED)
+def test_a_spec_no_level_can_meet_is_422_naming_the_field_and_nothing_is_queued(
+    client: Any, queue: LocalQueue, spec: dict[str, Any], field: str
+) -> None:
+    """Given the example broken in one designer field
+    When it is posted
+    Then it is refused with 422 naming the field by its path, and nothing is queued."""
+    response = client.post("/jobs", json=spec)
+
+    body = assert_error(response, 422, "validation_error")
+    assert body["message"].startswith(f"{field}: ")
+    assert body["details"][0]["field"] == field
+    assert queue.receive(max_messages=10) == []

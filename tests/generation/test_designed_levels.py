@@ -1,0 +1,207 @@
+"""Designed levels (CONTRACT §4.1): every constraint met and every prefab copy as drawn,
+by the independent checker, for the issue's example and for random satisfiable specs;
+deterministic, the same bytes with and without the compiled core; ``constraints_unmet``
+when the bounded attempts run out."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from jsonschema import Draft202012Validator
+
+from levelforge.errors import ConstraintsUnmet
+from levelforge.generation import design, generate_level
+from levelforge.schemas import load_scene_graph_schema
+from levelforge.worker import failure_of
+
+from .checker import Level, check_by_rule, check_level, measured
+from .designs import EXAMPLE, HALL, SHRINE
+from .strategies import designed_spec, designed_specs
+from .test_compiled import sweep_spec
+
+
+def rooms_tagged(graph: dict[str, Any], tag: str) -> list[dict[str, Any]]:
+    return [room for room in graph["rooms"] if tag in room["tags"]]
+
+
+def test_the_issue_example_meets_every_constraint_with_the_shrine_as_drawn() -> None:
+    """Given the spec of issue 21's curl example
+    When its level is generated
+    Then the checker finds nothing wrong, and (counted from the artifacts) the path
+    crosses at least 6 rooms, 2-3 doors are locked, at least 3 treasures lie about,
+    enemies never weaken along the path with the boss at the exit, and one room tagged
+    prefab:shrine, off the path, neither entrance nor exit, shows the drawing exactly."""
+    level = generate_level(EXAMPLE)
+    graph = level.scene_graph
+
+    assert check_level(level.spec, graph, level.minimap) == []
+    counts = measured(Level(graph, level.minimap))
+    assert counts["critical_path_rooms"] >= 6
+    assert 2 <= counts["locks"] <= 3
+    assert counts["treasures"] >= 3
+    assert graph["stats"]["treasures"] == counts["treasures"]
+    (shrine,) = rooms_tagged(graph, "prefab:shrine")
+    assert shrine["id"] not in graph["critical_path"]
+    assert shrine["id"] not in (graph["entrance"]["room"], graph["exit"]["room"])
+    rows = level.minimap.split("\n")
+    x, y = shrine["bounds"]["x"] - 1, shrine["bounds"]["y"] - 1
+    drawn = [row[x : x + 5] for row in rows[y : y + 5]]
+    assert [line.replace("+", "#") for line in drawn] == [line.replace("+", "#") for line in SHRINE]
+    assert drawn[2][2] == "$" and drawn[2][0] == "+"
+    assert [e["room"] for e in graph["enemies"] if e["boss"]] == [graph["exit"]["room"]]
+
+
+@given(spec=designed_specs())
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_random_satisfiable_designed_specs_meet_every_constraint_and_rule(spec: dict[str, Any]) -> None:
+    """Given any spec with constraints and prefabs that no 422 rule refuses
+    When its level is generated
+    Then the independent checker finds every constraint met, every copy as drawn and
+    every rule of §5 holding."""
+    note(json.dumps(spec))
+    level = generate_level(spec)
+
+    problems = {
+        rule: found
+        for rule, found in check_by_rule(level.spec, level.scene_graph, level.minimap).items()
+        if found
+    }
+    assert problems == {}
+
+
+def test_a_designed_level_is_deterministic_and_the_same_with_or_without_the_core() -> None:
+    """Given the example and a spec with critical halls
+    When each is generated twice, and on the pure-Python pipeline
+    Then every artifact is byte-identical."""
+    hall = {
+        "seed": 11,
+        "rooms": 16,
+        "width": 80,
+        "height": 48,
+        "theme": "crypt",
+        "prefabs": [{"name": "hall", "map": HALL, "count": 2, "placement": "critical"}],
+        "constraints": {"pacing": "rising", "enemies": {"min": 10, "max": 12}},
+    }
+    for spec in (EXAMPLE, hall):
+        first = generate_level(spec).artifacts()
+        assert generate_level(copy.deepcopy(spec)).artifacts() == first
+        assert generate_level(spec, pure=True).artifacts() == first
+
+
+def test_critical_copies_are_walked_through_on_the_path() -> None:
+    """Given two halls placed critical and the path asked to cross 7 to 9 rooms
+    When the level is generated
+    Then both halls are on the critical path, between its ends, entered through their
+    drawn doors (checked cell by cell), and the path's length is in range."""
+    spec = {
+        "seed": 3,
+        "rooms": 14,
+        "width": 72,
+        "height": 48,
+        "prefabs": [{"name": "hall", "map": HALL, "count": 2, "placement": "critical"}],
+        "constraints": {"critical_path_rooms": {"min": 7, "max": 9}},
+    }
+    level = generate_level(spec)
+    graph = level.scene_graph
+
+    assert check_level(level.spec, graph, level.minimap) == []
+    halls = [room["id"] for room in rooms_tagged(graph, "prefab:hall")]
+    assert len(halls) == 2
+    assert all(hall in graph["critical_path"][1:-1] for hall in halls)
+    assert 7 <= len(graph["critical_path"]) <= 9
+
+
+@pytest.mark.parametrize(
+    "constraints",
+    [
+        {"locks": {"min": 0, "max": 0}},
+        {"locks": {"min": 5, "max": 5}},
+        {"enemies": {"min": 0, "max": 0}},
+        {"enemies": {"min": 30}},
+        {"treasures": {"min": 0, "max": 0}},
+        {"treasures": {"min": 20, "max": 20}},
+        {"critical_path_rooms": {"min": 2, "max": 2}},
+        {"critical_path_rooms": {"min": 11, "max": 11}},
+    ],
+)
+def test_each_count_is_met_at_its_extremes(constraints: dict[str, Any]) -> None:
+    """Given a 12-room spec asking one count at an extreme of what the rooms allow
+    When its level is generated
+    Then the count measured on the artifacts is in range and the checker is content."""
+    level = generate_level({"seed": 21, "constraints": constraints})
+
+    assert check_level(level.spec, level.scene_graph, level.minimap) == []
+    ((name, bounds),) = constraints.items()
+    count = measured(Level(level.scene_graph, level.minimap))[name]
+    assert bounds.get("min", 0) <= count <= bounds.get("max", count)
+
+
+def test_stats_carry_the_treasure_count_of_every_level() -> None:
+    """Given a plain spec
+    Then stats.treasures counts the treasure items of the scene graph and the minimap."""
+    level = generate_level({"seed": 4, "rooms": 20, "width": 96, "height": 64})
+    graph = level.scene_graph
+
+    assert graph["stats"]["treasures"] == sum(i["kind"] == "treasure" for i in graph["items"])
+    assert graph["stats"]["treasures"] == level.minimap.count("$") > 0
+
+
+def test_when_the_attempts_run_out_the_job_fails_as_constraints_unmet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a generator that can find no path at all (no tries left)
+    When a designed level is requested
+    Then ConstraintsUnmet names the constraint and the attempts, and a worker reports
+    it with error.code constraints_unmet."""
+    monkeypatch.setattr(design, "PATH_TRIES", 0)
+
+    with pytest.raises(ConstraintsUnmet) as unmet:
+        generate_level(EXAMPLE)
+
+    assert unmet.value.details["constraint"] == "critical_path_rooms"
+    assert unmet.value.details["attempts"] == 8
+    failure = failure_of("plan_layout", unmet.value)
+    assert failure.code == "constraints_unmet"
+    assert failure.details is not None and failure.details["constraint"] == "critical_path_rooms"
+    json.dumps(failure.details)
+
+
+def test_designed_scene_graphs_conform_to_the_published_schema() -> None:
+    """Given the example and a spec with critical halls
+    When their scene graphs are published
+    Then both validate against the scene-graph JSON Schema (spec fields, stats.treasures,
+    prefab tags), and a stats without treasures does not."""
+    validator = Draft202012Validator(load_scene_graph_schema())
+    spec = {"seed": 2, "rooms": 10, "prefabs": [{"name": "hall", "map": HALL, "placement": "critical"}]}
+    for raw in (EXAMPLE, spec):
+        graph = json.loads(generate_level(raw).artifacts()["scene-graph.json"])
+        assert list(validator.iter_errors(graph)) == []
+    del graph["stats"]["treasures"]
+    assert list(validator.iter_errors(graph)) != []
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_a_short_designed_sweep_meets_everything(chunk: int) -> None:
+    """Given 150 specs of every size and theme (the compiled test's sweep, up to 200x200)
+    with random satisfiable constraints and prefabs (the short version of ``make
+    quality``'s designed sweep)
+    When each level is generated
+    Then none fails, and the checker finds every constraint, copy and rule met."""
+    failures = {}
+    for index in range(chunk * 150, (chunk + 1) * 150):
+        base = sweep_spec(index)
+        if base["width"] * base["height"] > 200 * 200:
+            continue
+        spec = designed_spec(random.Random(index), base)
+        level = generate_level(spec)
+        found = {
+            rule: p for rule, p in check_by_rule(level.spec, level.scene_graph, level.minimap).items() if p
+        }
+        if found:
+            failures[index] = found
+    assert failures == {}
