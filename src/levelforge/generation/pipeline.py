@@ -26,9 +26,8 @@ from levelforge.generation.design import Unmet, carve_designed, connect_designed
 from levelforge.generation.doors import place_doors
 from levelforge.generation.enemies import describe_population, place_enemies
 from levelforge.generation.export import EXPORTS
-from levelforge.generation.export.design import design_of_json, is_designed
 from levelforge.generation.export.svg import svg_frame
-from levelforge.generation.export.tiled import map_head, with_design_layer
+from levelforge.generation.export.tiled import map_head
 from levelforge.generation.keys import describe_locks, place_keys
 from levelforge.generation.layout import plan_layout
 from levelforge.generation.minimap import render_minimap
@@ -137,8 +136,7 @@ class Level:
 
 def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
     """The artifacts of a level of the compiled core: its bytes, and the frames of the
-    exports (the parts that read only the spec, the stats and, for a designed level, the
-    designer's marks, read from the scene graph's bytes) from the export modules."""
+    exports (the parts that read only the spec and the stats) from the export modules."""
     facts = {
         "schema": SCENE_GRAPH_SCHEMA,
         "seed": spec["seed"],
@@ -146,14 +144,11 @@ def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
         "size": {"w": spec["width"], "h": spec["height"]},
         "stats": core.stats(),
     }
-    design = design_of_json(core.scene_graph_json, prefabs="prefabs" in spec) if is_designed(spec) else None
-    head, tail = svg_frame(facts, design)
-    entities = core.object_count()
-    tiled = core.tiled_json(map_head(facts, entities, design))
+    head, tail = svg_frame(facts)
     return {
         "scene-graph.json": core.scene_graph_json,
         "minimap.txt": core.minimap_encoded,
-        "tiled.json": tiled if design is None else with_design_layer(tiled, design, entities),
+        "tiled.json": core.tiled_json(map_head(facts, core.object_count())),
         "preview.svg": b"".join((head.encode(), core.svg_body(), tail.encode())),
     }
 
