@@ -4,7 +4,9 @@ prefab rooms of a designed level, read from its scene graph; none for any other 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -93,3 +95,22 @@ def test_the_issues_example_is_marked_in_both_exports(pure: bool) -> None:
     other = generate_level(ISSUE_SPEC, pure=not pure).artifacts()
     for name in EXPORTS:
         assert artifacts[name] == other[name], name
+
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_the_readmes_designed_level_is_the_examples() -> None:
+    """Given the README's "Designing levels" section and its picture in docs/
+    When the issue's example spec is generated
+    Then the section's curl body is that spec, its minimap is the level's minimap, and
+    docs/designed-level.svg is the level's preview.svg, byte for byte."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Designing levels", 1)[1].split("\n## ", 1)[0]
+    body, minimap = re.findall(r"-d '(\{.*?\})'\n```\n\n```\n(.*?)```", section, flags=re.S)[0]
+    level = generate_level(ISSUE_SPEC)
+
+    assert json.loads(body) == ISSUE_SPEC
+    assert minimap == level.minimap
+    assert (ROOT / "docs" / "designed-level.svg").read_bytes() == level.artifacts()["preview.svg"]
+    assert "](docs/designed-level.svg)" in section
