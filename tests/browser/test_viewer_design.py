@@ -394,3 +394,21 @@ def test_the_overlay_lays_the_picture_out_as_the_exporter_does() -> None:
     assert f"--path: {svg_export.CRITICAL_PATH};" in styles
     assert f"--prefab: {svg_export.PREFAB};" in styles
 
+
+
+def test_the_designers_controls_fit_a_phone(service: Deployment, phone: Page) -> None:
+    """Given a 390 px wide screen
+    When both designer sections are open and a prefab of the widest map is being drawn
+    Then nothing is wider than the screen (the map scrolls in its text area), and the
+    size hint counts its rows and columns."""
+    phone.goto(service.url + "/")
+    open_design_sections(phone)
+    add_prefab(phone, 1, name="hall", rows=["#" * 32, "#" + "." * 30 + "#", "#" * 32], count="1",
+               placement="any")
+
+    expect(phone.locator("#prefab-list .prefab-size")).to_have_text(f"3 rows {TIMES} 32 columns.")
+    wide = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    assert phone.evaluate(wide) == 0
+    for label in ("Treasures max", "Prefab 1 Map"):
+        box = phone.get_by_label(label, exact=True).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, label
