@@ -91,36 +91,12 @@ def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
 
 def with_design_layer(map_json: bytes, design: Design, entities: int) -> bytes:
     """A map of two layers (``entities`` objects), as written up to ``_TAIL``, with its
-    ``design`` layer added after them: ``design_objects`` encoded, one template a kind."""
+    ``design`` layer added after them (designed levels are few and made by the pure
+    pipeline: the layer is simply encoded)."""
     if not map_json.endswith(_TAIL):
         raise ValueError("not a map as tiled_json writes it")
-    text, parts = encode_basestring, []
-    number = entities + 1
-    if design.path:
-        centres = [
-            (TILE_SIZE * b.x + TILE_SIZE // 2 * b.w, TILE_SIZE * b.y + TILE_SIZE // 2 * b.h)
-            for _, b in design.path
-        ]
-        x0, y0 = centres[0]
-        points = ",".join([f'{{"x":{x - x0},"y":{y - y0}}}' for x, y in centres])
-        rooms = text(",".join([room for room, _ in design.path]))
-        parts.append(_PATH_OBJECT % (number, x0, y0, rooms, points))
-        number += 1
-    on_path = {room for room, _ in design.path}
-    for prefab in design.prefabs:
-        b, critical = prefab.bounds, _BOOLS[prefab.room in on_path]
-        fields = (
-            b.x * TILE_SIZE,
-            b.y * TILE_SIZE,
-            b.w * TILE_SIZE,
-            b.h * TILE_SIZE,
-            text(prefab.prefab),
-            critical,
-        )
-        parts.append(_PREFAB_OBJECT % (number, text(prefab.room), *fields))
-        number += 1
-    layer = _DESIGN_LAYER % ",".join(parts)
-    return b"".join((map_json[: -len(_LAYERS_END)], layer.encode(), _LAYERS_END))
+    layer = _JSON.encode(_design_layer(design_objects(design, entities)))
+    return b"".join((map_json[: -len(_LAYERS_END)], b",", layer.encode(), _LAYERS_END))
 
 
 def design_objects(design: Design, entities: int) -> list[dict[str, Any]]:
@@ -405,19 +381,8 @@ _MIDDLE = (
 )
 _TAIL = b"]}]}"
 _LAYERS_END = b"]}"
-_DESIGN_LAYER = (
-    ',{"id":3,"name":"design","type":"objectgroup","x":0,"y":0,"opacity":1,"visible":true,'
-    '"draworder":"index","objects":[%s]}'
-)
-_PATH_OBJECT = (
-    '{"id":%d,"name":"critical_path","type":"critical_path","x":%d,"y":%d,"width":0,"height":0,'
-    '"rotation":0,"visible":true,"properties":[{"name":"rooms","type":"string","value":%s}],'
-    '"polyline":[%s]}'
-)
-_PREFAB_OBJECT = (
-    '{"id":%d,"name":%s,"type":"prefab","x":%d,"y":%d,"width":%d,"height":%d,"rotation":0,"visible":true,'
-    '"properties":[{"name":"prefab","type":"string","value":%s},{"name":"critical","type":"bool","value":%s}]}'
-)
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""``encode_json``'s encoding."""
 _FRAME = f'"width":{TILE_SIZE},"height":{TILE_SIZE},"rotation":0,"visible":true,"properties":['
 _DOOR = (
     '{"id":%d,"name":%s,"type":"door","x":%d,"y":%d,' + _FRAME + '{"name":"locked","type":"bool","value":%s},'
