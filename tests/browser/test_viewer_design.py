@@ -412,3 +412,25 @@ def test_the_designers_controls_fit_a_phone(service: Deployment, phone: Page) ->
     for label in ("Treasures max", "Prefab 1 Map"):
         box = phone.get_by_label(label, exact=True).bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, label
+
+
+def test_a_field_the_browser_refuses_is_shown_even_in_a_folded_section(
+    service: Deployment, page: Page
+) -> None:
+    """Given a prefab whose count is 0 (below the field's own minimum), its section folded
+    When the form is submitted
+    Then the section unfolds so the browser can point at the field, and nothing is sent."""
+    page.goto(service.url + "/")
+    open_design_sections(page)
+    add_prefab(page, 1, name="shrine", rows=SHRINE, count="0", placement="any")
+    page.locator("#prefabs-section summary").click()
+    expect(page.locator("#prefabs-section")).not_to_have_attribute("open", "")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+
+    page.get_by_role("button", name="Generate level").click()
+
+    expect(page.locator("#prefabs-section")).to_have_attribute("open", "")
+    assert page.get_by_label("Prefab 1 Count", exact=True).evaluate("input => !input.validity.valid")
+    assert sent == []
+    assert "#/jobs/" not in page.url

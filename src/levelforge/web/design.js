@@ -173,5 +173,15 @@ function addPrefab() {
 
 export function setUpDesign() {
   $("prefab-add").addEventListener("click", addPrefab);
+  // the browser's own check of a field (a count of 0, a name in capitals) cannot point at
+  // a field inside a folded section: unfold it first
+  $("spec-form").addEventListener(
+    "invalid",
+    (event) => {
+      const section = event.target.closest("details");
+      if (section) section.open = true;
+    },
+    true,
+  );
   renumber();
 }
