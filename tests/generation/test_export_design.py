@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from levelforge.errors import SpecError
 from levelforge.generation import encode_json, generate_level
 from levelforge.generation.export import EXPORTS
 from levelforge.generation.export.design import Bounds, Design, PrefabRoom, design_for, design_of
 from levelforge.generation.export.tiled import tiled_map
+from levelforge.generation.spec import parse_spec
 
 SVG = "{http://www.w3.org/2000/svg}"
 SHRINE = ["##+##", "#...#", "+.$.#", "#...#", "#####"]
@@ -102,9 +104,10 @@ ROOT = Path(__file__).parents[2]
 
 def test_the_readmes_designed_level_is_the_examples() -> None:
     """Given the README's "Designing levels" section and its picture in docs/
-    When the issue's example spec is generated
-    Then the section's curl body is that spec, its minimap is the level's minimap, and
-    docs/designed-level.svg is the level's preview.svg, byte for byte."""
+    When the issue's example spec is generated, and the refused spec it quotes checked
+    Then the section's curl body is that spec, its minimap is the level's minimap,
+    docs/designed-level.svg is the level's preview.svg, byte for byte, and the refusal
+    it quotes is the one the spec gets."""
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Designing levels", 1)[1].split("\n## ", 1)[0]
     body, minimap = re.findall(r"-d '(\{.*?\})'\n```\n\n```\n(.*?)```", section, flags=re.S)[0]
@@ -114,3 +117,7 @@ def test_the_readmes_designed_level_is_the_examples() -> None:
     assert minimap == level.minimap
     assert (ROOT / "docs" / "designed-level.svg").read_bytes() == level.artifacts()["preview.svg"]
     assert "](docs/designed-level.svg)" in section
+    refused, message = re.findall(r"`(\{.*?\})` gets `(.*?)`", " ".join(section.split()))[0]
+    with pytest.raises(SpecError) as error:
+        parse_spec(json.loads(refused))
+    assert str(error.value) == message
