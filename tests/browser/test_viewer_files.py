@@ -9,7 +9,9 @@ import pytest
 from tests.e2e.conftest import Deployment
 
 pytestmark = pytest.mark.e2e
-MODULES = ("app.js", "api.js", "dom.js", "form.js", "job.js", "level.js", "recent.js")
+MODULES = (
+    "app.js", "api.js", "design.js", "dom.js", "form.js", "job.js", "level.js", "marks.js", "recent.js",
+)
 
 
 def test_the_page_is_served_at_the_root_with_module_scripts_only(service: Deployment) -> None:

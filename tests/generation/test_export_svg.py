@@ -100,6 +100,41 @@ def assert_picture_matches(graph: dict[str, Any], minimap: str, root: ET.Element
     expected = {pos(e): min(e["level"], len(ENEMY_LEVELS)) for e in graph["enemies"] if not e["boss"]}
     assert drawn == expected
     assert len(positions(enemies)) == len(expected)
+    designs = [el for el in root.iter(SVG + "g") if el.get("class") == "design"]
+    if "constraints" in graph["spec"] or "prefabs" in graph["spec"]:
+        assert_design_matches(graph, designs[0])
+    else:
+        assert designs == []
+
+
+def centre(room: dict[str, Any]) -> tuple[float, float]:
+    bounds = room["bounds"]
+    return bounds["x"] + bounds["w"] / 2, bounds["y"] + bounds["h"] / 2
+
+
+def assert_design_matches(graph: dict[str, Any], design: ET.Element) -> None:
+    """The critical path is a line through its rooms' centres, entrance to exit; each room
+    tagged ``prefab:NAME`` is outlined on its wall ring, named."""
+    rooms = {room["id"]: room for room in graph["rooms"]}
+    line = by_class(design, "critical-path", "path").get("d", "")
+    assert line.startswith("M")
+    points = [tuple(map(float, point.split())) for point in line[1:].split("L")]
+    assert points == [centre(rooms[room_id]) for room_id in graph["critical_path"]]
+    outlines = [
+        (
+            rect.get("data-room"),
+            rect.get("data-prefab"),
+            *(float(rect.get(a, "")) for a in ("x", "y", "width", "height")),
+        )
+        for rect in by_class(design, "prefab-rooms").iter(SVG + "rect")
+    ]
+    assert outlines == [
+        (room["id"], tag.removeprefix("prefab:"), b["x"] - 0.5, b["y"] - 0.5, b["w"] + 1, b["h"] + 1)
+        for room in graph["rooms"]
+        for b in [room["bounds"]]
+        for tag in room["tags"]
+        if tag.startswith("prefab:")
+    ]
 
 
 @pytest.mark.parametrize("theme", THEMES)
@@ -148,6 +183,57 @@ def test_the_picture_has_a_title_and_a_legend_of_everything_it_draws() -> None:
     assert [use.get("fill") for use in scale.iter(SVG + "use")] == list(ENEMY_LEVELS)
     assert root.find(SVG + "metadata") is not None
     assert graph["schema"] in (root.findtext(SVG + "metadata") or "")
+
+
+SHRINE = ["##+##", "#...#", "+.$.#", "#...#", "#####"]
+
+
+def designed(graph: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """A copy of ``graph`` as a level with prefabs is (CONTRACT §4.1): its spec holds
+    ``prefabs`` and its rooms ``tags`` (id → prefab name) are tagged ``prefab:NAME``."""
+    graph = copy.deepcopy(graph)
+    names = sorted(set(tags.values()))
+    graph["spec"]["prefabs"] = [
+        {"name": name, "map": SHRINE, "count": 1, "placement": "any"} for name in names
+    ]
+    for room in graph["rooms"]:
+        if room["id"] in tags:
+            room["tags"].append(f"prefab:{tags[room['id']]}")
+    return graph
+
+
+def test_prefab_rooms_are_outlined_and_named_over_the_critical_path() -> None:
+    """Given a level with prefabs whose scene graph tags a room off the critical path
+    ``prefab:shrine`` and one on it ``prefab:altar``
+    When its preview.svg is made
+    Then both rooms are outlined on their wall rings with their names, the critical path
+    runs through its rooms' centres, the legend names both marks, and the rest of the
+    picture is the undesigned level's."""
+    level = generate_level({"seed": 31, "width": 60, "height": 40, "rooms": 12})
+    path = level.scene_graph["critical_path"]
+    side = next(room["id"] for room in level.scene_graph["rooms"] if room["id"] not in path)
+    tags = {side: "shrine", path[1]: "altar"}
+    graph = designed(level.scene_graph, tags)
+
+    text = preview_svg(graph, level.minimap)
+
+    root = ET.fromstring(text)
+    assert_picture_matches(graph, level.minimap, root)
+    named = {
+        rect.get("data-room"): rect.get("data-prefab")
+        for rect in root.iter(SVG + "rect")
+        if rect.get("data-room")
+    }
+    assert named == tags
+    labels = {t.text for t in by_class(root, "legend").iter(SVG + "text")}
+    assert {"critical path", "prefab room"} <= labels
+    plain = ET.fromstring(preview_svg(level.scene_graph, level.minimap))
+    for name in ("wall", "room", "corridor"):
+        assert by_class(root, name, "path").get("d") == by_class(plain, name, "path").get("d")
+    assert ET.tostring(by_class(root, "markers")) == ET.tostring(by_class(plain, "markers"))
+    assert not {"critical path", "prefab room"} & {
+        t.text for t in by_class(plain, "legend").iter(SVG + "text")
+    }
 
 
 def test_the_same_level_gives_the_same_bytes() -> None:

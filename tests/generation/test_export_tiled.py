@@ -11,6 +11,7 @@ import pytest
 import pytiled_parser
 from hypothesis import given, settings
 from pytiled_parser import ObjectLayer, TiledMap, TileLayer
+from pytiled_parser.tiled_object import Polyline, Rectangle
 
 from levelforge.generation import encode_json, generate_level
 from levelforge.generation.export import EXPORTS
@@ -97,9 +98,124 @@ def assert_map_matches(graph: dict[str, Any], minimap: str, tiled: TiledMap) -> 
         tile_x, tile_y = obj.coordinates.x / TILE, obj.coordinates.y / TILE
         found.append((obj.class_, obj.name, tile_x, tile_y, dict(obj.properties or {})))
     assert found == expected_objects(graph)
-    ids = [obj.id for obj in entities.tiled_objects]
+    names = [found.name for found in tiled.layers]
+    if "constraints" in graph["spec"] or "prefabs" in graph["spec"]:
+        assert names == ["tiles", "entities", "design"]
+        assert_design_matches(graph, layer(tiled, "design"))
+    else:
+        assert names == ["tiles", "entities"]
+    ids = [obj.id for each in names[1:] for obj in layer(tiled, each).tiled_objects]
     assert ids == list(range(1, len(ids) + 1))
     assert tiled.next_object_id == len(ids) + 1
+
+
+def room_centre_pixels(room: dict[str, Any]) -> tuple[float, float]:
+    bounds = room["bounds"]
+    return (bounds["x"] + bounds["w"] / 2) * TILE, (bounds["y"] + bounds["h"] / 2) * TILE
+
+
+def assert_design_matches(graph: dict[str, Any], design: Any) -> None:
+    """The design layer: the critical path as a polyline through its rooms' centres, in
+    order, then one rectangle over the floor of each room tagged ``prefab:NAME``."""
+    assert isinstance(design, ObjectLayer)
+    rooms = {room["id"]: room for room in graph["rooms"]}
+    path, *prefabs = design.tiled_objects
+    assert isinstance(path, Polyline)
+    assert (path.name, path.class_) == ("critical_path", "critical_path")
+    points = [(path.coordinates.x + p.x, path.coordinates.y + p.y) for p in path.points]
+    assert points == [room_centre_pixels(rooms[room_id]) for room_id in graph["critical_path"]]
+    assert dict(path.properties or {}) == {"rooms": ",".join(graph["critical_path"])}
+    expected = [
+        (room["id"], tag.removeprefix("prefab:"), room["bounds"])
+        for room in graph["rooms"]
+        for tag in room["tags"]
+        if tag.startswith("prefab:")
+    ]
+    found = []
+    for obj in prefabs:
+        assert isinstance(obj, Rectangle)
+        assert obj.class_ == "prefab"
+        bounds = {
+            "x": obj.coordinates.x / TILE,
+            "y": obj.coordinates.y / TILE,
+            "w": obj.size.width / TILE,
+            "h": obj.size.height / TILE,
+        }
+        properties = dict(obj.properties or {})
+        assert properties["critical"] == (obj.name in graph["critical_path"])
+        found.append((obj.name, properties["prefab"], bounds))
+    assert found == expected
+
+
+SHRINE = ["##+##", "#...#", "+.$.#", "#...#", "#####"]
+
+
+def with_prefab_tags(graph: dict[str, Any], tags: dict[str, str]) -> dict[str, Any]:
+    """A copy of ``graph`` as a level with prefabs is (CONTRACT §4.1): its spec holds
+    ``prefabs`` and its rooms ``tags`` (id → prefab name) are tagged ``prefab:NAME``."""
+    tagged = json.loads(json.dumps(graph))
+    names = sorted(set(tags.values()))
+    tagged["spec"]["prefabs"] = [
+        {"name": name, "map": SHRINE, "count": 1, "placement": "any"} for name in names
+    ]
+    for room in tagged["rooms"]:
+        if room["id"] in tags:
+            room["tags"].append(f"prefab:{tags[room['id']]}")
+    return tagged
+
+
+def test_a_level_without_design_has_no_design_layer() -> None:
+    """Given a level whose spec has neither ``constraints`` nor ``prefabs``
+    When its tiled.json is written
+    Then it has its two layers only, as before designer controls existed."""
+    _, _, data = export({"seed": 12, "width": 60, "height": 40, "rooms": 12})
+
+    document = json.loads(data)
+
+    assert [lay["name"] for lay in document["layers"]] == ["tiles", "entities"]
+    assert document["nextlayerid"] == 3
+
+
+def test_constraints_alone_give_a_design_layer_with_the_critical_path() -> None:
+    """Given a level whose spec holds ``constraints`` (and no prefabs)
+    When its tiled.json is written and read back
+    Then its design layer holds the critical path alone, through its rooms' centres."""
+    level = generate_level({"seed": 12, "width": 60, "height": 40, "rooms": 12})
+    graph = json.loads(json.dumps(level.scene_graph))
+    graph["spec"]["constraints"] = {"critical_path_rooms": {"min": 3}}
+    _, tiled_json = EXPORTS["tiled.json"]
+
+    data = tiled_json(graph, level.minimap)
+
+    tiled = parse(data)
+    assert_map_matches(graph, level.minimap, tiled)
+    assert [obj.name for obj in layer(tiled, "design").tiled_objects] == ["critical_path"]
+    assert data == encode_json(tiled_map(graph, level.minimap))
+
+
+def test_prefab_rooms_and_the_critical_path_are_objects_of_the_design_layer() -> None:
+    """Given a level with prefabs whose scene graph tags a room off the critical path
+    ``prefab:shrine`` and one on it ``prefab:altar``
+    When its tiled.json is written and read by pytiled-parser
+    Then the design layer holds the critical path's polyline through its rooms' centres
+    and a ``prefab`` rectangle over each tagged room's floor, with the prefab's name and
+    whether it is on the path, ids following the entities'; both writers agree."""
+    level = generate_level({"seed": 31, "width": 60, "height": 40, "rooms": 12})
+    path = level.scene_graph["critical_path"]
+    side = next(room["id"] for room in level.scene_graph["rooms"] if room["id"] not in path)
+    graph = with_prefab_tags(level.scene_graph, {side: "shrine", path[1]: "altar"})
+    _, tiled_json = EXPORTS["tiled.json"]
+
+    data = tiled_json(graph, level.minimap)
+
+    tiled = parse(data)
+    assert_map_matches(graph, level.minimap, tiled)
+    prefabs = {obj.name: dict(obj.properties or {}) for obj in layer(tiled, "design").tiled_objects[1:]}
+    assert prefabs == {
+        side: {"prefab": "shrine", "critical": False},
+        path[1]: {"prefab": "altar", "critical": True},
+    }
+    assert data == encode_json(tiled_map(graph, level.minimap))
 
 
 @pytest.mark.parametrize("theme", THEMES)

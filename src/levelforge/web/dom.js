@@ -37,12 +37,17 @@ export function formatDuration(ms) {
 
 export function describeSpec(spec) {
   if (!spec) return "";
-  return [
+  const parts = [
     `seed ${spec.seed}`,
     `${spec.width}×${spec.height}`,
     `${spec.rooms} rooms`,
     `difficulty ${spec.difficulty}`,
     spec.theme,
     `loops ${spec.loops}`,
-  ].join(" · ");
+  ];
+  const constraints = Object.keys(spec.constraints ?? {});
+  if (constraints.length) parts.push(`constraints: ${constraints.join(", ")}`);
+  const prefabs = Array.isArray(spec.prefabs) ? spec.prefabs : [];
+  if (prefabs.length) parts.push(`prefabs: ${prefabs.map((p) => `${p.name} ×${p.count ?? 1}`).join(", ")}`);
+  return parts.join(" · ");
 }

@@ -1,13 +1,15 @@
 // The spec form (CONTRACT §4): limits as input attributes, the server's 422 shown beside
-// the field it names.
+// the field it names; the designer's controls (§4.1) in design.js.
 
 import { createJob } from "./api.js";
+import { clearDesignErrors, readDesign, setUpDesign, showDesignError } from "./design.js";
 import { $, setText, show } from "./dom.js";
 
 const FIELDS = ["seed", "width", "height", "rooms", "difficulty", "theme", "loops"];
 const TILES_PER_ROOM = 64;
 
-/** The spec the form describes; an empty seed is left out (the server draws one). */
+/** The spec the form describes; an empty seed is left out (the server draws one), and so
+ * are constraints and prefabs when the designer set none. */
 function readSpec(form) {
   const spec = {};
   for (const name of FIELDS) {
@@ -18,7 +20,7 @@ function readSpec(form) {
       spec[name] = input.valueAsNumber;
     }
   }
-  return spec;
+  return { ...spec, ...readDesign() };
 }
 
 function clearErrors(form) {
@@ -28,6 +30,7 @@ function clearErrors(form) {
     setText(slot, "");
     show(slot, false);
   }
+  clearDesignErrors();
   show($("form-error"), false);
 }
 
@@ -39,7 +42,9 @@ function showErrors(form, body) {
   for (const detail of details) {
     const slot = FIELDS.includes(detail?.field) ? $(`error-${detail.field}`) : null;
     if (!slot) {
-      general.push(detail?.message);
+      const shown = detail?.field == null ? null : showDesignError(detail.field, detail.message);
+      if (shown === null) general.push(detail?.message);
+      first = first ?? shown;
       continue;
     }
     const input = form.elements.namedItem(detail.field);
@@ -69,6 +74,7 @@ function updateRoomsHint(form) {
 export function setUpForm(onCreated) {
   const form = $("spec-form");
   const button = $("submit");
+  setUpDesign();
   form.addEventListener("input", () => updateRoomsHint(form));
   updateRoomsHint(form);
   form.addEventListener("submit", async (event) => {

@@ -2,6 +2,7 @@
 
 import { artifactHref, artifactText, producedArtifacts } from "./api.js";
 import { $, element, setText, show } from "./dom.js";
+import { hideMarks, prefabRooms, showMarks } from "./marks.js";
 
 const ZOOM_STEP = 1.25;
 const ZOOM_MAX = 8;
@@ -10,7 +11,7 @@ let blobUrls = []; // made for the level shown: revoked when it goes
 
 function setZoom(value) {
   zoom = Math.min(ZOOM_MAX, Math.max(1, value));
-  $("preview-img").style.width = `${zoom * 100}%`;
+  $("picture").style.width = `${zoom * 100}%`;
   setText($("zoom-level"), `${Math.round(zoom * 100)}%`);
 }
 
@@ -37,10 +38,18 @@ function showPicture(src) {
     img.src = src;
   } else {
     img.removeAttribute("src");
+    hideMarks();
   }
   show($("preview"), Boolean(src));
   show($("preview-missing"), !src);
   $("level").classList.toggle("with-picture", Boolean(src));
+}
+
+/** "shrine ×2, altar ×1": the prefab rooms by name, in the order they first appear. */
+function describePrefabs(sceneGraph) {
+  const counts = new Map();
+  for (const { prefab } of prefabRooms(sceneGraph)) counts.set(prefab, (counts.get(prefab) ?? 0) + 1);
+  return counts.size ? [...counts].map(([name, count]) => `${name} ×${count}`).join(", ") : null;
 }
 
 function showStats(sceneGraph, summary) {
@@ -50,7 +59,9 @@ function showStats(sceneGraph, summary) {
     ["Doors", stats.doors ?? summary?.doors],
     ["Locks", stats.locks],
     ["Enemies", stats.enemies ?? summary?.enemies],
+    ["Treasures", stats.treasures],
     ["Loops", stats.loops],
+    ["Prefab rooms", describePrefabs(sceneGraph)],
     [
       "Critical path",
       stats.critical_path_rooms == null
@@ -62,7 +73,7 @@ function showStats(sceneGraph, summary) {
   for (const [label, value] of rows) {
     if (value == null) continue;
     const group = element("div");
-    group.dataset.stat = label.toLowerCase().replace(" ", "-");
+    group.dataset.stat = label.toLowerCase().replaceAll(" ", "-");
     group.append(element("dt", label), element("dd", value));
     nodes.push(group);
   }
@@ -111,6 +122,7 @@ export async function showLevel(id, result, isCurrent) {
   if (!isCurrent()) return;
   setText($("minimap"), typeof result.asciiMinimap === "string" ? result.asciiMinimap : "Loading…");
   showStats(result.sceneGraph, result.summary);
+  if (picture && result.sceneGraph != null) showMarks(result.sceneGraph);
   show($("result"), true);
   if (typeof result.asciiMinimap !== "string") {
     const minimap = await artifactText(id, result, "minimap.txt", "asciiMinimap");
@@ -118,7 +130,9 @@ export async function showLevel(id, result, isCurrent) {
   }
   if (result.sceneGraph == null) {
     const graph = await sceneGraphOf(id, result);
-    if (isCurrent()) showStats(graph, result.summary);
+    if (!isCurrent()) return;
+    showStats(graph, result.summary);
+    if (picture && !$("preview").hidden) showMarks(graph);
   }
 }
 
@@ -127,6 +141,7 @@ export function hideLevel() {
   blobUrls = [];
   show($("result"), false);
   showPicture(null);
+  hideMarks();
   $("stats").replaceChildren();
   $("downloads").replaceChildren();
   setText($("minimap"), "");

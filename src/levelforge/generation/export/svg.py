@@ -6,7 +6,11 @@ about the grid (cave rooms are not rectangles): each class of tile is one ``<pat
 horizontal 1-tile strokes, one per run of tiles in a row, in relative coordinates, so a
 512x512 map stays a few hundred kilobytes. Doors, keys, treasure, enemies, the boss, the
 entrance and the exit are one ``<use>`` of a marker each, grouped by class in
-``<g class="markers">``; enemies are coloured by level on a fixed 1-10 scale.
+``<g class="markers">``; enemies are coloured by level on a fixed 1-10 scale. On a level
+whose spec asks for design (``constraints`` or ``prefabs``, CONTRACT §4.1), ``<g
+class="design">`` above them marks the critical path, a dashed line through the centres of
+its rooms from the entrance's to the exit's, and each prefab room, outlined on its wall
+ring (``data-prefab`` its name, ``data-room`` its id); the legend then names both.
 
 Every piece of text that comes from the scene graph is escaped. Pure: same input, same
 output.
@@ -22,6 +26,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from levelforge.generation.export.design import Design, design_for
+
 ROCK = "#16161d"
 WALL = "#5f5866"
 ROOM = "#d9cfb6"
@@ -33,6 +39,8 @@ TREASURE = "#37b24d"
 ENTRANCE = "#1c7ed6"
 EXIT = "#7048e8"
 BOSS = "#e03131"
+CRITICAL_PATH = "#ffd43b"
+PREFAB = "#22b8cf"
 INK = "#1a1a1a"
 TEXT = "#e9ecef"
 ENEMY_LEVELS = (
@@ -69,6 +77,13 @@ _DEFS = (
     '<path id="m-exit" d="M.08 .3H.5V.08L.94 .5L.5 .92V.7H.08z"/>'
     "</defs>"
 )
+_DESIGN_DEFS = (
+    "<defs>"
+    '<path id="m-path" d="M0 .5H1.2" fill="none" stroke-width=".3" stroke-dasharray=".45 .25"/>'
+    '<rect id="m-prefab" x=".1" y=".1" width=".8" height=".8" fill="none" stroke-width=".25"/>'
+    "</defs>"
+)
+"""The legend's swatches of the designer's marks, drawn only on a designed level."""
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"})
@@ -100,7 +115,7 @@ _FIRST = np.zeros(1, dtype=np.intp)
 
 def preview_svg(scene_graph: dict[str, Any], minimap: str) -> str:
     """The SVG picture of a level, as text."""
-    head, tail = svg_frame(scene_graph)
+    head, tail = svg_frame(scene_graph, design_for(scene_graph))
     width = scene_graph["size"]["w"]
     codes = np.frombuffer(minimap.encode(), dtype=np.uint8)
     parts = [
@@ -115,10 +130,11 @@ def preview_svg(scene_graph: dict[str, Any], minimap: str) -> str:
     return "".join(parts)
 
 
-def svg_frame(scene_graph: dict[str, Any]) -> tuple[str, str]:
+def svg_frame(scene_graph: dict[str, Any], design: Design | None = None) -> tuple[str, str]:
     """The picture around its tiles and markers: the head (up to the opened tiles group)
-    and the tail (the legend). Reads only the scene graph's ``schema``, ``seed``, ``spec``,
-    ``size`` and ``stats``, so the compiled core passes just those."""
+    and the tail (the design's marks when there is a ``design``, the legend). Reads only
+    the scene graph's ``schema``, ``seed``, ``spec``, ``size`` and ``stats``, so the
+    compiled core passes just those and the ``design`` it read from its scene graph."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
     scale = max(width, MIN_PICTURE_TILES) / LEGEND_UNITS_WIDE
     total_w, total_h = max(width, MIN_PICTURE_TILES), height + LEGEND_UNITS_HIGH * scale
@@ -135,12 +151,36 @@ def svg_frame(scene_graph: dict[str, Any]) -> tuple[str, str]:
         f'<rect class="rock" width="{_num(total_w)}" height="{_num(total_h)}" fill="{ROCK}"/>'
         '<g class="tiles" fill="none" shape-rendering="crispEdges">'
     )
+    marks, key = ("", _LEGEND_KEY) if design is None else (design_marks(design), _DESIGN_LEGEND_KEY)
     tail = (
+        f"{marks}"
         f'<g class="legend" transform="translate(0 {height}) scale({_num(scale)})" '
-        f'font-size="1.3" fill="{TEXT}"><text x=".8" y="2">{caption}</text>{_LEGEND_KEY}</g>'
+        f'font-size="1.3" fill="{TEXT}"><text x=".8" y="2">{caption}</text>{key}</g>'
         "</svg>\n"
     )
     return head, tail
+
+
+def design_marks(design: Design) -> str:
+    """The critical path's line and the prefab rooms' outlines, in tile units."""
+    line = "L".join([f"{_half(2 * b.x + b.w)} {_half(2 * b.y + b.h)}" for _, b in design.path])
+    rooms = "".join(
+        [
+            f'<rect data-room="{escape(p.room)}" data-prefab="{escape(p.prefab)}" x="{p.bounds.x - 0.5}" '
+            f'y="{p.bounds.y - 0.5}" width="{p.bounds.w + 1}" height="{p.bounds.h + 1}"/>'
+            for p in design.prefabs
+        ]
+    )
+    path = (
+        f'<path class="critical-path" stroke="{CRITICAL_PATH}" stroke-width=".35" stroke-opacity=".85" '
+        f'stroke-dasharray="1 .6" d="M{line}"/>'
+        if line
+        else ""
+    )
+    return (
+        f'{_DESIGN_DEFS}<g class="design" fill="none" stroke-linecap="round" stroke-linejoin="round">'
+        f'<g class="prefab-rooms" stroke="{PREFAB}" stroke-width=".45">{rooms}</g>{path}</g>'
+    )
 
 
 def escape(text: str) -> str:
@@ -262,6 +302,19 @@ _LEGEND_ENTRIES: tuple[tuple[str, str, str], ...] = (
     ("exit", EXIT, "m-exit"),
     ("boss", BOSS, "m-boss"),
 )
+_DESIGN_ENTRIES: tuple[tuple[str, str, str], ...] = (
+    ("critical path", CRITICAL_PATH, "m-path"),
+    ("prefab room", PREFAB, "m-prefab"),
+)
+
+
+_STROKED = frozenset({"m-path", "m-prefab"})
+"""Legend markers drawn as lines, in their entry's colour."""
+
+
+def _half(twice: int) -> str:
+    """``twice / 2`` as ``_num`` writes it (``7`` or ``3.5``), without formatting a float."""
+    return f"{twice >> 1}.5" if twice & 1 else str(twice >> 1)
 
 
 def _num(value: float) -> str:
@@ -270,14 +323,17 @@ def _num(value: float) -> str:
     return text or "0"
 
 
-def _legend_key() -> str:
-    """The legend's swatches and labels, in legend units (64 wide; the same for every level)."""
+def _legend_key(entries: tuple[tuple[str, str, str], ...]) -> str:
+    """The legend's swatches and labels, in legend units (64 wide; the same for every level
+    of a kind: designed or not)."""
     parts = []
-    for index, (label, colour, marker) in enumerate(_LEGEND_ENTRIES):
+    for index, (label, colour, marker) in enumerate(entries):
         x, y = 0.8 + (index % 4) * 16, 3.2 + (index // 4) * 2.4
+        paint = "stroke" if marker in _STROKED else "fill"
+        x_text, y_text = _num(x + 2.2), _num(y + 1.2)
         parts.append(
             f'<g class="legend-entry"><use href="#{marker}" transform="translate({_num(x)} {_num(y)}) '
-            f'scale(1.5)" fill="{colour}"/><text x="{_num(x + 2.2)}" y="{_num(y + 1.2)}">{label}</text></g>'
+            f'scale(1.5)" {paint}="{colour}"/><text x="{x_text}" y="{y_text}">{label}</text></g>'
         )
     parts.append('<g class="legend-scale"><text x=".8" y="11.6">enemy level</text>')
     for level, colour in enumerate(ENEMY_LEVELS, start=1):
@@ -291,4 +347,5 @@ def _legend_key() -> str:
     return "".join(parts)
 
 
-_LEGEND_KEY = _legend_key()
+_LEGEND_KEY = _legend_key(_LEGEND_ENTRIES)
+_DESIGN_LEGEND_KEY = _legend_key(_LEGEND_ENTRIES + _DESIGN_ENTRIES)

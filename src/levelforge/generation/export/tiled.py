@@ -4,6 +4,12 @@ Two layers: ``tiles``, a tile layer whose gids follow the minimap (0 for rock, t
 tile per kind of tile: wall, floor, door, locked door; the tiles under entities are floor),
 and ``entities``, an object layer with one rectangle object per door, key, treasure, enemy,
 entrance and exit, on the pixels of its tile, with its facts as typed custom properties.
+A level whose spec asks for design (``constraints`` or ``prefabs``, CONTRACT §4.1) has a
+third, ``design``: an object layer with the critical path, a polyline object through the
+centres of its rooms from the entrance's to the exit's (its ``rooms`` property their ids
+in order), then one rectangle object per prefab room over its floor (named by the room's
+id, class ``prefab``, its ``prefab`` property the prefab's name, ``critical`` whether it is
+on the critical path).
 
 The tileset is embedded and names an image, ``levelforge-tiles.png`` (four 16x16 tiles in
 a row, in gid order), that the service does not ship. Both Tiled and pytiled-parser load a
@@ -21,6 +27,8 @@ from __future__ import annotations
 import json
 from json.encoder import encode_basestring
 from typing import Any
+
+from levelforge.generation.export.design import Design, design_for
 
 TILE_SIZE = 16
 TILESET_IMAGE = "levelforge-tiles.png"
@@ -58,7 +66,10 @@ Property = dict[str, Any]
 def tiled_map(scene_graph: dict[str, Any], minimap: str) -> dict[str, Any]:
     """The Tiled JSON map of a level, as a JSON-ready dict."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
-    return _compose(scene_graph, tile_gids(minimap, width, height), entity_objects(scene_graph))
+    design = design_for(scene_graph)
+    objects = entity_objects(scene_graph)
+    marks = None if design is None else design_objects(design, len(objects))
+    return _compose(scene_graph, tile_gids(minimap, width, height), objects, marks)
 
 
 def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
@@ -72,20 +83,79 @@ def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
     data = bytearray(2 * len(digits) - 1)
     data[0::2] = digits
     data[1::2] = b"," * (len(digits) - 1)
-    head = map_head(scene_graph, _object_count(scene_graph))
-    return b"".join((head.encode(), data, _MIDDLE, entity_objects_json(scene_graph).encode(), _TAIL))
+    design, entities = design_for(scene_graph), _object_count(scene_graph)
+    head = map_head(scene_graph, entities, design)
+    written = b"".join((head.encode(), data, _MIDDLE, entity_objects_json(scene_graph).encode(), _TAIL))
+    return written if design is None else with_design_layer(written, design, entities)
 
 
-def map_head(scene_graph: dict[str, Any], objects: int) -> str:
-    """The JSON map up to its tiles' data, for a level of ``objects`` objects. Reads only
-    the scene graph's ``schema``, ``seed``, ``spec`` and ``size`` (the compiled core passes
-    just those)."""
+def with_design_layer(map_json: bytes, design: Design, entities: int) -> bytes:
+    """A map of two layers (``entities`` objects), as written up to ``_TAIL``, with its
+    ``design`` layer added after them (designed levels are few and made by the pure
+    pipeline: the layer is simply encoded)."""
+    if not map_json.endswith(_TAIL):
+        raise ValueError("not a map as tiled_json writes it")
+    layer = _JSON.encode(_design_layer(design_objects(design, entities)))
+    return b"".join((map_json[: -len(_LAYERS_END)], b",", layer.encode(), _LAYERS_END))
+
+
+def design_objects(design: Design, entities: int) -> list[dict[str, Any]]:
+    """The design layer's objects, ids from ``entities + 1``: the critical path's polyline,
+    then the prefab rooms."""
+    objects: list[dict[str, Any]] = []
+    if design.path:
+        centres = [
+            (TILE_SIZE * b.x + TILE_SIZE * b.w // 2, TILE_SIZE * b.y + TILE_SIZE * b.h // 2)
+            for _, b in design.path
+        ]
+        x0, y0 = centres[0]
+        path = _object(entities + 1, "critical_path", "critical_path", {"x": 0, "y": 0}, [])
+        path.update(x=x0, y=y0, width=0, height=0)
+        path["polyline"] = [{"x": x - x0, "y": y - y0} for x, y in centres]
+        path["properties"] = [_string("rooms", ",".join(room for room, _ in design.path))]
+        objects.append(path)
+    on_path = {room for room, _ in design.path}
+    for prefab in design.prefabs:
+        bounds = prefab.bounds
+        properties = [_string("prefab", prefab.prefab), _bool("critical", prefab.room in on_path)]
+        room = _object(
+            entities + len(objects) + 1, prefab.room, "prefab", {"x": bounds.x, "y": bounds.y}, properties
+        )
+        room.update(width=bounds.w * TILE_SIZE, height=bounds.h * TILE_SIZE)
+        objects.append(room)
+    return objects
+
+
+def _design_layer(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": 3,
+        "name": "design",
+        "type": "objectgroup",
+        "x": 0,
+        "y": 0,
+        "opacity": 1,
+        "visible": True,
+        "draworder": "index",
+        "objects": objects,
+    }
+
+
+def design_object_count(design: Design) -> int:
+    return (1 if design.path else 0) + len(design.prefabs)
+
+
+def map_head(scene_graph: dict[str, Any], objects: int, design: Design | None = None) -> str:
+    """The JSON map up to its tiles' data, for a level of ``objects`` entity objects (and
+    a design layer of ``design``'s marks, when there is one). Reads only the scene graph's
+    ``schema``, ``seed``, ``spec`` and ``size`` (the compiled core passes just those)."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
     spec, text = scene_graph["spec"], encode_basestring
+    layers, marks = (2, 0) if design is None else (3, design_object_count(design))
     return _HEAD % (
         width,
         height,
-        objects + 1,
+        layers + 1,
+        objects + marks + 1,
         text(scene_graph["schema"]),
         text(str(scene_graph["seed"])),
         spec["rooms"],
@@ -109,9 +179,14 @@ def _minimap_bytes(minimap: str, width: int, height: int) -> bytes:
     return encoded
 
 
-def _compose(scene_graph: dict[str, Any], data: list[int], objects: list[dict[str, Any]]) -> dict[str, Any]:
+def _compose(
+    scene_graph: dict[str, Any],
+    data: list[int],
+    objects: list[dict[str, Any]],
+    design: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
-    return {
+    composed = {
         "type": "map",
         "version": TILED_JSON_VERSION,
         "tiledversion": TILED_VERSION,
@@ -123,8 +198,8 @@ def _compose(scene_graph: dict[str, Any], data: list[int], objects: list[dict[st
         "tileheight": TILE_SIZE,
         "infinite": False,
         "compressionlevel": -1,
-        "nextlayerid": 3,
-        "nextobjectid": _object_count(scene_graph) + 1,
+        "nextlayerid": 3 if design is None else 4,
+        "nextobjectid": _object_count(scene_graph) + len(design or ()) + 1,
         "properties": _map_properties(scene_graph),
         "tilesets": [_tileset()],
         "layers": [
@@ -153,6 +228,9 @@ def _compose(scene_graph: dict[str, Any], data: list[int], objects: list[dict[st
             },
         ],
     }
+    if design is not None:
+        composed["layers"].append(_design_layer(design))
+    return composed
 
 
 def entity_objects(scene_graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -289,7 +367,7 @@ _HEAD = (
     f'{{"type":"map","version":"{TILED_JSON_VERSION}","tiledversion":"{TILED_VERSION}",'
     f'"orientation":"orthogonal","renderorder":"right-down","width":%d,"height":%d,'
     f'"tilewidth":{TILE_SIZE},"tileheight":{TILE_SIZE},"infinite":false,"compressionlevel":-1,'
-    '"nextlayerid":3,"nextobjectid":%d,"properties":[{"name":"schema","type":"string","value":%s},'
+    '"nextlayerid":%d,"nextobjectid":%d,"properties":[{"name":"schema","type":"string","value":%s},'
     '{"name":"seed","type":"string","value":%s},{"name":"rooms","type":"int","value":%d},'
     '{"name":"difficulty","type":"int","value":%d},{"name":"theme","type":"string","value":%s},'
     '{"name":"loops","type":"float","value":%s}],"tilesets":['
@@ -302,6 +380,9 @@ _MIDDLE = (
     b'"draworder":"topdown","objects":['
 )
 _TAIL = b"]}]}"
+_LAYERS_END = b"]}"
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""``encode_json``'s encoding."""
 _FRAME = f'"width":{TILE_SIZE},"height":{TILE_SIZE},"rotation":0,"visible":true,"properties":['
 _DOOR = (
     '{"id":%d,"name":%s,"type":"door","x":%d,"y":%d,' + _FRAME + '{"name":"locked","type":"bool","value":%s},'
