@@ -106,11 +106,6 @@ class JobCreate(LevelSpecIn):
 
     webhook: WebhookIn | None = Field(default=None, description="POSTed the job when it ends")
 
-    def spec(self) -> LevelSpecIn:
-        """The spec alone, as ``LevelSpecIn`` validated it (not validated twice)."""
-        fields = {name: getattr(self, name) for name in self.model_fields_set if name != "webhook"}
-        return LevelSpecIn.model_construct(_fields_set=set(fields), **fields)
-
 
 class DeliveryAttemptOut(CamelModel):
     """One attempt: when, the answer's status code (``null``: none came), how long it
