@@ -159,6 +159,7 @@ def test_when_the_attempts_run_out_the_job_fails_as_constraints_unmet(
     Then ConstraintsUnmet names the constraint and the attempts, and a worker reports
     it with error.code constraints_unmet."""
     monkeypatch.setattr(design, "PATH_TRIES", 0)
+    monkeypatch.setattr(design, "SEARCH_STEPS", 0)
 
     with pytest.raises(ConstraintsUnmet) as unmet:
         generate_level(EXAMPLE)

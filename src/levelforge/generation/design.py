@@ -25,7 +25,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,8 @@ PATH_TRIES = 12
 """Backbones tried on one layout."""
 BANDED_TRIES = 3
 """Banded layouts (the middle split anew each time) tried on one attempt, after the others."""
+SEARCH_STEPS = 20_000
+"""Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
 
 class Unmet(Exception):
@@ -251,7 +253,122 @@ def _plan_on(
         if tree is not None:
             loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    # the quick backbones grow greedily and miss long routes that must thread copies
+    design = (
+        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice)
+        if order is None and prefab_of
+        else None
+    )
+    if design is not None:
+        return design
     raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _searched_design(
+    count: int,
+    spec: Mapping[str, Any],
+    contacts: Sequence[Contact],
+    plain: Sequence[Contact],
+    links: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+    dice: Dice,
+) -> Design | None:
+    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``."""
+    required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
+    low, high = path_bounds(spec, len(required))
+    steps = _step_links(links, prefab_of, door_contacts)
+    for path in _searched_routes(steps, prefab_of, required, low, high, dice):
+        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+        if tree is not None:
+            loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
+            return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    return None
+
+
+def _step_links(
+    links: list[list[int]], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]]
+) -> list[list[int]]:
+    """``links`` (between ordinary rooms) and, both ways, the door contacts between every
+    copy that may stand on the path (not ``side``) and an ordinary room."""
+    steps = [list(rooms) for rooms in links]
+    for room, prefab in sorted(prefab_of.items()):
+        if prefab.placement == "side":
+            continue
+        for c in door_contacts[room]:
+            other = _other(c, room)
+            if other in prefab_of or room in steps[other]:
+                continue
+            steps[room].append(other)
+            steps[other].append(room)
+    return steps
+
+
+def _searched_routes(
+    steps: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    required: set[int],
+    low: int,
+    high: int,
+    dice: Dice,
+) -> Iterator[list[int]]:
+    """Simple routes over ``steps`` of ``low`` to ``high`` rooms between two ordinary rooms
+    through every copy of ``required``, a copy always between two ordinary rooms, found
+    depth first (fewest free neighbours first, as ``_grow``) within ``SEARCH_STEPS``
+    steps in all; on small layouts a route that can no longer reach ``low`` rooms is cut."""
+    count = len(steps)
+    ordinary = [room for room in range(count) if room not in prefab_of]
+    starts = sorted(ordinary, key=lambda _: dice.random())
+    starts.sort(key=lambda room: len(steps[room]))
+    budget = SEARCH_STEPS
+    small = count <= 400
+    for start in starts:
+        path, used = [start], {start}
+        stack = [_ranked(steps, start, used, dice)]
+        while stack and budget > 0:
+            budget -= 1
+            end = path[-1]
+            if low <= len(path) <= high and end not in prefab_of and required <= used:
+                yield list(path)
+            if len(path) < high and stack[-1]:
+                step = stack[-1].pop()
+                if step in used or (end in prefab_of and step in prefab_of):
+                    continue
+                path.append(step)
+                used.add(step)
+                if small and len(path) + _reachable(steps, step, used) < low:
+                    path.pop()
+                    used.discard(step)
+                    continue
+                stack.append(_ranked(steps, step, used, dice))
+                continue
+            stack.pop()
+            used.discard(path.pop())
+        if budget <= 0:
+            return
+
+
+def _ranked(steps: list[list[int]], room: int, used: set[int], dice: Dice) -> list[int]:
+    """The free neighbours of ``room``, the one to try first last (fewest free neighbours)."""
+    free = [
+        (sum(o not in used for o in steps[other]), dice.random(), other)
+        for other in steps[room]
+        if other not in used
+    ]
+    free.sort(reverse=True)
+    return [other for _, _, other in free]
+
+
+def _reachable(steps: list[list[int]], start: int, used: set[int]) -> int:
+    """The free rooms a route at ``start`` could still go on to."""
+    seen = {start}
+    queue = [start]
+    for room in queue:
+        for other in steps[room]:
+            if other not in seen and other not in used:
+                seen.add(other)
+                queue.append(other)
+    return len(seen) - 1
 
 
 def _component(links: list[list[int]], start: int, avoid: frozenset[int] = frozenset()) -> set[int]:
