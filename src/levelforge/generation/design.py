@@ -44,6 +44,9 @@ PATH_TRIES = 12
 """Backbones tried on one layout."""
 BANDED_TRIES = 3
 """Banded layouts (the middle split anew each time) tried on one attempt, after the others."""
+EXTRA_LAYOUT_TRIES = 60
+"""Random layouts tried after the banded ones on a small level (``EXTRA_LAYOUT_ROOMS``)."""
+EXTRA_LAYOUT_ROOMS = 40
 SEARCH_STEPS = 20_000
 """Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
@@ -101,6 +104,13 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
             return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
         except Unmet as exc:
             problem = exc
+    for _ in range(EXTRA_LAYOUT_TRIES if copies and spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+        layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
+        contacts = find_contacts(layout)
+        try:
+            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+        except Unmet:
+            continue  # the problem to name stays the one of the layouts tried before
     if not copies:  # rows of rooms walked in a serpentine: a route through every room
         layout, order = serpentine_layout(spec["width"], spec["height"], spec["rooms"], dice)
         return layout, _plan_on(layout, spec, {}, dice, find_contacts(layout), order)
