@@ -29,11 +29,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from levelforge.generation.bands import banded_layout
+from levelforge.generation.bands import Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import Contact, Slots, _rooted, _route, _shuffle, find_contacts
 from levelforge.generation.corridors import shaper_for
-from levelforge.generation.layout import MIN_SPAN, plan_layout
+from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
 from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
 from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
 from levelforge.generation.seeding import Dice
@@ -104,32 +104,60 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
             return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
         except Unmet as exc:
             problem = exc
-    for _ in range(EXTRA_LAYOUT_TRIES if copies and spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
-        layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
-        contacts = find_contacts(layout)
-        try:
-            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
-        except Unmet:
-            continue  # the problem to name stays the one of the layouts tried before
+    planned = _last_resort(spec, copies, dice) if copies else None
+    if planned is not None:
+        return planned
     if not copies:  # rows of rooms walked in a serpentine: a route through every room
         layout, order = serpentine_layout(spec["width"], spec["height"], spec["rooms"], dice)
         return layout, _plan_on(layout, spec, {}, dice, find_contacts(layout), order)
     raise problem
 
 
-def serpentine_layout(width: int, height: int, rooms: int, dice: Dice) -> tuple[Layout, list[int]]:
-    """Rooms in rows across the map, each row's regions side by side, and the route that
-    walks them row by row, left to right then right to left: every step is between two
-    regions sharing a line (along a row, or at a row's end the two end regions, one above
-    the other), so it passes through every room. Rows and columns are as many as fit
-    (``layout.capacity``); the spare length of each is dealt out at random."""
-    across = (width + 1) // MIN_SPAN
+def _last_resort(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """When neither random nor banded layouts gave a plan: on a small level many more
+    random layouts (cheap there), and, when no copy need stand on the path, the banded
+    layout with its middle walked in a serpentine (a route through every ordinary room)."""
+    for _ in range(EXTRA_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+        layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
+        contacts = find_contacts(layout)
+        try:
+            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+        except Unmet:
+            continue  # the problem to name stays the one of the layouts tried before
+    walked = sum(p.placement == "critical" for p in copies)
+    ordinary = spec["rooms"] - len(copies)
+    for _ in range(BANDED_TRIES if not walked and path_bounds(spec, 0)[0] <= ordinary else 0):
+        # no copy need stand on the path: the bands' middle walked in a serpentine
+        serpentine = banded_serpentine_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
+        if serpentine is None:
+            break
+        layout, prefab_of, order = serpentine
+        try:
+            return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout), order)
+        except Unmet:
+            continue
+    return None
+
+
+def serpentine_layout(
+    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None
+) -> tuple[Layout, list[int]]:
+    """Rooms in rows across the map (or across ``area`` of it), each row's regions side by
+    side, and the route that walks them row by row, left to right then right to left:
+    every step is between two regions sharing a line (along a row, or at a row's end the
+    two end regions, one above the other), so it passes through every room. Rows and
+    columns are as many as fit (``layout.capacity``); the spare length of each is dealt
+    out at random."""
+    x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
+    across = _fit(x0, x1, width)
     rows = -(-rooms // across)
-    lines = _lines(height, rows, dice)
+    lines = _lines(y0, y1, height, rows, dice)
     regions: list[Rect] = []
     for row in range(rows):
         count = rooms // rows + (row < rooms % rows)
-        columns = _lines(width, count, dice)
+        columns = _lines(x0, x1, width, count, dice)
         cells = [Rect(columns[i], lines[row], columns[i + 1], lines[row + 1]) for i in range(count)]
         regions += cells if row % 2 == 0 else cells[::-1]
     ordered = sorted(regions, key=lambda r: (r.y0, r.x0))
@@ -137,17 +165,36 @@ def serpentine_layout(width: int, height: int, rooms: int, dice: Dice) -> tuple[
     return Layout(width, height, tuple(ordered)), [index[region] for region in regions]
 
 
-def _lines(size: int, parts: int, dice: Dice) -> list[int]:
-    """``parts + 1`` lines from ``0`` to ``size - 1``, each part spanning at least a region
-    (``MIN_SPAN``, one less at the map's edges), the spare tiles dealt out at random."""
+def banded_serpentine_layout(
+    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, dict[int, Prefab], list[int]] | None:
+    """The banded layout (``bands``) with its middle walked as ``serpentine_layout``: a
+    route through every ordinary room, every copy facing the middle on a door side;
+    ``None`` when the bands do not fit."""
+    bands = plan_bands(width, height, rooms, copies)
+    if not isinstance(bands, Bands):
+        return None
+    middle, order = serpentine_layout(width, height, rooms - len(copies), dice, bands.middle)
+    owner = {region: prefab for prefab, region in bands.copies}
+    regions = sorted((*middle.regions, *owner), key=lambda r: (r.y0, r.x0))
+    index = {region: number for number, region in enumerate(regions)}
+    prefab_of = {index[region]: prefab for region, prefab in owner.items()}
+    route = [index[middle.regions[room]] for room in order]
+    return Layout(width, height, tuple(regions)), prefab_of, route
+
+
+def _lines(low: int, high: int, size: int, parts: int, dice: Dice) -> list[int]:
+    """``parts + 1`` lines from ``low`` to ``high`` (of ``0 … size - 1``), each part
+    spanning at least a region (``MIN_SPAN``, one less at the map's edges), the spare
+    tiles dealt out at random."""
     lengths = [MIN_SPAN] * parts
-    lengths[0] -= 1
-    lengths[-1] -= 1
+    lengths[0] -= low == 0
+    lengths[-1] -= high == size - 1
     if parts == 1:
-        lengths = [size - 1]
-    for _ in range(size - 1 - sum(lengths)):
+        lengths = [high - low]
+    for _ in range(high - low - sum(lengths)):
         lengths[dice.below(parts)] += 1
-    return [sum(lengths[:i]) for i in range(parts + 1)]
+    return [low + sum(lengths[:i]) for i in range(parts + 1)]
 
 
 def _sides(contact: Contact) -> tuple[str, str]:
