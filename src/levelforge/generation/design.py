@@ -126,19 +126,53 @@ def _last_resort(
             return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
         except Unmet:
             continue  # the problem to name stays the one of the layouts tried before
-    walked = sum(p.placement == "critical" for p in copies)
-    ordinary = spec["rooms"] - len(copies)
-    for _ in range(BANDED_TRIES if not walked and path_bounds(spec, 0)[0] <= ordinary else 0):
-        # no copy need stand on the path: the bands' middle walked in a serpentine
+    critical = sum(p.placement == "critical" for p in copies)
+    spare = max(0, path_bounds(spec, critical)[0] - (spec["rooms"] - len(copies)) - critical)
+    for _ in range(BANDED_TRIES):
+        # the bands' middle walked in a serpentine, each copy that must be walked through
+        # put on it between two rooms in a row along its door side
         serpentine = banded_serpentine_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
         if serpentine is None:
             break
         layout, prefab_of, order = serpentine
+        contacts = find_contacts(layout)
+        route = _walked_through(order, prefab_of, contacts, spare)
+        if route is None:
+            continue
         try:
-            return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout), order)
+            return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
         except Unmet:
             continue
     return None
+
+
+def _walked_through(
+    order: Sequence[int], prefab_of: Mapping[int, Prefab], contacts: Sequence[Contact], spare: int
+) -> list[int] | None:
+    """``order`` with every ``critical`` copy and ``spare`` ``any`` ones each put between two
+    consecutive rooms it touches on door sides, as early as can be (``None`` if one has
+    no such pair left)."""
+    route = list(order)
+    anys = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any"]
+    walked = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "critical"]
+    taken: set[int] = set()
+    for room in walked + anys:
+        if room not in walked and spare == 0:
+            break
+        near = {_other(c, room) for c in _door_contacts(contacts, room, prefab_of[room])} - set(prefab_of)
+        pairs = [
+            number
+            for number in range(len(route) - 1)
+            if route[number] in near and route[number + 1] in near and route[number] not in taken
+        ]
+        if not pairs:
+            if room in walked:
+                return None
+            continue
+        taken.update(route[pairs[0] : pairs[0] + 2])
+        route.insert(pairs[0] + 1, room)
+        spare -= room not in walked
+    return None if spare else route
 
 
 def serpentine_layout(
@@ -171,7 +205,7 @@ def banded_serpentine_layout(
     """The banded layout (``bands``) with its middle walked as ``serpentine_layout``: a
     route through every ordinary room, every copy facing the middle on a door side;
     ``None`` when the bands do not fit."""
-    bands = plan_bands(width, height, rooms, copies)
+    bands = plan_bands(width, height, rooms, copies, spread=True)
     if not isinstance(bands, Bands):
         return None
     middle, order = serpentine_layout(width, height, rooms - len(copies), dice, bands.middle)
@@ -300,7 +334,7 @@ def _plan_on(
                 through[other].append(room)
     for _ in range(PATH_TRIES if order is None else 1):
         path = (
-            list(order[:target])
+            _route_prefix(order, target, prefab_of)
             if order is not None
             else _backbone(links, through, ordinary, critical, target, dice)
         )
@@ -319,6 +353,13 @@ def _plan_on(
     if design is not None:
         return design
     raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _route_prefix(order: Sequence[int], target: int, prefab_of: Mapping[int, Prefab]) -> list[int]:
+    """The backbone on a route: its first ``target`` rooms, or more, up to the room after
+    its last copy (every copy on a route is one walked through)."""
+    last = max((number for number, room in enumerate(order) if room in prefab_of), default=-1)
+    return list(order[: max(target, last + 2)])
 
 
 def _searched_design(
