@@ -37,14 +37,18 @@ def plan_bands(
     width: int, height: int, rooms: int, copies: Sequence[Prefab], *, spread: bool = False
 ) -> Bands | tuple[Prefab, str]:
     """The bands of ``copies`` (largest first), or the copy that cannot be placed and why;
-    with ``spread``, the spare length of each band dealt out evenly among its copies
+    with ``spread``, each copy that may stand on the path put along the longer sides
+    where it can be, and the spare length of each band dealt out evenly among its copies
     (else the last one takes it all)."""
     bands: dict[str, list[Prefab]] = {"top": [], "bottom": [], "left": [], "right": []}
     load = dict.fromkeys(bands, 0)
     for prefab in copies:
         inside_w, inside_h = prefab.inside
         choices = [BAND_OF_SIDE[side] for side in ("S", "E", "N", "W") if prefab.door_offsets(side)]
-        band = min(choices, key=lambda b: load[b] / (width if b in ("top", "bottom") else height))
+        band = min(
+            choices,
+            key=lambda b: (spread and _away(b, prefab, width, height), _share(b, load, width, height)),
+        )
         bands[band].append(prefab)
         load[band] += (inside_w if band in ("top", "bottom") else inside_h) + 3
     top = max((p.inside[1] for p in bands["top"]), default=-2) + 2
@@ -72,6 +76,18 @@ def plan_bands(
             for prefab, (start, end) in zip(members, spans, strict=True)
         ]
     return Bands(tuple(placed), middle)
+
+
+def _share(band: str, load: dict[str, int], width: int, height: int) -> float:
+    return load[band] / (width if band in ("top", "bottom") else height)
+
+
+def _away(band: str, prefab: Prefab, width: int, height: int) -> bool:
+    """Whether ``band`` is not where a spread copy is best: one that may stand on the path
+    along the map's longer sides (it faces the most rooms in a row there), a ``side`` one
+    along the shorter."""
+    along_long = (band in ("top", "bottom")) == (width >= height)
+    return along_long == (prefab.placement == "side")
 
 
 def _region(band: str, start: int, end: int, middle: Rect, width: int, height: int) -> Rect:

@@ -155,21 +155,17 @@ def _walked_through(
     route = list(order)
     anys = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any"]
     walked = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "critical"]
-    taken: set[int] = set()
     for room in walked + anys:
         if room not in walked and spare == 0:
             break
         near = {_other(c, room) for c in _door_contacts(contacts, room, prefab_of[room])} - set(prefab_of)
         pairs = [
-            number
-            for number in range(len(route) - 1)
-            if route[number] in near and route[number + 1] in near and route[number] not in taken
+            number for number in range(len(route) - 1) if route[number] in near and route[number + 1] in near
         ]
         if not pairs:
             if room in walked:
                 return None
             continue
-        taken.update(route[pairs[0] : pairs[0] + 2])
         route.insert(pairs[0] + 1, room)
         spare -= room not in walked
     return None if spare else route
