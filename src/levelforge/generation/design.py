@@ -17,7 +17,12 @@ The room graph is planned before anything is carved:
    stays the one shortest route: the critical path has exactly the planned length.
 
 A plan that cannot be made on a layout is tried on another (a bounded number, from the
-step's own generator); ``Unmet`` names the constraint when none works.
+step's own generator); where the quick backbones fail on a layout, a bounded
+backtracking search looks for the route. Layouts of last resort: on small levels many
+more random ones, then the banded layout whose middle is walked in a serpentine with the
+copies to walk through put on it (a route through every ordinary room and those copies:
+the long critical paths asked of levels with prefabs). ``Unmet`` names the constraint
+when none works.
 """
 
 from __future__ import annotations
@@ -117,8 +122,9 @@ def _last_resort(
     spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
 ) -> tuple[Layout, Design] | None:
     """When neither random nor banded layouts gave a plan: on a small level many more
-    random layouts (cheap there), and, when no copy need stand on the path, the banded
-    layout with its middle walked in a serpentine (a route through every ordinary room)."""
+    random layouts (cheap there); then the banded layout with its middle walked in a
+    serpentine (a route through every ordinary room), each copy that must stand on the
+    path put on the route between two consecutive rooms it faces on a door side."""
     for _ in range(EXTRA_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
         layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
         contacts = find_contacts(layout)
