@@ -159,6 +159,8 @@ def test_when_the_attempts_run_out_the_job_fails_as_constraints_unmet(
     Then ConstraintsUnmet names the constraint and the attempts, and a worker reports
     it with error.code constraints_unmet."""
     monkeypatch.setattr(design, "PATH_TRIES", 0)
+    monkeypatch.setattr(design, "SEARCH_STEPS", 0)
+    monkeypatch.setattr(design, "BANDED_TRIES", 0)
 
     with pytest.raises(ConstraintsUnmet) as unmet:
         generate_level(EXAMPLE)
@@ -205,3 +207,444 @@ def test_a_short_designed_sweep_meets_everything(chunk: int) -> None:
         if found:
             failures[index] = found
     assert failures == {}
+
+
+LONG_PATHS_THROUGH_COPIES = [
+    {
+        "seed": 7968724667959384,
+        "width": 16,
+        "height": 201,
+        "rooms": 3,
+        "difficulty": 4,
+        "theme": "dungeon",
+        "loops": 0.16,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["#####", "#...#", "#...#", "+...#", "##++#"],
+                "count": 1,
+                "placement": "any",
+            }
+        ],
+        "constraints": {
+            "critical_path_rooms": {"min": 3, "max": 3},
+            "treasures": {"min": 0, "max": 6},
+            "pacing": "rising",
+        },
+    },
+    {
+        "seed": 41287734798053,
+        "width": 53,
+        "height": 39,
+        "rooms": 32,
+        "difficulty": 5,
+        "theme": "dungeon",
+        "loops": 0.65,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["#+########", "#e.......#", "#.......$#", "#........#", "##########"],
+                "count": 3,
+                "placement": "any",
+            },
+            {
+                "name": "vault-1",
+                "map": ["#+#######", "+$...$.$#", "#...$...#", "+.......#", "#########"],
+                "count": 2,
+                "placement": "any",
+            },
+            {
+                "name": "vault-2",
+                "map": [
+                    "######",
+                    "#....#",
+                    "#....#",
+                    "#....+",
+                    "#$...#",
+                    "#.e..#",
+                    "#....+",
+                    "#....#",
+                    "#....#",
+                    "######",
+                ],
+                "count": 1,
+                "placement": "any",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 28, "max": 28}, "treasures": {"min": 7, "max": 15}},
+    },
+    {
+        "seed": 205036355193840,
+        "width": 99,
+        "height": 319,
+        "rooms": 11,
+        "difficulty": 2,
+        "theme": "cave",
+        "loops": 0.62,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": [
+                    "######+###",
+                    "+........#",
+                    "#........#",
+                    "#.e......#",
+                    "#........#",
+                    "#......$.#",
+                    "##########",
+                ],
+                "count": 3,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-1",
+                "map": [
+                    "###+####",
+                    "#$.....#",
+                    "#......#",
+                    "#......#",
+                    "#......#",
+                    "#......#",
+                    "#......#",
+                    "########",
+                ],
+                "count": 1,
+                "placement": "any",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 11, "max": 11}, "locks": {"min": 5, "max": 5}},
+    },
+    {
+        "seed": 307777809722857,
+        "width": 88,
+        "height": 458,
+        "rooms": 11,
+        "difficulty": 9,
+        "theme": "dungeon",
+        "loops": 0.97,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["#######", "#$..e.#", "#.....#", "#.....+", "#.....#", "#.....#", "#######"],
+                "count": 2,
+                "placement": "any",
+            },
+            {
+                "name": "vault-1",
+                "map": ["#++##", "#...#", "#...#", "#.e.#", "#...#", "#...#", "###+#"],
+                "count": 2,
+                "placement": "critical",
+            },
+        ],
+        "constraints": {
+            "critical_path_rooms": {"min": 11, "max": 11},
+            "locks": {"min": 0},
+            "pacing": "rising",
+        },
+    },
+    {
+        "seed": 8582756801085724,
+        "width": 110,
+        "height": 36,
+        "rooms": 17,
+        "difficulty": 9,
+        "theme": "crypt",
+        "loops": 0.75,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["##########", "#e....$..#", "#..e.....+", "#$.e.....#", "####++####"],
+                "count": 1,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-1",
+                "map": [
+                    "###+###",
+                    "#.....#",
+                    "#.....#",
+                    "#.....#",
+                    "#.....#",
+                    "#.....#",
+                    "#.$...#",
+                    "#######",
+                ],
+                "count": 3,
+                "placement": "any",
+            },
+            {
+                "name": "vault-2",
+                "map": [
+                    "#####+####",
+                    "#......e.#",
+                    "#........#",
+                    "#.e....$.#",
+                    "#........#",
+                    "#e.......#",
+                    "#......$$#",
+                    "#.e$.....#",
+                    "##########",
+                ],
+                "count": 1,
+                "placement": "any",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 17, "max": 17}},
+    },
+    {
+        "seed": 4782356097731182,
+        "width": 66,
+        "height": 285,
+        "rooms": 24,
+        "difficulty": 2,
+        "theme": "crypt",
+        "loops": 0.39,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["#+####", "+....#", "#....#", "#e...+", "######"],
+                "count": 2,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-1",
+                "map": [
+                    "##########",
+                    "#........#",
+                    "#........#",
+                    "#.e..$...#",
+                    "+........#",
+                    "+........#",
+                    "#.$......#",
+                    "###+######",
+                ],
+                "count": 3,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-2",
+                "map": ["########", "#......#", "+......+", "#..$.$.#", "###+####"],
+                "count": 3,
+                "placement": "side",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 18}, "pacing": "rising"},
+    },
+    {
+        "seed": 4570731216262074,
+        "width": 16,
+        "height": 30,
+        "rooms": 5,
+        "difficulty": 3,
+        "theme": "crypt",
+        "loops": 0.26,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": [
+                    "#######",
+                    "#.....#",
+                    "#e..$.#",
+                    "#.....#",
+                    "#.e...#",
+                    "#.e...+",
+                    "#.....#",
+                    "#....$#",
+                    "#+#####",
+                ],
+                "count": 2,
+                "placement": "critical",
+            }
+        ],
+        "constraints": {"critical_path_rooms": {"min": 5, "max": 5}, "treasures": {"min": 2, "max": 8}},
+    },
+    {
+        "seed": 3536474246260031,
+        "width": 418,
+        "height": 50,
+        "rooms": 10,
+        "difficulty": 7,
+        "theme": "cave",
+        "loops": 0.94,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["######", "#....#", "#....#", "#..e.#", "#....#", "#....+", "#....#", "##+###"],
+                "count": 1,
+                "placement": "any",
+            },
+            {
+                "name": "vault-1",
+                "map": ["######", "#....#", "#....#", "#....#", "#....#", "#....+", "#....#", "#+####"],
+                "count": 3,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-2",
+                "map": [
+                    "####+####",
+                    "+..e....#",
+                    "#...$...#",
+                    "#.e.....#",
+                    "#$......#",
+                    "#e.ee$.e#",
+                    "#########",
+                ],
+                "count": 2,
+                "placement": "any",
+            },
+        ],
+        "constraints": {
+            "critical_path_rooms": {"min": 6},
+            "locks": {"max": 7},
+            "treasures": {"min": 1, "max": 7},
+        },
+    },
+    {
+        "seed": 7922658719432455,
+        "width": 20,
+        "height": 184,
+        "rooms": 14,
+        "difficulty": 1,
+        "theme": "cave",
+        "loops": 0.54,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": [
+                    "##########",
+                    "+....$...#",
+                    "#........#",
+                    "#.......e#",
+                    "#........#",
+                    "#....$...#",
+                    "#........#",
+                    "#........#",
+                    "##########",
+                ],
+                "count": 3,
+                "placement": "any",
+            },
+            {
+                "name": "vault-1",
+                "map": ["####+####", "#.......#", "#.......#", "+.$....e#", "#.......#", "#########"],
+                "count": 3,
+                "placement": "critical",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 14}, "enemies": {"min": 13, "max": 13}},
+    },
+    {
+        "seed": 6717094568307429,
+        "width": 480,
+        "height": 112,
+        "rooms": 586,
+        "difficulty": 3,
+        "theme": "dungeon",
+        "loops": 0.06,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": [
+                    "####+#####",
+                    "#........+",
+                    "#...e....#",
+                    "#e......$#",
+                    "#.....e..#",
+                    "#....e...#",
+                    "#........#",
+                    "#........#",
+                    "#.....e..#",
+                    "##########",
+                ],
+                "count": 3,
+                "placement": "critical",
+            },
+            {
+                "name": "vault-1",
+                "map": [
+                    "#######",
+                    "#....e+",
+                    "#.....+",
+                    "#.....#",
+                    "#.....#",
+                    "#..e..#",
+                    "#.....#",
+                    "#.....#",
+                    "#######",
+                ],
+                "count": 2,
+                "placement": "side",
+            },
+            {
+                "name": "vault-2",
+                "map": [
+                    "##+###",
+                    "#e...#",
+                    "#....#",
+                    "#....#",
+                    "#....#",
+                    "#....#",
+                    "#...e#",
+                    "#....#",
+                    "######",
+                ],
+                "count": 1,
+                "placement": "side",
+            },
+        ],
+        "constraints": {"critical_path_rooms": {"min": 546}, "enemies": {"max": 40}},
+    },
+    {
+        "seed": 3304336021245935,
+        "width": 59,
+        "height": 454,
+        "rooms": 418,
+        "difficulty": 8,
+        "theme": "cave",
+        "loops": 0.53,
+        "prefabs": [
+            {
+                "name": "vault-0",
+                "map": ["#+####+#", "#......#", "+......#", "#......#", "#...ee.#", "#.....$#", "########"],
+                "count": 3,
+                "placement": "any",
+            },
+            {
+                "name": "vault-1",
+                "map": ["####+###", "+e.....#", "#......#", "#......#", "+....e.#", "########"],
+                "count": 1,
+                "placement": "any",
+            },
+            {
+                "name": "vault-2",
+                "map": ["#####", "#...#", "#...#", "#...#", "+...+", "+...#", "#####"],
+                "count": 3,
+                "placement": "critical",
+            },
+        ],
+        "constraints": {
+            "critical_path_rooms": {"min": 417},
+            "enemies": {"min": 155},
+            "treasures": {"max": 214},
+        },
+    },
+]
+"""Designed sweep specs (``benchmarks/quality.py``, indices 2532, 2877, 4457, 7074, 8746,
+895, 1891, 2786, 4937, 1266, 7241) that ended ``constraints_unmet`` on
+``critical_path_rooms``: prefab copies and a critical path asked to cross (nearly) every
+room (the last five are met only by the banded serpentine layout of last resort)."""
+
+
+@pytest.mark.parametrize("spec", LONG_PATHS_THROUGH_COPIES, ids=lambda s: f"{s['rooms']}rooms-{s['seed']}")
+def test_long_critical_paths_through_prefab_copies_are_met(spec: dict[str, Any]) -> None:
+    """Given a spec whose critical path must cross nearly every room, prefab copies
+    among them (satisfiable: no 422 refuses it)
+    When its level is generated
+    Then it is made, and the checker finds every constraint, copy and rule met."""
+    level = generate_level(spec)
+
+    found = {rule: p for rule, p in check_by_rule(level.spec, level.scene_graph, level.minimap).items() if p}
+    assert found == {}
+    low = spec["constraints"]["critical_path_rooms"]["min"]
+    assert len(level.scene_graph["critical_path"]) >= low

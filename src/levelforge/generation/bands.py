@@ -33,14 +33,22 @@ class Bands(NamedTuple):
     middle: Rect
 
 
-def plan_bands(width: int, height: int, rooms: int, copies: Sequence[Prefab]) -> Bands | tuple[Prefab, str]:
-    """The bands of ``copies`` (largest first), or the copy that cannot be placed and why."""
+def plan_bands(
+    width: int, height: int, rooms: int, copies: Sequence[Prefab], *, spread: bool = False
+) -> Bands | tuple[Prefab, str]:
+    """The bands of ``copies`` (largest first), or the copy that cannot be placed and why;
+    with ``spread``, each copy that may stand on the path put along the longer sides
+    where it can be, and the spare length of each band dealt out evenly among its copies
+    (else the last one takes it all)."""
     bands: dict[str, list[Prefab]] = {"top": [], "bottom": [], "left": [], "right": []}
     load = dict.fromkeys(bands, 0)
     for prefab in copies:
         inside_w, inside_h = prefab.inside
         choices = [BAND_OF_SIDE[side] for side in ("S", "E", "N", "W") if prefab.door_offsets(side)]
-        band = min(choices, key=lambda b: load[b] / (width if b in ("top", "bottom") else height))
+        band = min(
+            choices,
+            key=lambda b: (spread and _away(b, prefab, width, height), _share(b, load, width, height)),
+        )
         bands[band].append(prefab)
         load[band] += (inside_w if band in ("top", "bottom") else inside_h) + 3
     top = max((p.inside[1] for p in bands["top"]), default=-2) + 2
@@ -58,7 +66,7 @@ def plan_bands(width: int, height: int, rooms: int, copies: Sequence[Prefab]) ->
             continue
         across = band in ("top", "bottom")
         low, high, size = (left, right, width) if across else (top, bottom, height)
-        spans = _pack(low, high, size, [p.inside[0] if across else p.inside[1] for p in members])
+        spans = _pack(low, high, size, [p.inside[0] if across else p.inside[1] for p in members], spread)
         if spans is None:
             return members[-1], f"the prefabs placed along the {band} of the map do not fit along it"
         if not across:  # the columns run the whole height
@@ -68,6 +76,18 @@ def plan_bands(width: int, height: int, rooms: int, copies: Sequence[Prefab]) ->
             for prefab, (start, end) in zip(members, spans, strict=True)
         ]
     return Bands(tuple(placed), middle)
+
+
+def _share(band: str, load: dict[str, int], width: int, height: int) -> float:
+    return load[band] / (width if band in ("top", "bottom") else height)
+
+
+def _away(band: str, prefab: Prefab, width: int, height: int) -> bool:
+    """Whether ``band`` is not where a spread copy is best: one that may stand on the path
+    along the map's longer sides (it faces the most rooms in a row there), a ``side`` one
+    along the shorter."""
+    along_long = (band in ("top", "bottom")) == (width >= height)
+    return along_long == (prefab.placement == "side")
 
 
 def _region(band: str, start: int, end: int, middle: Rect, width: int, height: int) -> Rect:
@@ -82,14 +102,20 @@ def _region(band: str, start: int, end: int, middle: Rect, width: int, height: i
     return Rect(right, start, width - 1, end)
 
 
-def _pack(low: int, high: int, size: int, lengths: Sequence[int]) -> list[tuple[int, int]] | None:
+def _pack(
+    low: int, high: int, size: int, lengths: Sequence[int], spread: bool = False
+) -> list[tuple[int, int]] | None:
     """Consecutive spans of lines ``low … high``, each with room for a floor of its length
-    (as ``rooms`` carves: two tiles in from a shared line, one from the map's edge); the
-    last one runs to ``high``."""
+    (as ``rooms`` carves: two tiles in from a shared line, one from the map's edge), with
+    ``spread`` each longer by an even share of the spare lines; the last one runs to ``high``."""
+    extra = 0
+    if spread:
+        needed = sum(lengths) + 3 * len(lengths) - (low == 0) + (1 if high == size - 1 else 2)
+        extra = max(0, high - low - needed) // len(lengths)
     spans = []
     start = low
     for length in lengths:
-        end = start + (1 if start == 0 else 2) + length + 1
+        end = start + (1 if start == 0 else 2) + length + 1 + extra
         spans.append((start, end))
         start = end
     last_start = spans[-1][0]

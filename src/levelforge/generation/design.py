@@ -17,7 +17,12 @@ The room graph is planned before anything is carved:
    stays the one shortest route: the critical path has exactly the planned length.
 
 A plan that cannot be made on a layout is tried on another (a bounded number, from the
-step's own generator); ``Unmet`` names the constraint when none works.
+step's own generator); where the quick backbones fail on a layout, a bounded
+backtracking search looks for the route. Layouts of last resort: on small levels many
+more random ones, then the banded layout whose middle is walked in a serpentine with the
+copies to walk through put on it (a route through every ordinary room and those copies:
+the long critical paths asked of levels with prefabs). ``Unmet`` names the constraint
+when none works.
 """
 
 from __future__ import annotations
@@ -25,15 +30,15 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from levelforge.generation.bands import banded_layout
+from levelforge.generation.bands import Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import Contact, Slots, _rooted, _route, _shuffle, find_contacts
 from levelforge.generation.corridors import shaper_for
-from levelforge.generation.layout import MIN_SPAN, plan_layout
+from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
 from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
 from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
 from levelforge.generation.seeding import Dice
@@ -44,6 +49,11 @@ PATH_TRIES = 12
 """Backbones tried on one layout."""
 BANDED_TRIES = 3
 """Banded layouts (the middle split anew each time) tried on one attempt, after the others."""
+EXTRA_LAYOUT_TRIES = 60
+"""Random layouts tried after the banded ones on a small level (``EXTRA_LAYOUT_ROOMS``)."""
+EXTRA_LAYOUT_ROOMS = 40
+SEARCH_STEPS = 20_000
+"""Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
 
 class Unmet(Exception):
@@ -99,25 +109,91 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
             return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
         except Unmet as exc:
             problem = exc
+    planned = _last_resort(spec, copies, dice) if copies else None
+    if planned is not None:
+        return planned
     if not copies:  # rows of rooms walked in a serpentine: a route through every room
         layout, order = serpentine_layout(spec["width"], spec["height"], spec["rooms"], dice)
         return layout, _plan_on(layout, spec, {}, dice, find_contacts(layout), order)
     raise problem
 
 
-def serpentine_layout(width: int, height: int, rooms: int, dice: Dice) -> tuple[Layout, list[int]]:
-    """Rooms in rows across the map, each row's regions side by side, and the route that
-    walks them row by row, left to right then right to left: every step is between two
-    regions sharing a line (along a row, or at a row's end the two end regions, one above
-    the other), so it passes through every room. Rows and columns are as many as fit
-    (``layout.capacity``); the spare length of each is dealt out at random."""
-    across = (width + 1) // MIN_SPAN
+def _last_resort(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """When neither random nor banded layouts gave a plan: on a small level many more
+    random layouts (cheap there); then the banded layout with its middle walked in a
+    serpentine (a route through every ordinary room), each copy that must stand on the
+    path put on the route between two consecutive rooms it faces on a door side."""
+    for _ in range(EXTRA_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+        layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
+        contacts = find_contacts(layout)
+        try:
+            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+        except Unmet:
+            continue  # the problem to name stays the one of the layouts tried before
+    critical = sum(p.placement == "critical" for p in copies)
+    spare = max(0, path_bounds(spec, critical)[0] - (spec["rooms"] - len(copies)) - critical)
+    for _ in range(BANDED_TRIES):
+        # the bands' middle walked in a serpentine, each copy that must be walked through
+        # put on it between two rooms in a row along its door side
+        serpentine = banded_serpentine_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
+        if serpentine is None:
+            break
+        layout, prefab_of, order = serpentine
+        contacts = find_contacts(layout)
+        route = _walked_through(order, prefab_of, contacts, spare)
+        if route is None:
+            continue
+        try:
+            return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
+        except Unmet:
+            continue
+    return None
+
+
+def _walked_through(
+    order: Sequence[int], prefab_of: Mapping[int, Prefab], contacts: Sequence[Contact], spare: int
+) -> list[int] | None:
+    """``order`` with every ``critical`` copy and ``spare`` ``any`` ones each put between two
+    consecutive rooms it touches on door sides, as early as can be (``None`` if one has
+    no such pair left)."""
+    route = list(order)
+    anys = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any"]
+    walked = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "critical"]
+    for room in walked + anys:
+        if room not in walked and spare == 0:
+            break
+        near = {_other(c, room) for c in _door_contacts(contacts, room, prefab_of[room])} - set(prefab_of)
+        pairs = [
+            number for number in range(len(route) - 1) if route[number] in near and route[number + 1] in near
+        ]
+        if not pairs:
+            if room in walked:
+                return None
+            continue
+        route.insert(pairs[0] + 1, room)
+        spare -= room not in walked
+    return None if spare else route
+
+
+def serpentine_layout(
+    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None
+) -> tuple[Layout, list[int]]:
+    """Rooms in rows across the map (or across ``area`` of it), each row's regions side by
+    side, and the route that walks them row by row, left to right then right to left:
+    every step is between two regions sharing a line (along a row, or at a row's end the
+    two end regions, one above the other), so it passes through every room. Rows and
+    columns are as many as fit (``layout.capacity``); the spare length of each is dealt
+    out at random."""
+    x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
+    across = _fit(x0, x1, width)
     rows = -(-rooms // across)
-    lines = _lines(height, rows, dice)
+    lines = _lines(y0, y1, height, rows, dice)
     regions: list[Rect] = []
     for row in range(rows):
         count = rooms // rows + (row < rooms % rows)
-        columns = _lines(width, count, dice)
+        columns = _lines(x0, x1, width, count, dice)
         cells = [Rect(columns[i], lines[row], columns[i + 1], lines[row + 1]) for i in range(count)]
         regions += cells if row % 2 == 0 else cells[::-1]
     ordered = sorted(regions, key=lambda r: (r.y0, r.x0))
@@ -125,17 +201,36 @@ def serpentine_layout(width: int, height: int, rooms: int, dice: Dice) -> tuple[
     return Layout(width, height, tuple(ordered)), [index[region] for region in regions]
 
 
-def _lines(size: int, parts: int, dice: Dice) -> list[int]:
-    """``parts + 1`` lines from ``0`` to ``size - 1``, each part spanning at least a region
-    (``MIN_SPAN``, one less at the map's edges), the spare tiles dealt out at random."""
+def banded_serpentine_layout(
+    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, dict[int, Prefab], list[int]] | None:
+    """The banded layout (``bands``) with its middle walked as ``serpentine_layout``: a
+    route through every ordinary room, every copy facing the middle on a door side;
+    ``None`` when the bands do not fit."""
+    bands = plan_bands(width, height, rooms, copies, spread=True)
+    if not isinstance(bands, Bands):
+        return None
+    middle, order = serpentine_layout(width, height, rooms - len(copies), dice, bands.middle)
+    owner = {region: prefab for prefab, region in bands.copies}
+    regions = sorted((*middle.regions, *owner), key=lambda r: (r.y0, r.x0))
+    index = {region: number for number, region in enumerate(regions)}
+    prefab_of = {index[region]: prefab for region, prefab in owner.items()}
+    route = [index[middle.regions[room]] for room in order]
+    return Layout(width, height, tuple(regions)), prefab_of, route
+
+
+def _lines(low: int, high: int, size: int, parts: int, dice: Dice) -> list[int]:
+    """``parts + 1`` lines from ``low`` to ``high`` (of ``0 … size - 1``), each part
+    spanning at least a region (``MIN_SPAN``, one less at the map's edges), the spare
+    tiles dealt out at random."""
     lengths = [MIN_SPAN] * parts
-    lengths[0] -= 1
-    lengths[-1] -= 1
+    lengths[0] -= low == 0
+    lengths[-1] -= high == size - 1
     if parts == 1:
-        lengths = [size - 1]
-    for _ in range(size - 1 - sum(lengths)):
+        lengths = [high - low]
+    for _ in range(high - low - sum(lengths)):
         lengths[dice.below(parts)] += 1
-    return [sum(lengths[:i]) for i in range(parts + 1)]
+    return [low + sum(lengths[:i]) for i in range(parts + 1)]
 
 
 def _sides(contact: Contact) -> tuple[str, str]:
@@ -241,7 +336,7 @@ def _plan_on(
                 through[other].append(room)
     for _ in range(PATH_TRIES if order is None else 1):
         path = (
-            list(order[:target])
+            _route_prefix(order, target, prefab_of)
             if order is not None
             else _backbone(links, through, ordinary, critical, target, dice)
         )
@@ -251,7 +346,129 @@ def _plan_on(
         if tree is not None:
             loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    # the quick backbones grow greedily and miss long routes that must thread copies
+    design = (
+        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice)
+        if order is None and prefab_of
+        else None
+    )
+    if design is not None:
+        return design
     raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _route_prefix(order: Sequence[int], target: int, prefab_of: Mapping[int, Prefab]) -> list[int]:
+    """The backbone on a route: its first ``target`` rooms, or more, up to the room after
+    its last copy (every copy on a route is one walked through)."""
+    last = max((number for number, room in enumerate(order) if room in prefab_of), default=-1)
+    return list(order[: max(target, last + 2)])
+
+
+def _searched_design(
+    count: int,
+    spec: Mapping[str, Any],
+    contacts: Sequence[Contact],
+    plain: Sequence[Contact],
+    links: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+    dice: Dice,
+) -> Design | None:
+    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``."""
+    required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
+    low, high = path_bounds(spec, len(required))
+    steps = _step_links(links, prefab_of, door_contacts)
+    for path in _searched_routes(steps, prefab_of, required, low, high, dice):
+        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+        if tree is not None:
+            loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
+            return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    return None
+
+
+def _step_links(
+    links: list[list[int]], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]]
+) -> list[list[int]]:
+    """``links`` (between ordinary rooms) and, both ways, the door contacts between every
+    copy that may stand on the path (not ``side``) and an ordinary room."""
+    steps = [list(rooms) for rooms in links]
+    for room, prefab in sorted(prefab_of.items()):
+        if prefab.placement == "side":
+            continue
+        for c in door_contacts[room]:
+            other = _other(c, room)
+            if other in prefab_of or room in steps[other]:
+                continue
+            steps[room].append(other)
+            steps[other].append(room)
+    return steps
+
+
+def _searched_routes(
+    steps: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    required: set[int],
+    low: int,
+    high: int,
+    dice: Dice,
+) -> Iterator[list[int]]:
+    """Simple routes over ``steps`` of ``low`` to ``high`` rooms between two ordinary rooms
+    through every copy of ``required``, a copy always between two ordinary rooms, found
+    depth first (fewest free neighbours first, as ``_grow``) within ``SEARCH_STEPS``
+    steps in all; on small layouts a route that can no longer reach ``low`` rooms is cut."""
+    count = len(steps)
+    ordinary = [room for room in range(count) if room not in prefab_of]
+    starts = sorted(ordinary, key=lambda _: dice.random())
+    starts.sort(key=lambda room: len(steps[room]))
+    budget = SEARCH_STEPS
+    small = count <= 400
+    for start in starts:
+        path, used = [start], {start}
+        stack = [_ranked(steps, start, used, dice)]
+        while stack and budget > 0:
+            budget -= 1
+            end = path[-1]
+            if low <= len(path) <= high and end not in prefab_of and required <= used:
+                yield list(path)
+            if len(path) < high and stack[-1]:
+                step = stack[-1].pop()
+                if step in used or (end in prefab_of and step in prefab_of):
+                    continue
+                path.append(step)
+                used.add(step)
+                if small and len(path) + _reachable(steps, step, used) < low:
+                    path.pop()
+                    used.discard(step)
+                    continue
+                stack.append(_ranked(steps, step, used, dice))
+                continue
+            stack.pop()
+            used.discard(path.pop())
+        if budget <= 0:
+            return
+
+
+def _ranked(steps: list[list[int]], room: int, used: set[int], dice: Dice) -> list[int]:
+    """The free neighbours of ``room``, the one to try first last (fewest free neighbours)."""
+    free = [
+        (sum(o not in used for o in steps[other]), dice.random(), other)
+        for other in steps[room]
+        if other not in used
+    ]
+    free.sort(reverse=True)
+    return [other for _, _, other in free]
+
+
+def _reachable(steps: list[list[int]], start: int, used: set[int]) -> int:
+    """The free rooms a route at ``start`` could still go on to."""
+    seen = {start}
+    queue = [start]
+    for room in queue:
+        for other in steps[room]:
+            if other not in seen and other not in used:
+                seen.add(other)
+                queue.append(other)
+    return len(seen) - 1
 
 
 def _component(links: list[list[int]], start: int, avoid: frozenset[int] = frozenset()) -> set[int]:
