@@ -648,3 +648,24 @@ def test_long_critical_paths_through_prefab_copies_are_met(spec: dict[str, Any])
     assert found == {}
     low = spec["constraints"]["critical_path_rooms"]["min"]
     assert len(level.scene_graph["critical_path"]) >= low
+
+
+#: found by the property test above: a 16x16 map with a critical and a side copy, which
+#: neither the bands (they do not fit) nor the random layouts arrange; whether a level can
+#: meet it at all is not settled yet (then a 422 rule is missing)
+TINY_TWO_COPIES = {
+    "seed": 0, "width": 16, "height": 16, "rooms": 4,
+    "prefabs": [
+        {"name": "vault-0", "count": 1, "placement": "critical",
+         "map": ["###+###", "#..e.$#", "#e....+", "#...e.#", "#.....#", "#.....#", "#######"]},
+        {"name": "vault-1", "count": 1, "placement": "side",
+         "map": ["#######", "#.....+", "#.....#", "#..e..+", "#.....#", "#...$.#", "#######"]},
+    ],
+    "constraints": {"critical_path_rooms": {"min": 2}, "treasures": {"max": 7}, "pacing": "rising"},
+}
+
+
+@pytest.mark.xfail(strict=True, raises=ConstraintsUnmet, reason="known defect of issue 21, open")
+def test_a_tiny_map_with_a_critical_and_a_side_copy_is_met() -> None:
+    level = generate_level(TINY_TWO_COPIES)
+    assert check_by_rule(level.spec, level.scene_graph, level.minimap) == {}
