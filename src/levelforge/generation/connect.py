@@ -129,14 +129,7 @@ def _loop_contacts(count: int, tree: list[Contact], spare: list[Contact], wanted
     depth, parent = _rooted(count, tree)
 
     def detour(contact: Contact) -> int:
-        a, b, steps = contact.a, contact.b, 0
-        while depth[a] > depth[b]:
-            a, steps = parent[a], steps + 1
-        while depth[b] > depth[a]:
-            b, steps = parent[b], steps + 1
-        while a != b:
-            a, b, steps = parent[a], parent[b], steps + 2
-        return steps
+        return _tree_distance(depth, parent, contact.a, contact.b)
 
     ranked = sorted(range(len(spare)), key=lambda i: -detour(spare[i]))
     chosen: list[int] = []
@@ -151,6 +144,18 @@ def _loop_contacts(count: int, tree: list[Contact], spare: list[Contact], wanted
         picked = set(chosen)
         chosen += [i for i in ranked if i not in picked][: wanted - len(chosen)]
     return [spare[i] for i in sorted(chosen)]
+
+
+def _tree_distance(depth: list[int], parent: list[int], a: int, b: int) -> int:
+    """Steps between rooms ``a`` and ``b`` along the tree (``_rooted``'s depths and parents)."""
+    steps = 0
+    while depth[a] > depth[b]:
+        a, steps = parent[a], steps + 1
+    while depth[b] > depth[a]:
+        b, steps = parent[b], steps + 1
+    while a != b:
+        a, b, steps = parent[a], parent[b], steps + 2
+    return steps
 
 
 def _rooted(count: int, tree: list[Contact]) -> tuple[list[int], list[int]]:

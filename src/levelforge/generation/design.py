@@ -36,7 +36,15 @@ from typing import Any
 
 from levelforge.generation.bands import Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
-from levelforge.generation.connect import Contact, Slots, _rooted, _route, _shuffle, find_contacts
+from levelforge.generation.connect import (
+    Contact,
+    Slots,
+    _rooted,
+    _route,
+    _shuffle,
+    _tree_distance,
+    find_contacts,
+)
 from levelforge.generation.corridors import shaper_for
 from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
 from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
@@ -630,14 +638,7 @@ def _loops(
     depth, parent = _rooted(count, tree)
 
     def detour(contact: Contact) -> int:
-        a, b, steps = contact.a, contact.b, 0
-        while depth[a] > depth[b]:
-            a, steps = parent[a], steps + 1
-        while depth[b] > depth[a]:
-            b, steps = parent[b], steps + 1
-        while a != b:
-            a, b, steps = parent[a], parent[b], steps + 2
-        return steps
+        return _tree_distance(depth, parent, contact.a, contact.b)
 
     links: list[list[int]] = [[] for _ in range(count)]
     for c in tree:
