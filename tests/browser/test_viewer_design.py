@@ -23,22 +23,12 @@ from levelforge.generation import generate_level
 from levelforge.generation.export import EXPORTS
 from levelforge.generation.export import svg as svg_export
 from tests.e2e.conftest import Deployment
+from tests.generation.designs import EXAMPLE, SHRINE
 
 from .test_viewer import create_job, finished_job, internal
 
 pytestmark = pytest.mark.e2e
-SHRINE = ["##+##", "#...#", "+.$.#", "#...#", "#####"]
-ISSUE_SPEC: dict[str, Any] = {
-    "seed": 7,
-    "rooms": 14,
-    "constraints": {
-        "critical_path_rooms": {"min": 6},
-        "locks": {"min": 2, "max": 3},
-        "treasures": {"min": 3},
-        "pacing": "rising",
-    },
-    "prefabs": [{"name": "shrine", "placement": "side", "count": 1, "map": SHRINE}],
-}
+ISSUE_SPEC = EXAMPLE  # the issue's curl example (tests/generation/designs.py)
 WEB = Path(__file__).parents[2] / "src" / "levelforge" / "web"
 TIMES = "\N{MULTIPLICATION SIGN}"
 PLAIN = {"width": 64, "height": 40, "rooms": 12, "difficulty": 3, "theme": "dungeon", "loops": 0.15}

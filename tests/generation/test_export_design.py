@@ -7,7 +7,6 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,20 +16,10 @@ from levelforge.generation.export import EXPORTS
 from levelforge.generation.export.design import Bounds, Design, PrefabRoom, design_for, design_of
 from levelforge.generation.export.tiled import tiled_map
 from levelforge.generation.spec import parse_spec
+from tests.generation.designs import EXAMPLE
 
 SVG = "{http://www.w3.org/2000/svg}"
-SHRINE = ["##+##", "#...#", "+.$.#", "#...#", "#####"]
-ISSUE_SPEC: dict[str, Any] = {
-    "seed": 7,
-    "rooms": 14,
-    "constraints": {
-        "critical_path_rooms": {"min": 6},
-        "locks": {"min": 2, "max": 3},
-        "treasures": {"min": 3},
-        "pacing": "rising",
-    },
-    "prefabs": [{"name": "shrine", "placement": "side", "count": 1, "map": SHRINE}],
-}
+ISSUE_SPEC = EXAMPLE  # the issue's curl example (tests/generation/designs.py)
 
 
 def test_the_marks_of_a_scene_graph_are_its_path_and_its_tagged_rooms() -> None:
