@@ -272,9 +272,13 @@ class Reporter:
 
     def complete(self, job_id: str, result: dict[str, Any]) -> Reply:
         """``result`` as ``artifacts.results.publish`` builds it (``RawJson`` copies inline)."""
-        body = b'{"result":' + encode_result(result) + b"}"
-        response = self._post_bytes(f"/internal/jobs/{job_id}/complete", body)
-        return Reply(terminal=response.status == 409)
+        return self.completion(job_id, result).send()
+
+    def completion(self, job_id: str, result: dict[str, Any]) -> Completion:
+        """The completion encoded, to be sent later: the worker encodes it while the last
+        step's report is on its way."""
+        content, headers = self._encode(b'{"result":' + encode_result(result) + b"}")
+        return Completion(self, f"/internal/jobs/{job_id}/complete", content, headers)
 
     def fail(self, job_id: str, failure: JobFailure) -> Reply:
         body = {"error": failure.model_dump(mode="json", exclude_none=True)}
@@ -349,6 +353,23 @@ class PendingStep:
         if response.status == 409:
             return Reply(terminal=True)
         return Reply(terminal=False, duplicate=bool(response.json().get("duplicate")))
+
+
+@dataclass
+class Completion:
+    """A completion encoded and not sent yet (``Reporter.completion``)."""
+
+    reporter: Reporter
+    path: str
+    content: bytes
+    headers: dict[str, str]
+
+    def send(self) -> Reply:
+        """Send it and wait for its final answer (retrying as every report does)."""
+        reporter = self.reporter
+        sent = reporter._send(self.path, self.content, self.headers)
+        response = reporter._settle(self.path, self.content, self.headers, sent)
+        return Reply(terminal=response.status == 409)
 
 
 def encode_body(data: bytes) -> tuple[bytes, dict[str, str]]:

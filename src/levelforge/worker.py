@@ -163,10 +163,11 @@ class Worker:
                 raise JobStopped
             pending = self.reporter.send_step(job_id, step)
             heartbeat.beat()
+        completion = self.reporter.completion(job_id, result)  # while the last report travels
         if pending is not None:
             self.settle_step(pending, job_id, "complete")
         try:
-            self.reporter.complete(job_id, result)
+            completion.send()
         except ReportTooLarge as exc:
             logger.error("result refused as too large: %s", exc, extra={"job_id": job_id})
             self.reporter.fail(job_id, result_too_large(exc))

@@ -7,6 +7,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from levelforge.jobs import ARTIFACTS
 from levelforge.ports import ArtifactStore
 
@@ -51,9 +53,10 @@ def publish(
 
 
 def encode_result(result: Mapping[str, Any]) -> bytes:
-    """The result as compact JSON, ``RawJson`` copies spliced in unchanged."""
+    """The result as compact JSON (orjson: the ~10 kB SVG copy is a string to escape), its
+    ``RawJson`` copies spliced in unchanged."""
     members = [
-        json.dumps(field).encode() + b":" + (value if isinstance(value, RawJson) else _encode(value))
+        orjson.dumps(field) + b":" + (value if isinstance(value, RawJson) else orjson.dumps(value))
         for field, value in result.items()
     ]
     return b"{" + b",".join(members) + b"}"
@@ -64,7 +67,3 @@ def decoded(result: Mapping[str, Any]) -> dict[str, Any]:
     return {
         field: json.loads(value) if isinstance(value, RawJson) else value for field, value in result.items()
     }
-
-
-def _encode(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
