@@ -77,6 +77,12 @@ class JobFailure(CamelModel):
     details: dict[str, Any] | None = None
 
 
+class ResultJson(bytes):
+    """A done job's result as JSON text (an object), as a worker sent it and the internal
+    API checked it: a store writes it as it is, without parsing ~40 kB into objects only
+    to write them out again."""
+
+
 class Job(CamelModel):
     """A job as the store holds it. URLs of artifacts are never stored (added at read)."""
 

@@ -16,6 +16,7 @@ from levelforge.jobs import (
     Job,
     JobFailure,
     JobStatus,
+    ResultJson,
     Step,
     cancelled_failure,
     timestamp,
@@ -30,7 +31,7 @@ def record_step(store: JobStore, job_id: str, step: Step) -> JobStatus:
     )
 
 
-def complete(store: JobStore, job_id: str, result: dict[str, Any]) -> Job:
+def complete(store: JobStore, job_id: str, result: dict[str, Any] | ResultJson) -> Job:
     return store.transition(
         job_id,
         to=JobStatus.DONE,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from levelforge.jobs import CamelModel, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import CamelModel, IdempotencyClaim, Job, JobFailure, JobStatus, ResultJson, Step
 
 
 @dataclass(frozen=True)
@@ -95,11 +95,13 @@ class JobStore(Protocol):
         to: JobStatus,
         allowed_from: frozenset[JobStatus],
         now: str,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | ResultJson | None = None,
         error: JobFailure | None = None,
     ) -> Job:
         """Move the job to ``to`` (with its result or error) if its status is in
-        ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``."""
+        ``allowed_from``. Returns the new job. Raises ``JobTerminal`` or ``JobNotFound``.
+        A result given as ``ResultJson`` is stored as that text and is not parsed back:
+        the returned job may come without it (its caller has it already)."""
         ...
 
     def queued_before(self, created_before: str, limit: int) -> list[str]:

@@ -482,3 +482,47 @@ def test_deeply_nested_json_in_a_worker_body_is_422(client, internal) -> None:
 
     assert_error(response, 422, "invalid_json")
     assert get_job(client, job["id"]) == job
+
+
+def test_a_result_is_kept_as_sent_whatever_its_layout(client, internal) -> None:
+    # Given a result sent with spaces, new lines, escapes and non-ASCII text
+    job = create_job(client)
+    result = {"summary": {"rooms": 3}, "asciiMinimap": "#.@\n#>#\n", "note": "caf\u00e9 \u2603",
+              "n": [1, 2.5]}
+    content = b'{ "result" :\n' + json.dumps(result, indent=2, ensure_ascii=True).encode() + b" }"
+
+    # When it completes the job
+    response = client.post(
+        f"/internal/jobs/{job['id']}/complete", content=content,
+        headers={**internal, "Content-Type": "application/json"},
+    )
+
+    # Then the job and its answer carry the same result, and the result is read back as sent
+    assert response.status_code == 200, response.text
+    assert response.json()["result"] == result
+    assert get_job(client, job["id"])["result"] == result
+    assert get_job(client, job["id"])["status"] == "done"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b'{"result": {"note": "\xff"}}', id="not-utf8"),
+        pytest.param(b'{"result": {"a": 1}, "result2": {}}', id="unknown-field"),
+        pytest.param(b'{"result": {"a": [1, }}', id="malformed"),
+        pytest.param(b'{"result": {"a": 1}} trailing', id="trailing"),
+        pytest.param(b'{"result": {"a": "\\ud800"}}', id="lone-surrogate"),
+    ],
+)
+def test_a_completion_that_is_not_strict_json_of_its_shape_is_422_and_writes_nothing(
+    client, internal, content
+) -> None:
+    job = create_job(client)
+
+    response = client.post(
+        f"/internal/jobs/{job['id']}/complete", content=content,
+        headers={**internal, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert get_job(client, job["id"]) == job

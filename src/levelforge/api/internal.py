@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import msgspec
 import orjson
 import pydantic_core
 from fastapi import FastAPI
@@ -38,7 +39,7 @@ from levelforge.api.requests import EVERY_RESPONSE, REQUEST_ID_HEADER, request_i
 from levelforge.api.schemas import CompleteIn, FailIn, StepIn, StepRecorded
 from levelforge.config import INTERNAL_BODY_LIMIT
 from levelforge.errors import JobTerminal, LevelforgeError, StepAlreadyRecorded
-from levelforge.jobs import Job, step_id_for
+from levelforge.jobs import Job, ResultJson, step_id_for
 from levelforge.logs import REQUEST_ID
 from levelforge.ports import ArtifactStore, JobStore
 from levelforge.resources import ErrorBody, JobPublic
@@ -160,7 +161,7 @@ class InternalApi:
         return b'{"recorded":true,"status":"%s"}' % status.value.encode()
 
     async def complete(self, request: Request) -> bytes:
-        result = parse_body(CompleteIn, request.body).result
+        result = parse_result(request.body)
         return await self.finish(request.job_id, "complete", lifecycle.complete, result)
 
     async def fail(self, request: Request) -> bytes:
@@ -174,18 +175,25 @@ class InternalApi:
         except JobTerminal:
             self.metrics.terminal_conflicts.labels(operation).inc()
             raise
-        self.metrics.jobs_finished.labels(job.status.value).inc()
-        code = job.error.code if job.error else None
-        logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job_id})
         if not self.writes.reads_are_free:
             self.changes.notify(job_id, job.status)
+            self.finished(job)
+            if isinstance(what, ResultJson) and job.result is None:  # not parsed back by the store
+                job = job.model_copy(update={"result": orjson.loads(what)})
             return present_json(job, self.artifacts, self.presign_expires_seconds)
         # the stored JSON, rather than serializing ~40 kB again; the long polls waiting for
-        # this job answer with it too, and are let go first: they are the callers waiting
+        # this job answer with it too, and are let go first (the log line and the metric
+        # after them): they are the callers waiting
         stored = await self.writes.read(self.store.get_json, job_id)
         self.changes.notify(job_id, job.status, stored)
         await asyncio.sleep(0)
+        self.finished(job)
         return present_stored(stored, self.artifacts, self.presign_expires_seconds)
+
+    def finished(self, job: Job) -> None:
+        self.metrics.jobs_finished.labels(job.status.value).inc()
+        code = job.error.code if job.error else None
+        logger.info("job %s%s", job.status.value, f": {code}" if code else "", extra={"job_id": job.id})
 
 
 async def read_request(headers: dict[bytes, bytes], receive: Receive) -> bytes:
@@ -203,6 +211,32 @@ async def read_request(headers: dict[bytes, bytes], receive: Receive) -> bytes:
             raise Refused(Answer(inflated, bad_gzip(inflated)))
         return inflated
     return body
+
+
+class _Completion(msgspec.Struct, forbid_unknown_fields=True):
+    result: msgspec.Raw
+
+
+_COMPLETION = msgspec.json.Decoder(_Completion)
+
+
+def parse_result(raw: bytes) -> ResultJson | dict[str, Any]:
+    """A completion's result as the JSON text it came in (``ResultJson``), stored as it is.
+
+    msgspec checks that the whole body is strict JSON of the shape ``{"result": {...}}``
+    without building it (a 35 kB result in ~30 µs, against ~160 µs to parse it into
+    objects and write them out again); the text is then checked to be UTF-8, which
+    msgspec leaves to its reader. A body it refuses is judged by the models
+    (``parse_body``), so that a refusal is the same ``422`` naming the field, and
+    whatever they accept is kept."""
+    try:
+        text = bytes(_COMPLETION.decode(raw).result)
+        text.decode("utf-8")
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        text = b""
+    if text.startswith(b"{"):
+        return ResultJson(text)
+    return parse_body(CompleteIn, raw).result
 
 
 def parse_body(model: type[M], raw: bytes) -> M:

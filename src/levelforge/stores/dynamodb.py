@@ -50,7 +50,16 @@ from levelforge.errors import (
     StepAlreadyRecorded,
     StoreUnavailable,
 )
-from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import (
+    DEFAULT_TENANT,
+    TERMINAL,
+    IdempotencyClaim,
+    Job,
+    JobFailure,
+    JobStatus,
+    ResultJson,
+    Step,
+)
 from levelforge.ports import Created, JobJson, PageAfter
 from levelforge.stores.dynamodb_deliveries import URL_ATTRIBUTE, DynamoDeliveries
 
@@ -122,8 +131,9 @@ def _step_condition(
     return " AND ".join(parts), values
 
 
-def _pack(result: Mapping[str, Any]) -> bytes:
-    return gzip.compress(_dumps(result).encode(), compresslevel=6, mtime=0)
+def _pack(result: Mapping[str, Any] | ResultJson) -> bytes:
+    text = bytes(result) if isinstance(result, ResultJson) else _dumps(result).encode()
+    return gzip.compress(text, compresslevel=6, mtime=0)
 
 
 def _bounded(error: JobFailure) -> JobFailure:
@@ -401,7 +411,7 @@ class DynamoJobStore(DynamoDeliveries):
 
     def transition(
         self, job_id: str, *, to: JobStatus, allowed_from: frozenset[JobStatus], now: str,
-        result: dict[str, Any] | None = None, error: JobFailure | None = None,
+        result: dict[str, Any] | ResultJson | None = None, error: JobFailure | None = None,
     ) -> Job:
         sets = ["#status = :to", "#updatedAt = :now"]
         values: dict[str, Any] = {":to": _s(to.value), ":now": _s(now)}
@@ -447,7 +457,7 @@ class DynamoJobStore(DynamoDeliveries):
             raise _refusal(refused.get("Item"), job_id, None)
         # what ALL_NEW would have answered (a transaction answers nothing)
         changed: dict[str, Any] = {"status": to, "updated_at": now}
-        if result is not None:
+        if result is not None and not isinstance(result, ResultJson):
             changed["result"] = result
         if error is not None:
             changed["error"] = _bounded(error)

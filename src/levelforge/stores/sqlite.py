@@ -37,7 +37,16 @@ from levelforge.errors import (
     JobTerminal,
     StepAlreadyRecorded,
 )
-from levelforge.jobs import DEFAULT_TENANT, TERMINAL, IdempotencyClaim, Job, JobFailure, JobStatus, Step
+from levelforge.jobs import (
+    DEFAULT_TENANT,
+    TERMINAL,
+    IdempotencyClaim,
+    Job,
+    JobFailure,
+    JobStatus,
+    ResultJson,
+    Step,
+)
 from levelforge.ports import (
     Created,
     Delivery,
@@ -187,7 +196,8 @@ def _append_step_sql(allowed: int, start: int) -> str:
 
 @lru_cache(maxsize=32)
 def _transition_sql(allowed: int, with_result: bool) -> str:
-    """The result, when there is one, is stored as given: compact JSON by ``_dumps``."""
+    """The result, when there is one, is stored as given: compact JSON by ``_dumps``, or
+    the text of a ``ResultJson``."""
     returning = _JOB_JSON_WITHOUT_RESULT if with_result else _JOB_JSON
     return (
         "UPDATE jobs SET status = ?, updated_at = ?, result = ?, error = json(?) "
@@ -346,11 +356,11 @@ class SqliteJobStore(GroupedWrites):
 
     def transition(
         self, job_id: str, *, to: JobStatus, allowed_from: frozenset[JobStatus], now: str,
-        result: dict[str, Any] | None = None, error: JobFailure | None = None,
+        result: dict[str, Any] | ResultJson | None = None, error: JobFailure | None = None,
     ) -> Job:
         params = (
             to.value, now,
-            None if result is None else _dumps(result),
+            None if result is None else result.decode() if isinstance(result, ResultJson) else _dumps(result),
             None if error is None else error.model_dump_json(by_alias=True),
             job_id, *_values(allowed_from),
         )
@@ -366,7 +376,9 @@ class SqliteJobStore(GroupedWrites):
         if recorded and self.on_delivery_recorded is not None:
             # committed now, or (in a group) before a callback scheduled from here runs
             self.on_delivery_recorded()
-        return job if result is None else job.model_copy(update={"result": result})
+        if result is None or isinstance(result, ResultJson):
+            return job
+        return job.model_copy(update={"result": result})
 
     @staticmethod
     def _record_delivery(connection: sqlite3.Connection, job: Job) -> None:
