@@ -55,7 +55,7 @@ bench: $(STAMP)
 BENCH_JOBS_ARGS ?=
 bench-jobs: $(STAMP)
 	command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
-	$(BIN)/python -m pip install --quiet -r benchmarks/requirements-peer.txt
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' -r benchmarks/requirements-peer.txt
 	$(BIN)/python benchmarks/bench_jobs.py $(BENCH_JOBS_ARGS)
 
 ## the same burst on the AWS backends (ministack): CPU per process and where the time goes

@@ -49,6 +49,9 @@ BIN = Path(sys.executable).parent
 MARK = "@@bench "  # as in _bench_common
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PHASES = ("throughput", "latency")
+#: levelforge's latency again with its client on httpx rather than urllib3 (reported beside
+#: the gate's row, against the same peer figure)
+EXTRA_PHASES = {"levelforge": ("latencyHttpx",)}
 #: issue 15's gates, ratios levelforge/peer in the same run: (metric, gate, aim, higher is better)
 GATES: list[tuple[str, str, float, float, bool]] = [
     ("burst jobs/s", "throughput.jobsPerS", 1.0, 1.5, True),
@@ -346,7 +349,7 @@ def run_one(system: Levelforge | CeleryPeer, args: argparse.Namespace, procs: Pr
                     "--warmup", str(args.warmup), "--submitters", str(args.submitters)]
         client = Client(procs, command, workdir, getattr(system, "env", dict(os.environ)))
         record["warmup"] = client.expect("ready", 180)
-        for phase in PHASES:
+        for phase in (*PHASES, *EXTRA_PHASES.get(system.name, ())):
             record[phase] = measure(phase, client, system.roots, procs)
             if record[phase]["failed"]:
                 raise BenchmarkError(f"{system.name}: {record[phase]['failed']} jobs failed in {phase}")
@@ -430,6 +433,7 @@ METRICS: list[tuple[str, str, str, bool]] = [
     ("latency p90, ms", "latency", "p90Ms", False),
     ("latency p99, ms", "latency", "p99Ms", False),
     ("  p50 to done by the server clock", "latency", "stampedP50Ms", False),
+    ("  p50, levelforge's client on httpx", "latencyHttpx", "p50Ms", False),
     ("server CPU per job (burst), ms", "throughput", "serverCpuMsPerJob", False),
     ("server CPU per job (latency), ms", "latency", "serverCpuMsPerJob", False),
     ("server cores busy (burst)", "throughput", "serverCoresBusy", False),
@@ -446,10 +450,10 @@ def summarise(runs: list[dict[str, Any]], systems: list[str]) -> dict[str, dict[
         mine = [run for run in runs if run["system"] == name]
         summary[name] = {
             f"{phase}.{key}": statistics.median(
-                float(run[phase][key]) for run in mine if run[phase].get(key) is not None
+                float(run[phase][key]) for run in mine if run.get(phase, {}).get(key) is not None
             )
             for _, phase, key, _ in METRICS
-            if mine and any(run[phase].get(key) is not None for run in mine)
+            if mine and any(run.get(phase, {}).get(key) is not None for run in mine)
         }
     return summary
 
@@ -461,7 +465,8 @@ def report(summary: dict[str, dict[str, float]], runs: int) -> tuple[str, dict[s
              f"{'':34}{'levelforge':>12}{'peer':>12}{'lf/peer':>10}"]
     for label, phase, key, _higher in METRICS:
         metric = f"{phase}.{key}"
-        a, b = lf.get(metric), peer.get(metric)
+        # the extra phases have no peer run of their own: the peer's latency is their match
+        a, b = lf.get(metric), peer.get(metric.replace("latencyHttpx.", "latency."))
         if a is not None and b:
             ratios[metric] = a / b
         cells = [f"{v:12.2f}" if v is not None else f"{'-':>12}" for v in (a, b)]
