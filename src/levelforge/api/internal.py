@@ -179,7 +179,7 @@ class InternalApi:
             self.changes.notify(job_id, job.status)
             self.finished(job)
             if isinstance(what, ResultJson) and job.result is None:  # not parsed back by the store
-                job = job.model_copy(update={"result": orjson.loads(what)})
+                job = job.model_copy(update={"result": orjson.loads(bytes(what))})
             return present_json(job, self.artifacts, self.presign_expires_seconds)
         # the stored JSON, rather than serializing ~40 kB again; the long polls waiting for
         # this job answer with it too, and are let go first (the log line and the metric
