@@ -337,6 +337,11 @@ THEMES = ("dungeon", "crypt", "cave")
 
 cdef list _KINDS = [[kind.encode() for kind in BESTIARY[theme][0]] + [BESTIARY[theme][1].encode()]
                     for theme in THEMES]
+cdef list _KIND_INDEX = [{kind: k for k, kind in enumerate((*BESTIARY[theme][0], BESTIARY[theme][1]))}
+                         for theme in THEMES]
+"""Per theme: the index of each enemy type in ``_KIND_NAMES``."""
+_PREFAB_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+"""A prefab's name as the spec allows it (CONTRACT §4.1): nothing to escape in JSON or XML."""
 
 
 def _pieces(template, int count):
@@ -461,9 +466,14 @@ cdef class Core:
     cdef bytes minimap_bytes
     cdef object minimap_text
     cdef int locked_doors, path_tiles
+    # a blueprint built in Python (``load_blueprint``): a designed level
+    cdef int attempt
+    cdef bint designed
+    cdef list prefab_tags
 
     def __cinit__(self):
         self.rx0 = NULL
+        self.attempt = 1
 
     def __init__(self, spec, str spec_json):
         self.seed_obj = spec["seed"]
@@ -1478,6 +1488,155 @@ cdef class Core:
             PyMem_Free(on_path)
         return 0
 
+    # ------------------------------------------------------------ a blueprint built in Python
+
+    def load_blueprint(self, blueprint):
+        """A level built by the Python steps (a designed level's: ``design`` and ``contents``
+        plan and place it, CONTRACT §4.1) put on the core's arrays, so that the checks
+        (``validate``, as ``validate(designed=True)``), the scene graph, the minimap and the
+        exports run here. ``Fallback`` when the blueprint is not as the core's own levels
+        are (an id that is not its position, an index out of range, two doors on a tile, an
+        enemy type of another theme, a value of another type): the pure pipeline then
+        takes it as it is."""
+        try:
+            self.load_rooms(blueprint)
+            self.load_corridors(blueprint.network)
+            self.load_locks(blueprint.locks)
+            self.load_population(blueprint.population)
+            self.load_prefab_tags(blueprint.prefab_names)
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            raise Fallback(f"a blueprint the core does not take: {exc}") from exc
+        self.designed = True
+        self.attempt = blueprint.attempt
+        self.build_links()
+
+    cdef int load_rooms(self, blueprint) except -1:
+        cdef int n = self.N, i, first, last, total
+        rooms = blueprint.rooms
+        if len(rooms) != n or blueprint.layout.width != self.W or blueprint.layout.height != self.H:
+            raise Fallback("not the spec's rooms or size")
+        for i in range(n):
+            index, _region, floor, spans = rooms[i]
+            if index != i:
+                raise Fallback("a room id that is not its position")
+            self.fx0[i], self.fy0[i], self.fx1[i], self.fy1[i] = floor
+            if spans is None:
+                self.span_off[i] = -1
+                continue
+            if len(spans) != self.fy1[i] - self.fy0[i] + 1:
+                raise Fallback("a cavern with rows other than its bounds'")
+            self.span_off[i] = <int>(self.spans.n // 2)
+            total = 0
+            for first, last in spans:
+                iv_push2(&self.spans, first, last)
+                total += last - first + 1
+            self.area[i] = total
+        return 0
+
+    cdef int load_corridors(self, network) except -1:
+        cdef int n = self.N, k, a, b, route, ax, ay, bx, by, x, y
+        corridors = network.corridors
+        for k in range(len(corridors)):
+            index, a, b, door_a, door_b, tiles, loop, route = corridors[k]
+            ax, ay = door_a
+            bx, by = door_b
+            if index != k or not (0 <= a < n and 0 <= b < n) or not 0 <= route <= len(tiles):
+                raise Fallback("a corridor unlike the core's")
+            if loop is not True and loop is not False:
+                raise Fallback("a corridor's loop not a bool")
+            iv_reserve(&self.corr, 10)
+            iv_push2(&self.corr, a, b)
+            iv_push2(&self.corr, ax, ay)
+            iv_push2(&self.corr, bx, by)
+            iv_push2(&self.corr, 1 if loop else 0, route)
+            iv_push2(&self.corr, <int>(self.tiles.n // 2), len(tiles))
+            iv_reserve(&self.tiles, 2 * len(tiles))
+            for x, y in tiles:
+                iv_push2(&self.tiles, x, y)
+        self.nloops, self.npossible = network.loops, network.possible
+        return 0
+
+    cdef int load_locks(self, locks) except -1:
+        cdef int n = self.N, W = self.W, H = self.H, ncorr = <int>(self.corr.n // 10), k, x, y
+        cdef int room, corridor, number, nkeys = len(locks.keys), ndoors, side
+        doors = locks.doors
+        ndoors = len(doors)
+        self.locked_doors = 0
+        for k in range(ndoors):
+            index, (x, y), room, corridor, key = doors[k]
+            number = -1 if key is None else key
+            if index != k or not (0 <= room < n and 0 <= corridor < ncorr and -1 <= number < nkeys):
+                raise Fallback("a door unlike the core's")
+            if not (0 <= x < W and 0 <= y < H) or self.door_at[y * W + x]:
+                raise Fallback("a door off the map, or two on one tile")
+            iv_reserve(&self.doors, 5)
+            iv_push2(&self.doors, x, y)
+            iv_push2(&self.doors, room, corridor)
+            iv_push(&self.doors, number)
+            self.door_at[y * W + x] = k + 1
+            self.locked_doors += number >= 0
+        for k in range(ncorr):
+            for side in range(2):
+                x, y = self.corr.d[10 * k + 2 + 2 * side], self.corr.d[10 * k + 3 + 2 * side]
+                if not (0 <= x < W and 0 <= y < H) or not self.door_at[y * W + x]:
+                    raise Fallback("a corridor's end that is not a door")
+        for k in range(nkeys):
+            index, kind, room, (x, y), opens = locks.keys[k]
+            if index != k or kind != "key" or not 0 <= room < n:
+                raise Fallback("a key unlike the core's")
+            iv_reserve(&self.keys, 5)
+            iv_push2(&self.keys, room, x)
+            iv_push2(&self.keys, y, <int>self.opens.n)
+            iv_push(&self.keys, len(opens))
+            for number in opens:
+                if not 0 <= number < ndoors:
+                    raise Fallback("a key opening no door")
+                iv_push(&self.opens, number)
+        self.entrance, (self.ex, self.ey) = locks.entrance
+        self.exit_room, (self.xx, self.xy) = locks.exit
+        if not (0 <= self.entrance < n and 0 <= self.exit_room < n) or len(locks.distance) != n:
+            raise Fallback("an entrance, exit or distances unlike the core's")
+        for room in locks.critical_path:
+            if not 0 <= room < n:
+                raise Fallback("a critical path through no room")
+            iv_push(&self.critical, room)
+        for corridor in locks.critical_corridors:
+            if not 0 <= corridor < ncorr:
+                raise Fallback("a critical path along no corridor")
+            iv_push(&self.critical_corr, corridor)
+        for k in range(n):
+            self.distance[k] = locks.distance[k]
+        return 0
+
+    cdef int load_population(self, population) except -1:
+        cdef int n = self.N, k, kind, level, room, x, y
+        cdef dict kinds = _KIND_INDEX[self.theme]
+        enemies, treasures = population.enemies, population.treasures
+        for k in range(len(enemies)):
+            index, name, level, room, (x, y), boss = enemies[k]
+            kind = kinds.get(name, -1)
+            if index != k or kind < 0 or not 0 <= room < n or (boss is not True and boss is not False):
+                raise Fallback("an enemy unlike the core's")
+            self.push_enemy(kind, level, room, x, y, 1 if boss else 0)
+        for k in range(len(treasures)):
+            index, name, room, (x, y), _opens = treasures[k]
+            if index != k or name != "treasure" or not 0 <= room < n:
+                raise Fallback("a treasure unlike the core's")
+            iv_push2(&self.treasures, room, x)
+            iv_push(&self.treasures, y)
+        return 0
+
+    cdef int load_prefab_tags(self, dict names) except -1:
+        cdef int room
+        if not names:
+            return 0
+        self.prefab_tags = [None] * self.N
+        for room, name in names.items():
+            if not 0 <= room < self.N or not isinstance(name, str) or _PREFAB_NAME.fullmatch(name) is None:
+                raise Fallback("a prefab name the core does not write")
+            self.prefab_tags[room] = f',"prefab:{name}"'.encode()
+        return 0
+
     # ------------------------------------------------------------ validate
 
     def validate(self):
@@ -1732,6 +1891,8 @@ cdef class Core:
                 return False
             most = imax(most, far)
         PyMem_Free(dist)
+        if self.designed:  # its exit is where the constraints put it (``check_route(designed=True)``)
+            most = self.distance[self.exit_room]
         if self.distance[self.exit_room] != most or self.critical.n != most + 1:
             return False
         for i in range(<int>self.critical_corr.n):
@@ -1741,7 +1902,7 @@ cdef class Core:
             a, b = self.corr.d[10 * self.critical_corr.d[i]], self.corr.d[10 * self.critical_corr.d[i] + 1]
             if not ((a == room and b == following) or (a == following and b == room)):
                 return False
-        if self.N >= 4:
+        if self.N >= 4 and not self.designed:  # a designed level's locks are as many as asked
             return self.key_aside()
         return True
 
@@ -1854,6 +2015,8 @@ cdef class Core:
                     puts(b, b',"locked"')
                 for k in range(bosses[room]):
                     puts(b, b',"boss"')
+                if self.prefab_tags is not None and self.prefab_tags[room] is not None:
+                    put_bytes(b, self.prefab_tags[room])
                 if self.span_off[room] < 0:
                     puts(b, b'],"shape":"rect","area":')
                     puti(b, (self.fx1[room] - self.fx0[room] + 1) * (self.fy1[room] - self.fy0[room] + 1))
@@ -1996,7 +2159,9 @@ cdef class Core:
             puti(b, self.critical.n)
             puts(b, b',"critical_path_tiles":')
             puti(b, self.path_tiles)
-            puts(b, b',"attempts":1}}')
+            puts(b, b',"attempts":')
+            puti(b, self.attempt)
+            puts(b, b'}}')
         finally:
             PyMem_Free(locked)
             PyMem_Free(on_path)
@@ -2019,7 +2184,7 @@ cdef class Core:
             "loops_possible": self.npossible,
             "critical_path_rooms": self.critical.n,
             "critical_path_tiles": self.path_tiles,
-            "attempts": 1,
+            "attempts": self.attempt,
         }
 
     def object_count(self):

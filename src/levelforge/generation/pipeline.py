@@ -26,8 +26,9 @@ from levelforge.generation.design import Unmet, carve_designed, connect_designed
 from levelforge.generation.doors import place_doors
 from levelforge.generation.enemies import describe_population, place_enemies
 from levelforge.generation.export import EXPORTS
+from levelforge.generation.export.design import Design, design_from
 from levelforge.generation.export.svg import svg_frame
-from levelforge.generation.export.tiled import map_head
+from levelforge.generation.export.tiled import map_head, with_design_layer
 from levelforge.generation.keys import describe_locks, place_keys
 from levelforge.generation.layout import plan_layout
 from levelforge.generation.minimap import render_minimap
@@ -99,9 +100,10 @@ class Level:
     From the pure-Python pipeline it holds the scene graph as a dict and encodes the
     artifacts when asked; from the compiled core it holds the core, whose artifacts are
     written straight from its arrays (the same bytes), and the scene graph is parsed from
-    them only when someone asks for it."""
+    them only when someone asks for it. A designed level from the core also holds the
+    designer's marks its exports draw (``design``)."""
 
-    __slots__ = ("_core", "_scene_graph", "minimap", "spec")
+    __slots__ = ("_core", "_design", "_scene_graph", "minimap", "spec")
 
     def __init__(
         self,
@@ -110,8 +112,10 @@ class Level:
         minimap: str,
         *,
         core: Core | None = None,
+        design: Design | None = None,
     ) -> None:
         self.spec, self._scene_graph, self.minimap, self._core = spec, scene_graph, minimap, core
+        self._design = design
 
     @property
     def scene_graph(self) -> dict[str, Any]:
@@ -127,16 +131,18 @@ class Level:
 
     def artifacts(self) -> dict[str, bytes]:
         if self._core is not None:
-            return _compiled_artifacts(self.spec, self._core)
+            return _compiled_artifacts(self.spec, self._core, self._design)
         with collector_paused():
             scene_graph = _ASCII_JSON.encode(self.scene_graph).encode()
             exported = {name: export(self.scene_graph, self.minimap) for name, (_, export) in EXPORTS.items()}
         return {"scene-graph.json": scene_graph, "minimap.txt": self.minimap.encode(), **exported}
 
 
-def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
+def _compiled_artifacts(spec: dict[str, Any], core: Core, design: Design | None) -> dict[str, bytes]:
     """The artifacts of a level of the compiled core: its bytes, and the frames of the
-    exports (the parts that read only the spec and the stats) from the export modules."""
+    exports (the parts that read only the spec and the stats) from the export modules,
+    with the designer's marks of a designed level (``design``: its few objects encoded
+    there)."""
     facts = {
         "schema": SCENE_GRAPH_SCHEMA,
         "seed": spec["seed"],
@@ -144,11 +150,13 @@ def _compiled_artifacts(spec: dict[str, Any], core: Core) -> dict[str, bytes]:
         "size": {"w": spec["width"], "h": spec["height"]},
         "stats": core.stats(),
     }
-    head, tail = svg_frame(facts)
+    head, tail = svg_frame(facts, design)
+    objects = core.object_count()
+    tiled = core.tiled_json(map_head(facts, objects, design))
     return {
         "scene-graph.json": core.scene_graph_json,
         "minimap.txt": core.minimap_encoded,
-        "tiled.json": core.tiled_json(map_head(facts, core.object_count())),
+        "tiled.json": tiled if design is None else with_design_layer(tiled, design, objects),
         "preview.svg": b"".join((head.encode(), core.svg_body(), tail.encode())),
     }
 
@@ -206,12 +214,18 @@ def run_pipeline(spec: dict[str, Any], *, pure: bool = False) -> Generator[StepD
     core when it is built (and ``pure`` is not asked for), else in pure Python; the same
     steps, summaries and bytes either way."""
     if _core is not None and not pure and _compilable(spec):
-        return (yield from _run_compiled(spec))
+        return (yield from (_run_designed(spec) if designed(spec) else _run_compiled(spec)))
     return (yield from _run_pure(spec))
 
 
 def _run_pure(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     blueprint = yield from _build(spec, attempt=1)
+    return (yield from _finished(spec, blueprint))
+
+
+def _finished(spec: dict[str, Any], blueprint: Blueprint) -> Generator[StepDone, None, Level]:
+    """The steps after the building ones, in pure Python: validate (and build again
+    while a check fails), the scene graph, the minimap."""
     blueprint, summary = _paused(_validated, spec, blueprint)
     yield StepDone("validate", summary)
     scene_graph = _paused(compose_scene_graph, spec, blueprint)
@@ -230,12 +244,9 @@ _SPEC_TYPES = {"seed": int, "width": int, "height": int, "rooms": int, "difficul
 
 def _compilable(spec: dict[str, Any]) -> bool:
     """A normalised spec of the usual types (as ``parse_spec`` makes), which the compiled
-    core takes; anything else goes the pure way, which deals with it as it always has. A
-    designed spec (constraints, prefabs) always goes the pure way: its steps are other
-    steps (``design``, ``contents``), so its bytes are the same with or without the core."""
+    core takes; anything else goes the pure way, which deals with it as it always has."""
     return (
-        not designed(spec)
-        and all(type(spec.get(key)) is kind for key, kind in _SPEC_TYPES.items())
+        all(type(spec.get(key)) is kind for key, kind in _SPEC_TYPES.items())
         and spec.get("theme") in ("dungeon", "crypt", "cave")
         and 0 <= spec["seed"] < 2**63
         and 16 <= spec["width"] <= 512
@@ -267,6 +278,36 @@ def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     minimap = core.render_minimap()
     yield StepDone("render_ascii_minimap", f"Rendered a {spec['width']}x{spec['height']} minimap")
     return Level(dict(spec), None, minimap, core=core)
+
+
+def _run_designed(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
+    """A designed spec (CONTRACT §4.1): planned and built by the Python steps (``design``,
+    ``contents``: the designer's rules live there), then checked, composed and exported on
+    the compiled core (``Core.load_blueprint``), the same bytes as the pure pipeline's. A
+    blueprint the core does not take, or that misses a check or a constraint (hence
+    another attempt), goes on in pure Python from where it is."""
+    blueprint = yield from _build(spec, attempt=1)
+    core = _paused(_checked_on_core, spec, blueprint)
+    if core is None:
+        return (yield from _finished(spec, blueprint))
+    yield StepDone("validate", f"All checks passed on attempt {blueprint.attempt}")
+    yield StepDone("compose_scene_graph", core.compose_scene_graph())
+    minimap = core.render_minimap()
+    yield StepDone("render_ascii_minimap", f"Rendered a {spec['width']}x{spec['height']} minimap")
+    return Level(dict(spec), None, minimap, core=core, design=design_from(blueprint))
+
+
+def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> Core | None:
+    """The core holding ``blueprint`` when it passes every check of ``validate`` (as a
+    designed level) and meets every constraint; else ``None``."""
+    compiled = _core
+    assert compiled is not None
+    try:
+        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec))
+        core.load_blueprint(blueprint)
+    except compiled.Fallback:
+        return None
+    return core if core.validate() and not unmet(spec, blueprint) else None
 
 
 def _skipping(steps: Generator[StepDone, None, Level], count: int) -> Generator[StepDone, None, Level]:

@@ -4,17 +4,17 @@ path (its rooms in order, entrance to exit) and the prefab rooms (tagged ``prefa
 The exports mark a level whose spec asks for design (``constraints`` or ``prefabs``:
 ``spec.designed``); any other level's exports stay as they were, byte for byte and as fast.
 
-``design_of`` reads them from a scene graph. Designed levels are made by the pure
-pipeline (the compiled core makes only the others), so the exports always have the scene
-graph as a dict when they draw marks; the frames the compiled core's artifacts use
-(``svg_frame``, ``map_head``) take a design all the same, so that a core that made
-designed levels would pass its own.
+``design_of`` reads them from a scene graph (the pure pipeline's exports), ``design_from``
+from the blueprint it is composed of (a designed level the compiled core writes: its
+exports' frames, ``svg_frame`` and ``map_head``, and the tiled map's design layer take
+these marks, the same as the scene graph's).
 """
 
 from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from levelforge.generation.blueprint import Blueprint
 from levelforge.generation.spec import designed
 
 PREFAB_TAG = "prefab:"
@@ -59,6 +59,20 @@ def design_of(scene_graph: dict[str, Any]) -> Design:
         for tag in room.get("tags", ())
         if tag.startswith(PREFAB_TAG)
     ]
+    return Design(path, prefabs)
+
+
+def design_from(blueprint: Blueprint) -> Design:
+    """The marks of the scene graph ``blueprint`` is composed into (``design_of`` of it)."""
+    floors = [room.floor for room in blueprint.rooms]
+
+    def bounds(room: int) -> Bounds:
+        x0, y0, x1, y1 = floors[room]
+        return Bounds(x0, y0, x1 - x0 + 1, y1 - y0 + 1)
+
+    path = [(f"r{room}", bounds(room)) for room in blueprint.locks.critical_path]
+    names = sorted(blueprint.prefab_names.items())
+    prefabs = [PrefabRoom(f"r{room}", name, bounds(room)) for room, name in names]
     return Design(path, prefabs)
 
 
