@@ -1,0 +1,171 @@
+"""Designed levels (CONTRACT §4.1) on the compiled core against the pure-Python pipeline.
+
+A designed spec is planned and built by the Python steps (``design``, ``contents``); the
+core then checks the blueprint, composes the scene graph, renders the minimap and writes
+the exports (``Core.load_blueprint``), unless the blueprint needs another attempt, which
+the pure pipeline makes. Either way every artifact must be the pure pipeline's bytes.
+"""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from levelforge.generation import pipeline
+from levelforge.generation.blueprint import Blueprint, Population
+from levelforge.generation.spec import designed
+
+from .designs import EXAMPLE, HALL, SHRINE
+from .strategies import designed_spec
+from .test_compiled import needs_core, run, sweep_spec
+
+RANDOM_CHUNKS = 4
+RANDOM_CHUNK = 100
+"""400 designed specs of the sweep's sizes and themes, in chunks."""
+BENCH_DESIGN: dict[str, Any] = {
+    "width": 60,
+    "height": 40,
+    "rooms": 12,
+    "constraints": {
+        "critical_path_rooms": {"min": 5},
+        "locks": {"min": 1, "max": 3},
+        "treasures": {"min": 2},
+        "pacing": "rising",
+    },
+    "prefabs": [{"name": "shrine", "placement": "side", "map": SHRINE}],
+}
+"""``make bench``'s constrained row."""
+
+
+def shared_designs() -> list[dict[str, Any]]:
+    """The tests' designs (``designs.py``) on several seeds, sizes and themes, and the
+    benchmark's."""
+    specs: list[dict[str, Any]] = []
+    for seed in range(8):
+        theme = ("dungeon", "crypt", "cave")[seed % 3]
+        specs.append({**EXAMPLE, "seed": seed, "theme": theme})
+        specs.append({**BENCH_DESIGN, "seed": seed, "theme": theme, "difficulty": 1 + seed})
+        specs.append(
+            {
+                "seed": seed,
+                "width": 80,
+                "height": 50,
+                "rooms": 16,
+                "theme": theme,
+                "constraints": {"critical_path_rooms": {"min": 7}, "enemies": {"max": 30}},
+                "prefabs": [
+                    {"name": "hall", "placement": "critical", "count": 2, "map": HALL},
+                    {"name": "shrine", "placement": "any", "count": 1, "map": SHRINE},
+                ],
+            }
+        )
+    return specs
+
+
+def retried(steps: list[tuple[str, str]]) -> bool:
+    """Whether ``validate`` built the level again (its summary then says why)."""
+    return any(name == "validate" and "(" in summary for name, summary in steps)
+
+
+def assert_same_level(spec: dict[str, Any]) -> bool:
+    """The level of ``spec`` with the core and without it: the same steps, summaries and
+    bytes; whether the core wrote it."""
+    compiled_steps, compiled = run(spec, pure=False)
+    pure_steps, pure = run(spec, pure=True)
+    assert compiled_steps == pure_steps, spec
+    assert compiled.artifacts() == pure.artifacts(), spec
+    assert compiled.scene_graph == pure.scene_graph, spec
+    assert compiled.minimap == pure.minimap, spec
+    assert compiled.summary == pure.summary, spec
+    assert pure._core is None
+    made_by_core = compiled._core is not None
+    assert made_by_core != retried(compiled_steps), spec
+    return made_by_core
+
+
+@needs_core
+@pytest.mark.parametrize("chunk", range(RANDOM_CHUNKS))
+def test_designed_levels_on_the_core_are_the_pure_pipelines_bytes(chunk: int) -> None:
+    """Given 100 specs of every size and theme with random satisfiable constraints and
+    prefabs (a fourth of 400)
+    When each is generated with the compiled core and on the pure-Python pipeline
+    Then both report the same steps and summaries, every artifact is the same bytes, and
+    the core wrote every level whose first blueprint passed its checks (the others, built
+    again, by the pure pipeline)."""
+    made_by_core = designed_count = 0
+    for index in range(chunk * RANDOM_CHUNK, (chunk + 1) * RANDOM_CHUNK):
+        spec = designed_spec(random.Random(index), sweep_spec(index))
+        if not designed(spec):
+            continue
+        designed_count += 1
+        made_by_core += assert_same_level(spec)
+    assert designed_count >= RANDOM_CHUNK // 2
+    assert made_by_core >= designed_count * 9 // 10
+
+
+@needs_core
+def test_the_shared_designs_on_the_core_are_the_pure_pipelines_bytes() -> None:
+    """Given the issue's example, the benchmark's constrained spec and a level of halls
+    walked through, on eight seeds and every theme
+    When each is generated with the compiled core and on the pure-Python pipeline
+    Then the steps and bytes are the same, and the core wrote them."""
+    specs = shared_designs()
+    made_by_core = sum(assert_same_level(spec) for spec in specs)
+    assert made_by_core >= len(specs) * 9 // 10
+
+
+@needs_core
+@pytest.mark.parametrize("how", ["a check fails", "the core declines the blueprint", "a constraint is missed"])
+def test_a_designed_level_the_core_does_not_finish_is_made_by_the_pure_pipeline(
+    monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """Given a core whose checks fail, one that declines the blueprint (Fallback), or a
+    first attempt's blueprint that misses a constraint (its treasures taken away)
+    When a designed level is generated
+    Then the pure pipeline finishes it from the blueprint built (or builds it again), the
+    steps are reported once each, and the level and its bytes are the pure pipeline's."""
+    real = pipeline._core
+    assert real is not None
+    spec = {**EXAMPLE, "seed": 3}
+
+    class FailingCore(real.Core):  # type: ignore[name-defined,misc]
+        def validate(self) -> bool:
+            return False
+
+    class DecliningCore(real.Core):  # type: ignore[name-defined,misc]
+        def load_blueprint(self, blueprint: Any) -> None:
+            raise real.Fallback("declined")
+
+    if how == "a constraint is missed":
+        built = pipeline._build
+
+        def build_without_treasures(spec: dict[str, Any], attempt: int) -> Any:
+            blueprint: Blueprint = yield from built(spec, attempt)
+            if attempt > 1:
+                return blueprint
+            return Blueprint(
+                blueprint.layout,
+                blueprint.rooms,
+                blueprint.network,
+                blueprint.locks,
+                Population(blueprint.population.enemies, ()),
+                blueprint.attempt,
+                prefab_names=blueprint.prefab_names,
+            )
+
+        monkeypatch.setattr(pipeline, "_build", build_without_treasures)
+    else:
+        core = FailingCore if how == "a check fails" else DecliningCore
+        monkeypatch.setattr(pipeline, "_core", SimpleNamespace(Core=core, Fallback=real.Fallback))
+    steps, level = run(spec, pure=False)
+    pure_steps, pure = run(spec, pure=True)
+
+    assert level._core is None
+    assert steps == pure_steps
+    assert [name for name, _ in steps] == list(pipeline.GENERATION_STEPS)
+    assert level.artifacts() == pure.artifacts()
+    if how == "a constraint is missed":
+        assert "treasures" in dict(steps)["validate"]
