@@ -118,7 +118,7 @@ def test_the_shared_designs_on_the_core_are_the_pure_pipelines_bytes() -> None:
 
 
 @needs_core
-@pytest.mark.parametrize("how", ["a check fails", "the core declines the blueprint", "a constraint is missed"])
+@pytest.mark.parametrize("how", ["a check fails", "the core declines it", "a constraint is missed"])
 def test_a_designed_level_the_core_does_not_finish_is_made_by_the_pure_pipeline(
     monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
