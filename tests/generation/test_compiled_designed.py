@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from levelforge.generation import pipeline
+from levelforge.generation import encode_json, pipeline
 from levelforge.generation.blueprint import Blueprint, Population
+from levelforge.generation.export.tiled import tiled_map
 from levelforge.generation.spec import designed
 
 from .designs import EXAMPLE, HALL, SHRINE
@@ -72,11 +73,14 @@ def retried(steps: list[tuple[str, str]]) -> bool:
 
 def assert_same_level(spec: dict[str, Any]) -> bool:
     """The level of ``spec`` with the core and without it: the same steps, summaries and
-    bytes; whether the core wrote it."""
+    bytes (the map's design layer, written from templates, that of ``tiled_map``);
+    whether the core wrote it."""
     compiled_steps, compiled = run(spec, pure=False)
     pure_steps, pure = run(spec, pure=True)
     assert compiled_steps == pure_steps, spec
-    assert compiled.artifacts() == pure.artifacts(), spec
+    artifacts = compiled.artifacts()
+    assert artifacts == pure.artifacts(), spec
+    assert artifacts["tiled.json"] == encode_json(tiled_map(pure.scene_graph, pure.minimap)), spec
     assert compiled.scene_graph == pure.scene_graph, spec
     assert compiled.minimap == pure.minimap, spec
     assert compiled.summary == pure.summary, spec

@@ -91,12 +91,31 @@ def tiled_json(scene_graph: dict[str, Any], minimap: str) -> bytes:
 
 def with_design_layer(map_json: bytes, design: Design, entities: int) -> bytes:
     """A map of two layers (``entities`` objects), as written up to ``_TAIL``, with its
-    ``design`` layer added after them (designed levels are few and made by the pure
-    pipeline: the layer is simply encoded)."""
+    ``design`` layer added after them."""
     if not map_json.endswith(_TAIL):
         raise ValueError("not a map as tiled_json writes it")
-    layer = _JSON.encode(_design_layer(design_objects(design, entities)))
+    layer = design_layer_json(design, entities)
     return b"".join((map_json[: -len(_LAYERS_END)], b",", layer.encode(), _LAYERS_END))
+
+
+def design_layer_json(design: Design, entities: int) -> str:
+    """The design layer of ``design_objects(design, entities)`` as compact JSON, one
+    template a kind of object (the same bytes as encoding the layer's dicts, several times
+    faster)."""
+    text, parts = encode_basestring, []
+    if design.path:
+        half = TILE_SIZE // 2
+        centres = [(TILE_SIZE * b.x + half * b.w, TILE_SIZE * b.y + half * b.h) for _, b in design.path]
+        x0, y0 = centres[0]
+        polyline = ",".join([f'{{"x":{x - x0},"y":{y - y0}}}' for x, y in centres])
+        rooms = text(",".join(room for room, _ in design.path))
+        parts.append(_PATH % (entities + 1, x0, y0, rooms, polyline))
+    on_path = {room for room, _ in design.path}
+    for room, prefab, (x, y, w, h) in design.prefabs:
+        number, critical = entities + len(parts) + 1, _BOOLS[room in on_path]
+        size = (x * TILE_SIZE, y * TILE_SIZE, w * TILE_SIZE, h * TILE_SIZE)
+        parts.append(_PREFAB % (number, text(room), *size, text(prefab), critical))
+    return f"{_DESIGN_LAYER}{','.join(parts)}]}}"
 
 
 def design_objects(design: Design, entities: int) -> list[dict[str, Any]]:
@@ -381,8 +400,6 @@ _MIDDLE = (
 )
 _TAIL = b"]}]}"
 _LAYERS_END = b"]}"
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-"""``encode_json``'s encoding."""
 _FRAME = f'"width":{TILE_SIZE},"height":{TILE_SIZE},"rotation":0,"visible":true,"properties":['
 _DOOR = (
     '{"id":%d,"name":%s,"type":"door","x":%d,"y":%d,' + _FRAME + '{"name":"locked","type":"bool","value":%s},'
@@ -398,3 +415,18 @@ _ENEMY = (
     + "]}"
 )
 _PLACE = '{"id":%d,"name":"%s","type":"%s","x":%d,"y":%d,' + _FRAME + _ROOM + "]}"
+_DESIGN_LAYER = (
+    '{"id":3,"name":"design","type":"objectgroup","x":0,"y":0,"opacity":1,"visible":true,'
+    '"draworder":"index","objects":['
+)
+_SHOWN = '"rotation":0,"visible":true,"properties":['
+_PATH = (
+    '{"id":%d,"name":"critical_path","type":"critical_path","x":%d,"y":%d,"width":0,"height":0,'
+    + _SHOWN
+    + '{"name":"rooms","type":"string","value":%s}],"polyline":[%s]}'
+)
+_PREFAB = (
+    '{"id":%d,"name":%s,"type":"prefab","x":%d,"y":%d,"width":%d,"height":%d,'
+    + _SHOWN
+    + '{"name":"prefab","type":"string","value":%s},{"name":"critical","type":"bool","value":%s}]}'
+)
