@@ -16,8 +16,11 @@ import pytest
 
 from levelforge.generation import encode_json, pipeline
 from levelforge.generation.blueprint import Blueprint, Population
+from levelforge.generation.connect import COMPILED, Contact, find_contacts
 from levelforge.generation.export.tiled import tiled_map
-from levelforge.generation.spec import designed
+from levelforge.generation.layout import plan_layout
+from levelforge.generation.seeding import step_dice
+from levelforge.generation.spec import designed, parse_spec
 
 from .designs import EXAMPLE, HALL, SHRINE
 from .strategies import designed_spec
@@ -146,8 +149,8 @@ def test_a_designed_level_the_core_does_not_finish_is_made_by_the_pure_pipeline(
     if how == "a constraint is missed":
         built = pipeline._build
 
-        def build_without_treasures(spec: dict[str, Any], attempt: int) -> Any:
-            blueprint: Blueprint = yield from built(spec, attempt)
+        def build_without_treasures(spec: dict[str, Any], attempt: int, helpers: Any = None) -> Any:
+            blueprint: Blueprint = yield from built(spec, attempt, helpers)
             if attempt > 1:
                 return blueprint
             return Blueprint(
@@ -163,7 +166,7 @@ def test_a_designed_level_the_core_does_not_finish_is_made_by_the_pure_pipeline(
         monkeypatch.setattr(pipeline, "_build", build_without_treasures)
     else:
         core = FailingCore if how == "a check fails" else DecliningCore
-        monkeypatch.setattr(pipeline, "_core", SimpleNamespace(Core=core, Fallback=real.Fallback))
+        monkeypatch.setattr(pipeline, "_core", SimpleNamespace(**{**vars(real), "Core": core}))
     steps, level = run(spec, pure=False)
     pure_steps, pure = run(spec, pure=True)
 
@@ -173,3 +176,23 @@ def test_a_designed_level_the_core_does_not_finish_is_made_by_the_pure_pipeline(
     assert level.artifacts() == pure.artifacts()
     if how == "a constraint is missed":
         assert "treasures" in dict(steps)["validate"]
+
+
+@needs_core
+def test_the_cores_contacts_are_connects() -> None:
+    """Given 300 layouts of every size (the sweep's specs: up to 512x512 and 2,000 regions)
+    When their contacts are found by connect.find_contacts and by the core's version
+    Then both give the same contacts in the same order."""
+    compiled = pipeline._core
+    assert compiled is not None
+    for index in range(300):
+        spec = parse_spec(sweep_spec(index))
+        layout = plan_layout(spec, step_dice(spec["seed"], 1, "plan_layout"))
+        expected = find_contacts(layout)
+        token = COMPILED.set(compiled)
+        try:
+            found = find_contacts(layout)
+        finally:
+            COMPILED.reset(token)
+        assert found == expected, spec
+        assert [type(contact) for contact in found] == [Contact] * len(expected)

@@ -2551,3 +2551,187 @@ cdef class Core:
         self.put_use(b, b'm-exit', self.xx, self.xy)
         puts(b, b'</g>')
         return puts(b, b'</g>')
+
+
+# ---------------------------------------------------------------- helpers of the Python steps
+#
+# The designed steps (``design``, ``contents``) stay in Python; ``connect`` hands the two of
+# its helpers they call most to these (``connect.compiled_helpers``): the same results from
+# the same arguments, the same draws from the same dice.
+
+cdef struct Run:
+    int line
+    int start
+    int end
+    int index
+
+
+cdef int cmp_run(const void* pa, const void* pb) noexcept nogil:
+    cdef const Run* a = <const Run*>pa
+    cdef const Run* b = <const Run*>pb
+    if a.line != b.line:
+        return -1 if a.line < b.line else 1
+    if a.start != b.start:
+        return -1 if a.start < b.start else 1
+    if a.end != b.end:
+        return -1 if a.end < b.end else 1
+    return (a.index > b.index) - (a.index < b.index)
+
+
+cdef Py_ssize_t first_on(Run* runs, Py_ssize_t count, int line) noexcept:
+    """The first run on ``line`` or after it (``count`` if none)."""
+    cdef Py_ssize_t lo = 0, hi = count, mid
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if runs[mid].line < line:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef int meet(list out, object contact, int index, bint vertical, object line_obj, Run* runs,
+              Py_ssize_t count, int line, int low, int high) except -1:
+    """``connect._meeting`` on the runs of one line, each found appended as a contact."""
+    cdef Py_ssize_t first = first_on(runs, count, line), last = first, lo, hi, mid
+    cdef int start, end
+    while last < count and runs[last].line == line:
+        last += 1
+    if first == last:
+        return 0
+    lo, hi = 0, last - first  # bisect.bisect_right(ends, low + 1)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if low + 1 < runs[first + mid].end:
+            hi = mid
+        else:
+            lo = mid + 1
+    for mid in range(first + lo, last):
+        start, end = runs[mid].start, runs[mid].end
+        if start > high - 2:
+            break
+        if (high if high < end else end) - (low if low > start else start) >= 2:
+            out.append(contact(index, runs[mid].index, vertical, line_obj))
+    return 0
+
+
+def find_contacts(regions, contact):
+    """``connect.find_contacts`` of a layout's ``regions``, each contact made by ``contact``."""
+    cdef Py_ssize_t n = len(regions), i
+    cdef Run* by_x = <Run*>PyMem_Malloc((n + 1) * sizeof(Run))
+    cdef Run* by_y = <Run*>PyMem_Malloc((n + 1) * sizeof(Run))
+    cdef int* corners = <int*>PyMem_Malloc((4 * n + 1) * sizeof(int))
+    cdef int x0, y0, x1, y1
+    cdef list out = []
+    try:
+        if by_x == NULL or by_y == NULL or corners == NULL:
+            raise MemoryError()
+        for i in range(n):
+            x0, y0, x1, y1 = regions[i]
+            corners[4 * i], corners[4 * i + 1], corners[4 * i + 2], corners[4 * i + 3] = x0, y0, x1, y1
+            by_x[i].line, by_x[i].start, by_x[i].end, by_x[i].index = x0, y0, y1, <int>i
+            by_y[i].line, by_y[i].start, by_y[i].end, by_y[i].index = y0, x0, x1, <int>i
+        qsort(by_x, n, sizeof(Run), cmp_run)
+        qsort(by_y, n, sizeof(Run), cmp_run)
+        for i in range(n):
+            x0, y0, x1, y1 = corners[4 * i], corners[4 * i + 1], corners[4 * i + 2], corners[4 * i + 3]
+            meet(out, contact, <int>i, True, x1, by_x, n, x1, y0, y1)
+            meet(out, contact, <int>i, False, y1, by_y, n, y1, x0, x1)
+    finally:
+        PyMem_Free(by_x)
+        PyMem_Free(by_y)
+        PyMem_Free(corners)
+    return out
+
+
+cdef object _connect = None
+
+
+cdef object connect_module():
+    """``generation.connect``, imported when first needed (it hands its helpers to these)."""
+    global _connect
+    if _connect is None:
+        from levelforge.generation import connect
+        _connect = connect
+    return _connect
+
+
+cdef int take_slot(int low, int high, int want, set used) except? -1:
+    """``connect._take_slot``."""
+    cdef int distance, v, k
+    want = low if want < low else high if want > high else want
+    if want in used or (want - 1 not in used and want + 1 not in used):
+        used.add(want)
+        return want
+    for distance in range(1, high - low + 1):
+        for k in range(2):
+            v = want - distance if k == 0 else want + distance
+            if low <= v <= high and (v in used or (v - 1 not in used and v + 1 not in used)):
+                used.add(v)
+                return v
+    raise AssertionError("a wall always has a door position")
+
+
+cdef int take_fixed(object positions, int low, int high, int want, set used) except? -1:
+    """``connect._take_fixed``: among the drawn positions (when the wall has them) the one
+    nearest ``want``, the least of two as near, that is in use or touches none in use."""
+    cdef int v, best = 0, nearest = 0
+    cdef bint found = False
+    if positions is None:
+        return take_slot(low, high, want, used)
+    for v in positions:
+        if v in used or (v - 1 not in used and v + 1 not in used):
+            if not found or iabs(v - want) < nearest or (iabs(v - want) == nearest and v < best):
+                found, best, nearest = True, v, iabs(v - want)
+    if not found:  # none usable: the pure function says so as it always has
+        return connect_module()._take_fixed(positions, low, high, want, used)
+    used.add(best)
+    return best
+
+
+cdef inline void fixed_span(object positions, int* low, int* high):
+    """``connect._fixed_span``."""
+    if positions is not None:
+        low[0], high[0] = min(positions), max(positions)
+
+
+def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
+    """``connect._route``: the same corridor from the same arguments, the same draws."""
+    connect = connect_module()
+    cdef int a, b, line, a_end, b_start, a_low, a_high, b_low, b_high, low, high, want, va, vb, step, t
+    a, b, vertical, line = contact
+    room_a, room_b = rooms[a], rooms[b]
+    fa, fb = room_a.floor, room_b.floor
+    if vertical:
+        side_a, side_b, a_end, b_start = "E", "W", fa.x1, fb.x0
+        a_low, a_high = (fa.y0, fa.y1) if room_a.spans is None else connect.openings(room_a, side_a)
+        b_low, b_high = (fb.y0, fb.y1) if room_b.spans is None else connect.openings(room_b, side_b)
+    else:
+        side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
+        a_low, a_high = (fa.x0, fa.x1) if room_a.spans is None else connect.openings(room_a, side_a)
+        b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else connect.openings(room_b, side_b)
+    fixed_a = fixed_b = None
+    if fixed is not None:
+        fixed_a, fixed_b = fixed.get((a, side_a)), fixed.get((b, side_b))
+        fixed_span(fixed_a, &a_low, &a_high)
+        fixed_span(fixed_b, &b_low, &b_high)
+    low, high = imax(a_low, b_low), imin(a_high, b_high)
+    want = dice.between(low, high) if low <= high else (a_high if b_low > a_high else a_low)
+    va = take_fixed(fixed_a, a_low, a_high, want, slots[a, side_a])
+    vb = take_fixed(fixed_b, b_low, b_high, va, slots[b, side_b])
+    step = 1 if vb >= va else -1
+    if vertical:
+        first = [(t, va) for t in range(a_end + 2, line)]
+        along = [(line, t) for t in range(va, vb + step, step)]
+        last = [(t, vb) for t in range(line + 1, b_start - 1)]
+        door_a, door_b = (a_end + 1, va), (b_start - 1, vb)
+    else:
+        first = [(va, t) for t in range(a_end + 2, line)]
+        along = [(t, line) for t in range(va, vb + step, step)]
+        last = [(vb, t) for t in range(line + 1, b_start - 1)]
+        door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
+    if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
+        tiles = tuple(first + along + last)
+        return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, len(tiles))
+    length, tiles = shaper.shape([first, along, last])
+    return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, length)

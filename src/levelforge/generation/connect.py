@@ -19,7 +19,9 @@ import bisect
 import itertools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from itertools import repeat
+from types import ModuleType
 from typing import NamedTuple
 
 from levelforge.generation.blueprint import Corridor, Layout, Network, Room, Span
@@ -38,6 +40,11 @@ class Contact(NamedTuple):
 
 Slots = defaultdict[tuple[int, str], set[int]]
 """Door positions used so far on each (room, side): a row or a column of its wall."""
+COMPILED: ContextVar[ModuleType | None] = ContextVar("levelforge_connect_compiled", default=None)
+"""The compiled core while the compiled pipeline runs the Python steps of a designed
+level (see ``pipeline``): ``find_contacts`` and ``_route`` then hand their work to its
+versions of them (``_core.find_contacts``, ``_core.route``: the same results, the same
+draws). ``None``, the default: these pure-Python ones do it."""
 
 
 def connect_rooms(layout: Layout, rooms: Sequence[Room], loops: float, theme: str, dice: Dice) -> Network:
@@ -60,6 +67,10 @@ def find_contacts(layout: Layout) -> list[Contact]:
 
     Regions that start on one line tile it without overlapping, so sorted along the line
     their ends are sorted too: the ones a region meets are found by bisection."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        found: list[Contact] = compiled.find_contacts(layout.regions, Contact)
+        return found
     starts_x: dict[int, list[tuple[int, int, int]]] = {}
     starts_y: dict[int, list[tuple[int, int, int]]] = {}
     for index, (x0, y0, x1, y1) in enumerate(layout.regions):
@@ -202,6 +213,10 @@ def _route(
 ) -> Corridor:
     """The corridor for ``contact``, worked out along the line (u across, v along).
     ``fixed`` holds the only door positions of some (room, side) walls (prefabs)."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        corridor: Corridor = compiled.route(rooms, contact, slots, dice, shaper, index, loop, fixed)
+        return corridor
     a, b, vertical, line = contact
     room_a, room_b = rooms[a], rooms[b]
     fa, fb = room_a.floor, room_b.floor

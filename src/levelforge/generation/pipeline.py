@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from levelforge.errors import ConstraintsUnmet, GenerationFailed
 from levelforge.generation.blueprint import Blueprint
-from levelforge.generation.connect import connect_rooms
+from levelforge.generation.connect import COMPILED, connect_rooms
 from levelforge.generation.constraints import unmet
 from levelforge.generation.contents import place_designed_enemies, place_designed_keys
 from levelforge.generation.design import Unmet, carve_designed, connect_designed, plan_design
@@ -209,6 +209,19 @@ def _paused(step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
             gc.enable()
 
 
+def _helped(helpers: ModuleType | None, step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """``_paused(step, ...)``, with ``connect``'s helpers on the compiled core when
+    ``helpers`` is the core (``connect.COMPILED``; set and reset around the step alone,
+    never across a ``yield``)."""
+    if helpers is None:
+        return _paused(step, *args, **kwargs)
+    token = COMPILED.set(helpers)
+    try:
+        return _paused(step, *args, **kwargs)
+    finally:
+        COMPILED.reset(token)
+
+
 def run_pipeline(spec: dict[str, Any], *, pure: bool = False) -> Generator[StepDone, None, Level]:
     """Generate the level of an already normalised ``spec``, step by step: on the compiled
     core when it is built (and ``pure`` is not asked for), else in pure Python; the same
@@ -286,7 +299,7 @@ def _run_designed(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     the compiled core (``Core.load_blueprint``), the same bytes as the pure pipeline's. A
     blueprint the core does not take, or that misses a check or a constraint (hence
     another attempt), goes on in pure Python from where it is."""
-    blueprint = yield from _build(spec, attempt=1)
+    blueprint = yield from _build(spec, attempt=1, helpers=_core)
     core = _paused(_checked_on_core, spec, blueprint)
     if core is None:
         return (yield from _finished(spec, blueprint))
@@ -330,10 +343,13 @@ def generate_level(spec: Mapping[str, Any], *, pure: bool = False) -> Level:
             return level
 
 
-def _build(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blueprint]:
-    """The building steps, each from its own generator for (seed, attempt, step)."""
+def _build(
+    spec: dict[str, Any], attempt: int, helpers: ModuleType | None = None
+) -> Generator[StepDone, None, Blueprint]:
+    """The building steps, each from its own generator for (seed, attempt, step)
+    (``helpers``: see ``_build_designed``)."""
     if designed(spec):
-        return (yield from _build_designed(spec, attempt))
+        return (yield from _build_designed(spec, attempt, helpers))
     seed, theme, difficulty = spec["seed"], spec["theme"], spec["difficulty"]
 
     def rng(step: str) -> Dice:
@@ -363,10 +379,14 @@ def _build(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blue
     return Blueprint(layout, rooms, network, locks, population, attempt)
 
 
-def _build_designed(spec: dict[str, Any], attempt: int) -> Generator[StepDone, None, Blueprint]:
+def _build_designed(
+    spec: dict[str, Any], attempt: int, helpers: ModuleType | None = None
+) -> Generator[StepDone, None, Blueprint]:
     """The building steps of a designed spec (CONTRACT §4.1): the room graph planned to
     meet the constraints (``design``), then rooms, corridors and contents to count
-    (``contents``). An attempt on which no plan can be made gives way to the next one."""
+    (``contents``). An attempt on which no plan can be made gives way to the next one.
+    ``helpers``: the compiled core, whose versions of ``connect``'s helpers the planning
+    steps then call (see ``_helped``)."""
     seed, theme = spec["seed"], spec["theme"]
     prefabs = prefabs_of(spec)
 
@@ -376,7 +396,7 @@ def _build_designed(spec: dict[str, Any], attempt: int) -> Generator[StepDone, N
     reasons: list[str] = []
     while True:
         try:
-            layout, design = _paused(plan_design, spec, prefabs, rng("plan_layout"))
+            layout, design = _helped(helpers, plan_design, spec, prefabs, rng("plan_layout"))
             break
         except Unmet as exc:
             reasons.append(f"attempt {attempt}: {exc}")
@@ -393,7 +413,7 @@ def _build_designed(spec: dict[str, Any], attempt: int) -> Generator[StepDone, N
     )
     rooms = _paused(carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
     yield StepDone("carve_rooms", f"Carved {len(rooms)} rooms ({len(design.prefab_of)} prefab copies)")
-    network = _paused(connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
+    network = _helped(helpers, connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
     yield StepDone(
         "connect_rooms",
         f"Connected {len(rooms)} rooms with {len(network.corridors)} corridors ({network.loops} loops)",
