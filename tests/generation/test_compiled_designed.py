@@ -196,3 +196,25 @@ def test_the_cores_contacts_are_connects() -> None:
             COMPILED.reset(token)
         assert found == expected, spec
         assert [type(contact) for contact in found] == [Contact] * len(expected)
+
+
+@needs_core
+def test_the_cores_layouts_are_layouts_and_draw_the_same_numbers() -> None:
+    """Given 300 specs of every size (up to 512x512 and 2,000 regions)
+    When layout.plan_layout splits each map with and without the core, from dice of the
+    same seed
+    Then the layouts are equal, and both dice go on with the same next number (the core
+    drew exactly what the pure function draws)."""
+    compiled = pipeline._core
+    assert compiled is not None
+    for index in range(300):
+        spec = parse_spec(sweep_spec(index))
+        pure_dice, compiled_dice = (step_dice(spec["seed"], 1, "plan_layout") for _ in range(2))
+        expected = plan_layout(spec, pure_dice)
+        token = COMPILED.set(compiled)
+        try:
+            layout = plan_layout(spec, compiled_dice)
+        finally:
+            COMPILED.reset(token)
+        assert layout == expected, spec
+        assert compiled_dice.random() == pure_dice.random(), spec

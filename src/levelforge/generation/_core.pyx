@@ -2735,3 +2735,80 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
         return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, len(tiles))
     length, tiles = shaper.shape([first, along, last])
     return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, length)
+
+
+cdef int cut_with(object draw, int low, int high, int size, int cross, int n, int* line_out) except -1:
+    """``layout._cut``, drawing from ``draw`` (a ``random.Random``'s ``random``)."""
+    cdef int slots = fdiv(high - low + (low == 0) + (high == size - 1), MIN_SPAN)
+    cdef int n1, columns, first, last, target, jitter, line
+    cdef double r = draw()
+    n1 = imin(imax(<int>rint(n * (0.35 + 0.3 * r)), 1), n - 1)
+    if cdiv(n1, cross) + cdiv(n - n1, cross) > slots:
+        columns = cdiv(n, cross)
+        r = draw()
+        n1 = cross * imin(imax(<int>rint(columns * (0.35 + 0.3 * r)), 1), columns - 1)
+    first = low + MIN_SPAN * cdiv(n1, cross) - (low == 0)
+    last = high - MIN_SPAN * cdiv(n - n1, cross) + (high == size - 1)
+    target = low + fdiv((high - low) * n1, n)
+    jitter = fdiv(last - first, 6)
+    r = draw()
+    line = target - jitter + <int>(r * (2 * jitter + 1))
+    line_out[0] = imin(imax(line, first), last)
+    return n1
+
+
+def plan_layout(spec, dice):
+    """``layout.plan_layout``: the same regions from the same draws of ``dice``, for a
+    spec the core takes (``pipeline._compilable``: 1 to 2,000 rooms, sides 16 to 512)."""
+    from levelforge.generation.blueprint import Layout, Rect
+    cdef int W = spec["width"], H = spec["height"], n = spec["rooms"]
+    cdef int cap = 2 * n + 2, top = cap, done = 0, count, x0, y0, x1, y1, ax, ay, w, h, n1, line, i
+    if n < 1:
+        raise Fallback("no rooms")
+    if fdiv(W + 1, MIN_SPAN) * fdiv(H + 1, MIN_SPAN) < n:
+        raise ValueError(f"{n} regions do not fit in {W}x{H}")
+    draw = dice.random
+    cdef int* r = <int*>PyMem_Malloc(5 * cap * sizeof(int))
+    cdef Key3* keys = <Key3*>PyMem_Malloc(cap * sizeof(Key3))
+    try:
+        if r == NULL or keys == NULL:
+            raise MemoryError()
+        top -= 1
+        r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4] = 0, 0, W - 1, H - 1, n
+        while top < cap:
+            x0, y0, x1, y1, count = r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4]
+            top += 1
+            if count == 1:
+                if done >= top:
+                    raise AssertionError("a layout the split cannot make")
+                r[5 * done], r[5 * done + 1], r[5 * done + 2], r[5 * done + 3] = x0, y0, x1, y1
+                done += 1
+                continue
+            ax = fdiv(x1 - x0 + (x0 == 0) + (x1 == W - 1), MIN_SPAN)
+            ay = fdiv(y1 - y0 + (y0 == 0) + (y1 == H - 1), MIN_SPAN)
+            w, h = x1 - x0 + 1, y1 - y0 + 1
+            if top - 2 < done or ay < 1 or ax < 1:
+                raise AssertionError("a layout the split cannot make")
+            if ax >= 2 and (ay < 2 or draw() < <double>(w * w) / <double>(w * w + h * h)):
+                n1 = cut_with(draw, x0, x1, W, ay, count, &line)
+                top -= 1
+                r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4] = x0, y0, line, y1, n1
+                top -= 1
+                r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4] = (
+                    line, y0, x1, y1, count - n1)
+            else:
+                n1 = cut_with(draw, y0, y1, H, ax, count, &line)
+                top -= 1
+                r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4] = x0, y0, x1, line, n1
+                top -= 1
+                r[5 * top], r[5 * top + 1], r[5 * top + 2], r[5 * top + 3], r[5 * top + 4] = (
+                    x0, line, x1, y1, count - n1)
+        for i in range(done):
+            keys[i].k1, keys[i].k2, keys[i].index = r[5 * i + 1], r[5 * i], i
+        qsort(keys, done, sizeof(Key3), cmp_key3)
+        regions = tuple([Rect(r[5 * keys[i].index], r[5 * keys[i].index + 1], r[5 * keys[i].index + 2],
+                              r[5 * keys[i].index + 3]) for i in range(done)])
+    finally:
+        PyMem_Free(r)
+        PyMem_Free(keys)
+    return Layout(W, H, regions)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from levelforge.generation.blueprint import Layout, Rect
+from levelforge.generation.connect import COMPILED
 from levelforge.generation.seeding import Dice
 
 MIN_SPAN = 6
@@ -23,7 +24,12 @@ MIN_SPAN = 6
 
 
 def plan_layout(spec: dict[str, Any], rng: Dice) -> Layout:
-    """Partition ``width x height`` into exactly ``spec["rooms"]`` regions."""
+    """Partition ``width x height`` into exactly ``spec["rooms"]`` regions (on the compiled
+    core while it plans a designed level: ``connect.COMPILED``)."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        layout: Layout = compiled.plan_layout(spec, rng)
+        return layout
     width, height, count = spec["width"], spec["height"], spec["rooms"]
     if capacity(Rect(0, 0, width - 1, height - 1), width, height) < count:
         raise ValueError(f"{count} regions do not fit in {width}x{height}")
