@@ -14,6 +14,12 @@ Anything the pure steps would do differently (a check of ``validate`` failing, h
 second attempt; a spec off the usual types; an error) raises ``Fallback``, and the caller
 runs the pure-Python pipeline instead: the compiled core only ever takes the way on which
 it gives the same bytes.
+
+A designed level (CONTRACT §4.1) is planned and built by Python steps (``design``,
+``contents``); ``Core.load_blueprint`` puts what they built on the arrays, and the checks,
+the scene graph, the minimap and the exports run here as for any level. While those
+steps plan, three shared helpers they call run here too (``find_contacts``, ``route``,
+``plan_layout``: ``connect.COMPILED``), drawing from the steps' own dice.
 """
 
 from libc.stdint cimport uint32_t
