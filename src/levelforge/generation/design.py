@@ -60,6 +60,8 @@ BANDED_TRIES = 3
 EXTRA_LAYOUT_TRIES = 60
 """Random layouts tried after the banded ones on a small level (``EXTRA_LAYOUT_ROOMS``)."""
 EXTRA_LAYOUT_ROOMS = 40
+LOOSE_LAYOUT_TRIES = 60
+"""Loose layouts (``loose_layout``) tried last on a small level (``EXTRA_LAYOUT_ROOMS``)."""
 SEARCH_STEPS = 20_000
 """Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
@@ -157,7 +159,54 @@ def _last_resort(
             return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
         except Unmet:
             continue
+    for _ in range(LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+        layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
+        contacts = find_contacts(layout)
+        try:
+            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+        except Unmet:
+            continue
     return None
+
+
+def loose_layout(width: int, height: int, rooms: int, dice: Dice) -> Layout:
+    """A partition of the map into ``rooms`` regions as ``layout.plan_layout`` makes, but
+    every cut drawn anywhere both sides still fit their regions (and how many go to each
+    side drawn among all that fit), where ``plan_layout`` cuts near the middle. On a small
+    map the middle leaves its cuts no room to move: its layouts are all alike (a 16x16
+    map of 4 regions is always the same 2x2 grid), and a large copy that must face two
+    rooms on its door sides (a region wider than the one across from it) never gets one."""
+    regions: list[Rect] = []
+    pending = [(Rect(0, 0, width - 1, height - 1), rooms)]
+    while pending:
+        rect, count = pending.pop()
+        if count == 1:
+            regions.append(rect)
+            continue
+        pending.extend(_loose_split(rect, count, width, height, dice))
+    regions.sort(key=lambda r: (r.y0, r.x0))
+    return Layout(width, height, tuple(regions))
+
+
+def _loose_split(
+    rect: Rect, count: int, width: int, height: int, dice: Dice
+) -> tuple[tuple[Rect, int], tuple[Rect, int]]:
+    """``rect`` cut in two anywhere the two sides each fit their share of ``count``."""
+    x0, y0, x1, y1 = rect
+    across_x, across_y = _fit(x0, x1, width), _fit(y0, y1, height)
+    vertical = across_x >= 2 and (across_y < 2 or dice.random() < 0.5)
+    low, high, size, cross = (x0, x1, width, across_y) if vertical else (y0, y1, height, across_x)
+    slots = _fit(low, high, size)
+    shares = [n for n in range(1, count) if -(-n // cross) - (-(count - n) // cross) <= slots]
+    first_count = shares[dice.below(len(shares))]
+    first = low + MIN_SPAN * -(-first_count // cross) - (low == 0)
+    last = high - MIN_SPAN * -(-(count - first_count) // cross) + (high == size - 1)
+    line = dice.between(first, last)
+    if vertical:
+        halves = Rect(x0, y0, line, y1), Rect(line, y0, x1, y1)
+    else:
+        halves = Rect(x0, y0, x1, line), Rect(x0, line, x1, y1)
+    return (halves[0], first_count), (halves[1], count - first_count)
 
 
 def _walked_through(
