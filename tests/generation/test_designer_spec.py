@@ -68,7 +68,20 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
         "prefabs[0].map",
         "fit",
     ),
-    ({"prefabs": [prefab(placement="critical")]}, "prefabs[0].map", "two sides"),
+    ({"prefabs": [prefab(placement="critical")]}, "prefabs[0].map", "wall between them"),
+    (
+        {
+            "rooms": 12,
+            "prefabs": [prefab(drawn=["#####", "#...+", "#...+", "#...#", "#####"], placement="critical")],
+        },
+        "prefabs[0].map",
+        "wall between them",
+    ),
+    (
+        {"prefabs": [prefab(count=2, placement="any")], "constraints": {"critical_path_rooms": {"min": 11}}},
+        "constraints.critical_path_rooms.min",
+        "cannot be walked through",
+    ),
     ({"constraints": {"locks": {"min": 3, "max": 2}}}, "constraints.locks.min", "above max"),
     (
         {"constraints": {"critical_path_rooms": {"min": 13}}},

@@ -27,6 +27,7 @@ when none works.
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
 from collections import defaultdict
@@ -47,7 +48,7 @@ from levelforge.generation.connect import (
 )
 from levelforge.generation.corridors import shaper_for
 from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
-from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
+from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles, walkable
 from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
 from levelforge.generation.seeding import Dice
 
@@ -87,9 +88,14 @@ class Design:
 
 
 def path_bounds(spec: Mapping[str, Any], critical: int) -> tuple[int, int]:
-    """The lengths the critical path may have (``critical`` copies on it)."""
+    """The lengths the critical path may have (``critical`` copies on it): never through
+    a copy placed ``side``, nor one that cannot be walked through (``Prefab.walkable``)."""
     rooms = spec["rooms"]
-    side = sum(p["count"] for p in spec.get("prefabs", ()) if p["placement"] == "side")
+    side = sum(
+        p["count"]
+        for p in spec.get("prefabs", ())
+        if p["placement"] == "side" or (p["placement"] == "any" and not walkable(p["map"]))
+    )
     asked = spec.get("constraints", {}).get("critical_path_rooms", {})
     low = max(asked.get("min", 1), 1 if rooms == 1 else 2, critical + 2 if critical else 0)
     return low, min(asked.get("max", rooms), rooms - side)
@@ -101,7 +107,27 @@ def natural_path(rooms: int) -> int:
 
 
 def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
-    """A layout and a plan on it meeting the spec's path range and prefabs."""
+    """A layout and a plan on it meeting the spec's path range and prefabs: every copy on
+    the path walked through (``_walkable``) where any layout tried allows it; else, as a
+    last resort, a copy the map leaves no room to walk through (a room on both of its
+    door sides) stands on the path entered and left by one door position."""
+    try:
+        return _plan_design(spec, prefabs, dice)
+    except Unmet:
+        if not prefabs:
+            raise
+    token = _WALKED.set(False)
+    try:
+        return _plan_design(spec, prefabs, dice)
+    finally:
+        _WALKED.reset(token)
+
+
+_WALKED: contextvars.ContextVar[bool] = contextvars.ContextVar("walked", default=True)
+"""Whether the plan being made walks every copy on the path through (``plan_design``)."""
+
+
+def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
     problem = Unmet("critical_path_rooms", "no plan tried")
     copies = copies_of(prefabs)
     for _ in range(LAYOUT_TRIES):
@@ -213,17 +239,31 @@ def _walked_through(
     order: Sequence[int], prefab_of: Mapping[int, Prefab], contacts: Sequence[Contact], spare: int
 ) -> list[int] | None:
     """``order`` with every ``critical`` copy and ``spare`` ``any`` ones each put between two
-    consecutive rooms it touches on door sides, as early as can be (``None`` if one has
-    no such pair left)."""
+    consecutive rooms it touches on door sides (two sides, or one with its doors apart:
+    ``_walkable``), as early as can be (``None`` if one has no such pair left)."""
     route = list(order)
-    anys = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any"]
+    anys = [
+        room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any" and prefab.walkable
+    ]
     walked = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "critical"]
     for room in walked + anys:
         if room not in walked and spare == 0:
             break
-        near = {_other(c, room) for c in _door_contacts(contacts, room, prefab_of[room])} - set(prefab_of)
+        near = {
+            _other(c, room): _side_of(c, room)
+            for c in _door_contacts(contacts, room, prefab_of[room])
+            if _other(c, room) not in prefab_of
+        }
         pairs = [
-            number for number in range(len(route) - 1) if route[number] in near and route[number + 1] in near
+            number
+            for number in range(len(route) - 1)
+            if route[number] in near
+            and route[number + 1] in near
+            and (
+                near[route[number]] != near[route[number + 1]]
+                or _spread(prefab_of[room], near[route[number]])
+                or not _WALKED.get()
+            )
         ]
         if not pairs:
             if room in walked:
@@ -375,7 +415,7 @@ def _plan_on(
         links[c.b].append(c.a)
     door_contacts = {room: _door_contacts(contacts, room, prefab) for room, prefab in prefab_of.items()}
     critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
-    spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any"]
+    spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any" and prefab.walkable]
     low, high = path_bounds(spec, len(critical))
     wanted_any = max(0, low - len(ordinary) - len(critical))
     critical += spare_any[:wanted_any]
@@ -450,7 +490,7 @@ def _step_links(
     copy that may stand on the path (not ``side``) and an ordinary room."""
     steps = [list(rooms) for rooms in links]
     for room, prefab in sorted(prefab_of.items()):
-        if prefab.placement == "side":
+        if prefab.placement == "side" or not prefab.walkable:
             continue
         for c in door_contacts[room]:
             other = _other(c, room)
@@ -624,6 +664,8 @@ def _tree(
     the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
     by_pair = {frozenset((c.a, c.b)): c for c in contacts}
     tree = [by_pair[frozenset(pair)] for pair in itertools.pairwise(path)]
+    if not _walkable(path, tree, prefab_of):
+        return None
     exit_room = path[-1]
     parent = list(range(count))
 
@@ -649,13 +691,45 @@ def _tree(
     return None if hooks is None else tree + hooks
 
 
+def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[int, Prefab]) -> bool:
+    """Whether every copy on ``path`` (joined by ``steps``) is walked through: entered
+    and left on two sides, or on one side with two door positions not next to each
+    other (one for each way: ``through_doors``). Always, on ``plan_design``'s last resort."""
+    if not _WALKED.get():
+        return True
+    for number in range(1, len(path) - 1):
+        room = path[number]
+        prefab = prefab_of.get(room)
+        if prefab is None:
+            continue
+        side = _side_of(steps[number - 1], room)
+        if side == _side_of(steps[number], room) and not _spread(prefab, side):
+            return False
+    return True
+
+
+def _side_of(contact: Contact, room: int) -> str:
+    """The wall of ``room`` that ``contact``'s corridor leaves by."""
+    return _sides(contact)[0 if contact.a == room else 1]
+
+
+def _spread(prefab: Prefab, side: str) -> bool:
+    """Whether ``side`` has two door positions not next to each other."""
+    offsets = prefab.door_offsets(side)
+    return bool(offsets) and offsets[-1] - offsets[0] >= 2
+
+
 def _hooks(
     path: list[int], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]], dice: Dice
 ) -> list[Contact] | None:
-    """A contact for every copy off the path, from a door side to an ordinary room that is
-    not the exit (``None`` when some copy has none)."""
+    """A contact for every copy off the path, from a door side: to an ordinary room that
+    is not the exit where it has one; else (copies facing only the exit or other copies)
+    to a copy already joined (through a door side of that copy too), so several copies
+    may hang off one room and copies off copies. ``None`` when some copy can be joined
+    to nothing."""
     on_path, exit_room = set(path), path[-1]
     hooks = []
+    pending = []
     for room in sorted(prefab_of):
         if room in on_path:
             continue
@@ -665,9 +739,41 @@ def _hooks(
             if _other(c, room) not in prefab_of and _other(c, room) != exit_room
         ]
         if not usable:
-            return None
+            pending.append(room)
+            continue
         hooks.append(usable[dice.below(len(usable))])
+    joined = set(on_path) | {room for room in prefab_of if room not in on_path and room not in pending}
+    while pending:
+        progress = []
+        for room in pending:
+            usable = [
+                c for c in door_contacts[room] if _joins(c, room, exit_room, joined, prefab_of, door_contacts)
+            ]
+            if usable:
+                hooks.append(usable[dice.below(len(usable))])
+                progress.append(room)
+        if not progress:
+            return None
+        joined.update(progress)
+        pending = [room for room in pending if room not in progress]
     return hooks
+
+
+def _joins(
+    contact: Contact,
+    room: int,
+    exit_room: int,
+    joined: set[int],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+) -> bool:
+    """Whether ``contact`` (a door contact of copy ``room``) leads to a room already
+    joined: an ordinary one but the exit (a leaf: its one door is the lock that shuts
+    it), or a copy through one of its door sides."""
+    other = _other(contact, room)
+    if other in prefab_of:
+        return other in joined and contact in door_contacts[other]
+    return other != exit_room
 
 
 def _other(contact: Contact, room: int) -> int:
@@ -771,10 +877,47 @@ def connect_designed(
         for room, prefab in design.prefab_of.items()
         for side in SIDES
     }
+    pinned = through_doors(rooms, design)
     shaper = shaper_for(theme, layout, rooms, dice)
     slots: Slots = defaultdict(set)
     corridors: list[Corridor] = [
-        _route(rooms, contact, slots, dice, shaper, index, loop=index >= len(design.tree), fixed=fixed)
+        _route(
+            rooms,
+            contact,
+            slots,
+            dice,
+            shaper,
+            index,
+            loop=index >= len(design.tree),
+            fixed={**fixed, **pinned[index]} if index in pinned else fixed,
+        )
         for index, contact in enumerate(design.tree + design.loops)
     ]
     return Network(tuple(corridors), len(design.loops), design.possible)
+
+
+def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple[int, str], tuple[int, ...]]]:
+    """The door a path corridor must use, by corridor, where a copy on the path is entered
+    and left on one side: its first door position for the neighbour nearer the side's
+    start (by floor centre), its last for the other, so the two ways in are apart (never
+    one door, nor two side by side: ``_walkable`` asked them two apart at least)."""
+    pinned: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}
+    path, tree = design.path, design.tree
+    for number in range(1, len(path) - 1):
+        room = path[number]
+        prefab = design.prefab_of.get(room)
+        if prefab is None:
+            continue
+        side = _side_of(tree[number - 1], room)
+        if side != _side_of(tree[number], room):
+            continue
+        offsets = prefab.door_offsets(side)
+        floor = rooms[room].floor
+        start = floor.y0 if side in ("W", "E") else floor.x0
+        before, after = rooms[path[number - 1]].floor, rooms[path[number + 1]].floor
+        axis = 1 if side in ("W", "E") else 0
+        first_nearer = before[axis] + before[axis + 2] <= after[axis] + after[axis + 2]
+        low, high = (start + offsets[0],), (start + offsets[-1],)
+        pinned[number - 1] = {(room, side): low if first_nearer else high}
+        pinned[number] = {(room, side): high if first_nearer else low}
+    return pinned

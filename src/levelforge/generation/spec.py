@@ -31,7 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from levelforge.errors import SpecError
 from levelforge.generation.bands import Bands, plan_bands
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
-from levelforge.generation.prefabs import copies_of
+from levelforge.generation.prefabs import copies_of, walkable
 
 SEED_MAX = 2**53 - 1
 TILES_PER_ROOM = 64
@@ -280,10 +280,10 @@ def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
                 "name",
             ), f"the name {prefab.name!r} is taken by prefabs[{names[prefab.name]}]: names are unique"
         names[prefab.name] = index
-        if prefab.placement == "critical" and len(prefab.door_sides()) < 2:
+        if prefab.placement == "critical" and not walkable(prefab.map):
             return (*here, "map"), (
-                "a prefab placed 'critical' is walked through, in at one side and out at another: "
-                "its map needs door positions on two sides at least"
+                "a prefab placed 'critical' is walked through, in by one door and out by another: "
+                "its map needs door positions on two sides, or two on one side with wall between them"
             )
         if prefab.drawn("B"):
             if boss_at is not None:
@@ -331,6 +331,7 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
     by_placement = {
         kind: sum(p.count for p in prefabs if p.placement == kind) for kind in ("critical", "side")
     }
+    closed = sum(p.count for p in prefabs if p.placement == "any" and not walkable(p.map))
     path = ("constraints", "critical_path_rooms")
     path_min, path_max = (constraints.critical_path_rooms or Range()).bounds(1, rooms)
     shortest = 1 if rooms == 1 else 2
@@ -340,6 +341,12 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
         return (*path, "min"), (
             f"{path_min} leaves no room for {by_placement['side']} side prefab copies in {rooms} rooms "
             f"(at most {rooms - by_placement['side']})"
+        )
+    if path_min > rooms - by_placement["side"] - closed:
+        return (*path, "min"), (
+            f"{path_min} rooms on the path, but {closed} prefab copies cannot be walked through (one "
+            "door position, or only ones side by side): they stand off the path, so at most "
+            f"{rooms - by_placement['side'] - closed}"
         )
     if path_max < shortest:
         return (*path, "max"), f"{path_max} is below {shortest}: the entrance and exit rooms are on it"
@@ -380,28 +387,23 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
 def _arrangement_problem(
     spec: LevelSpecIn, prefabs: list[Prefab], path_min: int, path_max: int
 ) -> Problem | None:
-    """How the generator arranges copies (see ``design``), beyond the contract's bounds:
-    a ``critical`` copy stands between two ordinary rooms on the path, and a copy that may
-    stand off it hangs off an ordinary room other than the exit, one to a room."""
-    placed = {
-        kind: [i for i, p in enumerate(prefabs) if p.placement == kind]
-        for kind in ("critical", "side", "any")
-    }
-    count = {kind: sum(prefabs[i].count for i in indices) for kind, indices in placed.items()}
-    ordinary = spec.rooms - sum(count.values())
-    if count["critical"] and (count["critical"] > ordinary - 1 or 2 * count["critical"] + 1 > path_max):
+    """How the generator arranges copies on the path (see ``design``), beyond the
+    contract's bounds: a copy on the path stands between two ordinary rooms, never next to
+    another copy, so ``critical`` copies are at most the ordinary rooms - 1 and
+    (max - 1) / 2, and the path at most the ordinary rooms and one copy (``critical``, or
+    ``any`` that can be walked through) between each two of them. Copies off the path are
+    not limited here: several may hang off one room, the exit or another copy."""
+    critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
+    count = sum(prefabs[i].count for i in critical)
+    walked_any = sum(p.count for p in prefabs if p.placement == "any" and walkable(p.map))
+    ordinary = spec.rooms - sum(p.count for p in prefabs)
+    if count and (count > ordinary - 1 or 2 * count + 1 > path_max):
         most = min(ordinary - 1, (path_max - 1) // 2)
-        return ("prefabs", placed["critical"][-1], "count"), (
-            f"{count['critical']} critical copies: each stands between two ordinary rooms on the path, so "
+        return ("prefabs", critical[-1], "count"), (
+            f"{count} critical copies: each stands between two ordinary rooms on the path, so "
             f"with {ordinary} ordinary rooms and a path of at most {path_max} rooms, at most {max(most, 0)}"
         )
-    if count["side"] + count["any"] > ordinary - 1:
-        index = max(placed["side"] + placed["any"])
-        return ("prefabs", index, "count"), (
-            f"{count['side'] + count['any']} copies that may stand off the critical path, each hung off one "
-            f"of the {ordinary - 1} ordinary rooms other than the exit: at most {ordinary - 1}"
-        )
-    longest = ordinary + min(count["critical"] + count["any"], ordinary - 1)
+    longest = ordinary + min(count + walked_any, ordinary - 1)
     if path_min > longest:
         return ("constraints", "critical_path_rooms", "min"), (
             f"{path_min} rooms: the path runs through the {ordinary} ordinary rooms with at most one copy "
