@@ -769,3 +769,57 @@ def test_more_side_copies_than_ordinary_rooms_hang_off_one_room_or_each_other(
         assert found == {}
         cells = rooms_tagged(graph, "prefab:cell")
         assert len(cells) == side and not {c["id"] for c in cells} & set(graph["critical_path"])
+
+
+GATE = ["###+###", "#.....#", "#..e..#", "#.....#", "###+###"]
+"""A gate walked through north to south."""
+
+
+@pytest.mark.parametrize(
+    ("name", "spec"),
+    [
+        (
+            "two-halls-on-a-path-of-4",
+            {
+                "rooms": 12,
+                "prefabs": [{"name": "hall", "map": HALL, "count": 2, "placement": "critical"}],
+                "constraints": {"critical_path_rooms": {"max": 4}},
+            },
+        ),
+        (
+            "three-halls-between-2-rooms",
+            {
+                "rooms": 5,
+                "width": 48,
+                "height": 32,
+                "prefabs": [{"name": "hall", "map": HALL, "count": 3, "placement": "critical"}],
+            },
+        ),
+        (
+            "three-gates-north-to-south",
+            {
+                "rooms": 5,
+                "width": 32,
+                "height": 48,
+                "prefabs": [{"name": "gate", "map": GATE, "count": 3, "placement": "critical"}],
+            },
+        ),
+    ],
+)
+def test_critical_copies_stand_next_to_each_other_when_the_path_cannot_keep_them_apart(
+    name: str, spec: dict[str, Any]
+) -> None:
+    """Given more critical copies than the ordinary rooms (or the path's max) can keep
+    apart (once refused: a copy between two ordinary rooms), with doors facing each other
+    When the level is generated on several seeds
+    Then the checker finds everything met, and the copies stand in a row on the path:
+    every room between the entrance and the exit is a copy."""
+    for seed in range(3):
+        level = generate_level({**spec, "seed": seed})
+        graph = level.scene_graph
+
+        found = {rule: p for rule, p in check_by_rule(level.spec, graph, level.minimap).items() if p}
+        assert found == {}, name
+        copies = {room["id"] for room in graph["rooms"] if any(t.startswith("prefab:") for t in room["tags"])}
+        inner = graph["critical_path"][1:-1]
+        assert len(inner) == spec["prefabs"][0]["count"] and set(inner) == copies

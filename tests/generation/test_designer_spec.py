@@ -124,11 +124,24 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
     ),
     (
         {
-            "prefabs": [prefab(drawn=HALL, count=2, placement="critical")],
+            "prefabs": [
+                prefab(drawn=["##+##", "#...#", "#...+", "#...#", "#####"], count=2, placement="critical")
+            ],
             "constraints": {"critical_path_rooms": {"max": 4}},
         },
-        "prefabs[0].count",
-        "between two ordinary",
+        "prefabs[0].map",
+        "in a row",
+    ),
+    (
+        {
+            "rooms": 9,
+            "prefabs": [
+                prefab("a", ["#+#+#", "#...#", "#...#", "#...#", "#####"], count=5, placement="critical"),
+                prefab("b", ["##+##", "#...#", "#...#", "#...#", "##+##"], placement="critical"),
+            ],
+        },
+        "prefabs[1].map",
+        "in a row",
     ),
     (
         {

@@ -127,11 +127,12 @@ def _pack(
 
 
 def banded_layout(
-    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice, *, spread: bool = False
 ) -> tuple[Layout, dict[int, Prefab]] | None:
     """The banded layout, the middle split into the ordinary rooms, and the copy in each
-    prefab region (by region index); ``None`` when the bands do not fit."""
-    bands = plan_bands(width, height, rooms, copies)
+    prefab region (by region index); ``None`` when the bands do not fit. With ``spread``
+    as ``plan_bands``: each copy's share of its band longer, so it faces more rooms."""
+    bands = plan_bands(width, height, rooms, copies, spread=spread)
     if not isinstance(bands, Bands):
         return None
     regions: list[Rect] = []

@@ -31,7 +31,7 @@ import contextvars
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,12 @@ EXTRA_LAYOUT_TRIES = 60
 EXTRA_LAYOUT_ROOMS = 40
 LOOSE_LAYOUT_TRIES = 60
 """Loose layouts (``loose_layout``) tried last on a small level (``EXTRA_LAYOUT_ROOMS``)."""
+TINY_ROOMS = 8
+"""Levels of this many rooms or fewer try many placements of the copies on a loose layout."""
+PLACEMENTS_TRIED = 24
+"""Placements of the copies (``_placements``) tried on one loose layout of a tiny level."""
+PLACEMENT_STEPS = 2_000
+"""Steps of the search for those placements on one layout."""
 SEARCH_STEPS = 20_000
 """Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
@@ -141,6 +147,12 @@ def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice)
         banded = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
         if banded is None:
             break
+        spread = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice, spread=True)
+        for layout, prefab_of in ([] if spread is None else [spread]):
+            try:  # a copy walked through faces more rooms along its band: first try that
+                return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout))
+            except Unmet as exc:
+                problem = exc
         try:
             return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
         except Unmet as exc:
@@ -170,12 +182,16 @@ def _last_resort(
             continue  # the problem to name stays the one of the layouts tried before
     critical = sum(p.placement == "critical" for p in copies)
     spare = max(0, path_bounds(spec, critical)[0] - (spec["rooms"] - len(copies)) - critical)
-    for _ in range(BANDED_TRIES):
+    ways = [(spread, columns) for spread in (True, False) for columns in (False, True)]
+    for number in range(BANDED_TRIES * len(ways)):
         # the bands' middle walked in a serpentine, each copy that must be walked through
         # put on it between two rooms in a row along its door side
-        serpentine = banded_serpentine_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
+        spread, columns = ways[number % len(ways)]
+        serpentine = banded_serpentine_layout(
+            spec["width"], spec["height"], spec["rooms"], copies, dice, spread=spread, columns=columns
+        )
         if serpentine is None:
-            break
+            continue
         layout, prefab_of, order = serpentine
         contacts = find_contacts(layout)
         route = _walked_through(order, prefab_of, contacts, spare)
@@ -185,14 +201,127 @@ def _last_resort(
             return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
         except Unmet:
             continue
-    for _ in range(LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
-        layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
-        contacts = find_contacts(layout)
+    return _loose_plan(spec, copies, dice) or _exit_banded_plan(spec, copies, dice)
+
+
+EXIT_STAND_IN = Prefab(-1, "", ("#+++#", "+...+", "+...+", "+...+", "#+++#"), 1, "exit")
+"""The exit's place in ``_exit_banded_plan``'s bands: a 3x3 floor, open on every side."""
+
+
+def _exit_banded_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """The banded layout with the exit in a band too, beside the copies, so that every
+    region of the middle is an ordinary room other than the exit and every copy faces one
+    across a door side: a room to hang it off (the layout of last resort of copies off
+    the path that outnumber the rooms to hang them off, on small maps)."""
+    for _ in range(BANDED_TRIES):
+        banded = banded_layout(spec["width"], spec["height"], spec["rooms"], [*copies, EXIT_STAND_IN], dice)
+        if banded is None:
+            return None
+        layout, placed = banded
+        exit_room = next(room for room, prefab in placed.items() if prefab is EXIT_STAND_IN)
+        prefab_of = {room: prefab for room, prefab in placed.items() if prefab is not EXIT_STAND_IN}
         try:
-            return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
+            return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout), ending=exit_room)
         except Unmet:
             continue
     return None
+
+
+def _loose_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """A plan on loose layouts (``loose_layout``) of a small level: on a tiny one, with
+    many placements of the copies on each (``_placements``)."""
+    tiny = spec["rooms"] <= TINY_ROOMS
+    for _ in range(LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+        layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
+        contacts = find_contacts(layout)
+        if tiny:
+            placements: Iterable[dict[int, Prefab]] = _placements(layout, contacts, copies, dice)
+        else:
+            try:
+                placements = [_assign(layout, contacts, copies, dice)]
+            except Unmet:
+                continue
+        for prefab_of in placements:
+            try:
+                return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
+            except Unmet:
+                continue
+    return None
+
+
+def _placements(
+    layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
+) -> Iterator[dict[int, Prefab]]:
+    """On a tiny level, where one layout allows few ways to place the copies and
+    ``_assign``'s random one is seldom the way: the ways themselves, up to
+    ``PLACEMENTS_TRIED`` (depth first over the regions in a random order, equal copies in
+    that order), each copy in a region it fits facing as many regions as it needs
+    (``_open_to``), the ordinary regions joined."""
+    count = len(layout.regions)
+    order = sorted(range(count), key=lambda _: dice.random())
+    links: list[list[int]] = [[] for _ in range(count)]
+    for c in contacts:
+        links[c.a].append(c.b)
+        links[c.b].append(c.a)
+    fitting = [
+        [
+            number
+            for number, region in enumerate(order)
+            if _fits(layout.regions[region], prefab, layout.width, layout.height)
+        ]
+        for prefab in copies
+    ]
+    prefab_of: dict[int, Prefab] = {}
+    found, steps = 0, 0
+
+    def place(number: int, after: int) -> Iterator[dict[int, Prefab]]:
+        nonlocal found, steps
+        steps += 1
+        if number == len(copies):
+            if _placed_well(links, contacts, prefab_of):
+                found += 1
+                yield dict(prefab_of)
+            return
+        prefab = copies[number]
+        same = number > 0 and copies[number - 1] == prefab
+        for position in fitting[number]:
+            region = order[position]
+            if found >= PLACEMENTS_TRIED or steps >= PLACEMENT_STEPS:
+                return
+            if region in prefab_of or (same and position <= after):
+                continue
+            prefab_of[region] = prefab
+            yield from place(number + 1, position)
+            del prefab_of[region]
+
+    yield from place(0, -1)
+
+
+def _placed_well(
+    links: list[list[int]], contacts: Sequence[Contact], prefab_of: Mapping[int, Prefab]
+) -> bool:
+    """Whether every copy faces as many regions as it needs across its door sides (two
+    for a ``critical`` one, ``_open_to``; one for another, ordinary or a copy facing it
+    on a door side too) and the ordinary regions (with the copies walked through) stay
+    joined."""
+    for room, prefab in prefab_of.items():
+        if prefab.placement == "critical":
+            if len(_open_to(contacts, room, prefab, prefab_of)) < 2:
+                return False
+            continue
+        if not any(
+            _other(c, room) not in prefab_of
+            or c in _door_contacts((c,), _other(c, room), prefab_of[_other(c, room)])
+            for c in _door_contacts(contacts, room, prefab)
+        ):
+            return False
+    taken = frozenset(room for room, prefab in prefab_of.items() if prefab.placement != "critical")
+    start = next(room for room in range(len(links)) if room not in taken)
+    return len(_component(links, start, taken)) == len(links) - len(taken)
 
 
 def loose_layout(width: int, height: int, rooms: int, dice: Dice) -> Layout:
@@ -275,14 +404,22 @@ def _walked_through(
 
 
 def serpentine_layout(
-    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None
+    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None, *, columns: bool = False
 ) -> tuple[Layout, list[int]]:
     """Rooms in rows across the map (or across ``area`` of it), each row's regions side by
     side, and the route that walks them row by row, left to right then right to left:
     every step is between two regions sharing a line (along a row, or at a row's end the
     two end regions, one above the other), so it passes through every room. Rows and
     columns are as many as fit (``layout.capacity``); the spare length of each is dealt
-    out at random."""
+    out at random. With ``columns``, the same turned a quarter: columns walked top to
+    bottom then bottom to top."""
+    if columns:
+        x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
+        turned, order = serpentine_layout(height, width, rooms, dice, Rect(y0, x0, y1, x1))
+        back = [Rect(r.y0, r.x0, r.y1, r.x1) for r in turned.regions]
+        ordered = sorted(back, key=lambda r: (r.y0, r.x0))
+        index = {region: number for number, region in enumerate(ordered)}
+        return Layout(width, height, tuple(ordered)), [index[back[room]] for room in order]
     x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
     across = _fit(x0, x1, width)
     rows = -(-rooms // across)
@@ -290,8 +427,8 @@ def serpentine_layout(
     regions: list[Rect] = []
     for row in range(rows):
         count = rooms // rows + (row < rooms % rows)
-        columns = _lines(x0, x1, width, count, dice)
-        cells = [Rect(columns[i], lines[row], columns[i + 1], lines[row + 1]) for i in range(count)]
+        cuts = _lines(x0, x1, width, count, dice)
+        cells = [Rect(cuts[i], lines[row], cuts[i + 1], lines[row + 1]) for i in range(count)]
         regions += cells if row % 2 == 0 else cells[::-1]
     ordered = sorted(regions, key=lambda r: (r.y0, r.x0))
     index = {region: number for number, region in enumerate(ordered)}
@@ -299,15 +436,25 @@ def serpentine_layout(
 
 
 def banded_serpentine_layout(
-    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+    width: int,
+    height: int,
+    rooms: int,
+    copies: Sequence[Prefab],
+    dice: Dice,
+    *,
+    spread: bool = True,
+    columns: bool = False,
 ) -> tuple[Layout, dict[int, Prefab], list[int]] | None:
-    """The banded layout (``bands``) with its middle walked as ``serpentine_layout``: a
-    route through every ordinary room, every copy facing the middle on a door side;
-    ``None`` when the bands do not fit."""
-    bands = plan_bands(width, height, rooms, copies, spread=True)
+    """The banded layout (``bands``, ``spread`` or not) with its middle walked as
+    ``serpentine_layout`` (in rows, or in ``columns``: then a copy in a column of the map
+    faces rooms in a row of the route): a route through every ordinary room, every copy
+    facing the middle on a door side; ``None`` when the bands do not fit."""
+    bands = plan_bands(width, height, rooms, copies, spread=spread)
     if not isinstance(bands, Bands):
         return None
-    middle, order = serpentine_layout(width, height, rooms - len(copies), dice, bands.middle)
+    middle, order = serpentine_layout(
+        width, height, rooms - len(copies), dice, bands.middle, columns=columns
+    )
     owner = {region: prefab for prefab, region in bands.copies}
     regions = sorted((*middle.regions, *owner), key=lambda r: (r.y0, r.x0))
     index = {region: number for number, region in enumerate(regions)}
@@ -357,8 +504,10 @@ def _assign(
     layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
 ) -> dict[int, Prefab]:
     """A region for every copy: one its inside fits, touching an ordinary region on a door
-    side (two, for a copy walked through on the path), and whose loss leaves the ordinary
-    regions joined."""
+    side (two, for a copy walked through on the path; where none has two, one and a copy
+    beside it that may stand on the path too: ``_open_to``), and whose loss leaves the
+    ordinary regions joined; where it can be, one whose loss leaves the copies placed
+    before it as many ordinary regions across their door sides as they need."""
     prefab_of: dict[int, Prefab] = {}
     if not copies:
         return prefab_of
@@ -366,32 +515,84 @@ def _assign(
     for c in contacts:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
+    faces: dict[int, set[int]] = {}
     for prefab in copies:
-        fitting = [
+        needed = 2 if prefab.placement == "critical" else 1
+        fits = [
             index
             for index, region in enumerate(layout.regions)
-            if index not in prefab_of
-            and _fits(region, prefab, layout.width, layout.height)
-            and len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
-            >= (2 if prefab.placement == "critical" else 1)
+            if index not in prefab_of and _fits(region, prefab, layout.width, layout.height)
         ]
+        fitting = [
+            index
+            for index in fits
+            if len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
+            >= needed
+        ] or [index for index in fits if len(_open_to(contacts, index, prefab, prefab_of)) >= needed]
         fitting.sort(key=lambda _: dice.random())
-        for index in fitting:
-            # a copy walked through joins the rooms on its two sides: only others may not cut them apart
-            taken = frozenset(
-                room
-                for room in (*prefab_of, index)
-                if (prefab_of.get(room) or prefab).placement != "critical"
-            )
-            start = next(room for room in range(len(links)) if room not in taken)
-            if len(_component(links, start, taken)) == len(links) - len(taken):
-                prefab_of[index] = prefab
-                break
-        else:
+        chosen = fallback = None
+        for index in fitting:  # rather a region leaving the copies placed before their rooms
+            kept = _leaves_open(faces, prefab_of, index)
+            if (kept or fallback is None) and _keeps_joined(links, prefab_of, prefab, index):
+                if kept:
+                    chosen = index
+                    break
+                fallback = index
+        place = chosen if chosen is not None else fallback
+        if place is None:
             raise Unmet(
                 "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
             )
+        prefab_of[place] = prefab
+        faces[place] = {_other(c, place) for c in _door_contacts(contacts, place, prefab)}
     return prefab_of
+
+
+def _keeps_joined(
+    links: list[list[int]], prefab_of: Mapping[int, Prefab], prefab: Prefab, index: int
+) -> bool:
+    """Whether the ordinary regions stay joined with ``prefab`` in region ``index`` (a copy
+    walked through joins the rooms on its two sides: only others may cut them apart)."""
+    taken = frozenset(
+        room for room in (*prefab_of, index) if (prefab_of.get(room) or prefab).placement != "critical"
+    )
+    start = next(room for room in range(len(links)) if room not in taken)
+    return len(_component(links, start, taken)) == len(links) - len(taken)
+
+
+def _leaves_open(faces: Mapping[int, set[int]], prefab_of: Mapping[int, Prefab], index: int) -> bool:
+    """Whether every copy placed so far keeps as many ordinary regions across its door
+    sides as it needs (two for a ``critical`` one) with region ``index`` taken too."""
+    for room, facing in faces.items():
+        if index in facing:
+            needed = 2 if prefab_of[room].placement == "critical" else 1
+            if len(facing - set(prefab_of) - {index}) < needed:
+                return False
+    return True
+
+
+def _open_to(
+    contacts: Sequence[Contact], index: int, prefab: Prefab, prefab_of: Mapping[int, Prefab]
+) -> set[int]:
+    """The regions a copy in region ``index`` can be joined to: across its door sides, not
+    yet a copy's; for a copy walked through, also those of copies that may stand on the
+    path beside it, across a door side of theirs (two copies next to each other on it)."""
+    open_to = set()
+    for c in _door_contacts(contacts, index, prefab):
+        other = _other(c, index)
+        beside = prefab_of.get(other)
+        if beside is None or (
+            prefab.placement == "critical"
+            and _may_walk(beside)
+            and c in _door_contacts((c,), other, beside)
+        ):
+            open_to.add(other)
+    return open_to
+
+
+def _may_walk(prefab: Prefab) -> bool:
+    """Whether a copy may stand on the path: ``critical``, or ``any`` and walkable."""
+    return prefab.placement == "critical" or (prefab.placement == "any" and prefab.walkable)
 
 
 def _plan_on(
@@ -401,9 +602,10 @@ def _plan_on(
     dice: Dice,
     found: Sequence[Contact],
     order: Sequence[int] | None = None,
+    ending: int | None = None,
 ) -> Design:
     """The plan on ``layout``; with ``order`` (a route through every room), the backbone is
-    its first rooms."""
+    its first rooms; with ``ending``, the backbone ends in that room (the exit)."""
     contacts = list(found)
     _shuffle(contacts, dice)
     count = len(layout.regions)
@@ -437,6 +639,7 @@ def _plan_on(
             if order is not None
             else _backbone(links, through, ordinary, critical, target, dice)
         )
+        path = _ending(path, ending)
         if path is None or not low <= len(path) <= high:
             continue
         tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
@@ -445,13 +648,20 @@ def _plan_on(
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
     # the quick backbones grow greedily and miss long routes that must thread copies
     design = (
-        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice)
+        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice, ending)
         if order is None and prefab_of
         else None
     )
     if design is not None:
         return design
     raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _ending(path: list[int] | None, ending: int | None) -> list[int] | None:
+    """``path`` turned to end in room ``ending`` (``None`` if neither end is it)."""
+    if path is None or ending is None or path[-1] == ending:
+        return path
+    return path[::-1] if path[0] == ending else None
 
 
 def _route_prefix(order: Sequence[int], target: int, prefab_of: Mapping[int, Prefab]) -> list[int]:
@@ -470,31 +680,48 @@ def _searched_design(
     prefab_of: dict[int, Prefab],
     door_contacts: dict[int, list[Contact]],
     dice: Dice,
+    ending: int | None = None,
 ) -> Design | None:
-    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``."""
+    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``:
+    first on routes that keep copies apart (each between two ordinary rooms), then, where
+    there are none, on routes with copies next to each other."""
     required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
     low, high = path_bounds(spec, len(required))
-    steps = _step_links(links, prefab_of, door_contacts)
-    for path in _searched_routes(steps, prefab_of, required, low, high, dice):
-        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
-        if tree is not None:
-            loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
-            return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    for beside in (False, True):
+        steps = _step_links(links, prefab_of, door_contacts, beside=beside)
+        for found in _searched_routes(steps, prefab_of, required, low, high, dice, beside=beside):
+            path = _ending(found, ending)
+            if path is None:
+                continue
+            tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+            if tree is not None:
+                loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
+                return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
     return None
 
 
 def _step_links(
-    links: list[list[int]], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]]
+    links: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+    *,
+    beside: bool,
 ) -> list[list[int]]:
-    """``links`` (between ordinary rooms) and, both ways, the door contacts between every
-    copy that may stand on the path (not ``side``) and an ordinary room."""
+    """``links`` (between ordinary rooms) and, both ways, the door contacts of every copy
+    that may stand on the path (``_may_walk``) to an ordinary room, and with ``beside`` to
+    another such copy across a door side of both."""
     steps = [list(rooms) for rooms in links]
     for room, prefab in sorted(prefab_of.items()):
-        if prefab.placement == "side" or not prefab.walkable:
+        if not _may_walk(prefab):
             continue
         for c in door_contacts[room]:
             other = _other(c, room)
-            if other in prefab_of or room in steps[other]:
+            if room in steps[other]:
+                continue
+            joined = other not in prefab_of or (
+                beside and _may_walk(prefab_of[other]) and c in door_contacts[other]
+            )
+            if not joined:
                 continue
             steps[room].append(other)
             steps[other].append(room)
@@ -508,9 +735,12 @@ def _searched_routes(
     low: int,
     high: int,
     dice: Dice,
+    *,
+    beside: bool,
 ) -> Iterator[list[int]]:
     """Simple routes over ``steps`` of ``low`` to ``high`` rooms between two ordinary rooms
-    through every copy of ``required``, a copy always between two ordinary rooms, found
+    through every copy of ``required`` (a copy between two ordinary rooms, unless
+    ``beside``: then copies may stand next to each other), found
     depth first (fewest free neighbours first, as ``_grow``) within ``SEARCH_STEPS``
     steps in all; on small layouts a route that can no longer reach ``low`` rooms is cut."""
     count = len(steps)
@@ -529,7 +759,7 @@ def _searched_routes(
                 yield list(path)
             if len(path) < high and stack[-1]:
                 step = stack[-1].pop()
-                if step in used or (end in prefab_of and step in prefab_of):
+                if step in used or (not beside and end in prefab_of and step in prefab_of):
                     continue
                 path.append(step)
                 used.add(step)
@@ -909,8 +1139,8 @@ def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple
         if prefab is None:
             continue
         side = _side_of(tree[number - 1], room)
-        if side != _side_of(tree[number], room):
-            continue
+        if side != _side_of(tree[number], room) or not _spread(prefab, side):
+            continue  # two sides; or one door (``plan_design``'s last resort): its own choice
         offsets = prefab.door_offsets(side)
         floor = rooms[room].floor
         start = floor.y0 if side in ("W", "E") else floor.x0
@@ -918,6 +1148,6 @@ def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple
         axis = 1 if side in ("W", "E") else 0
         first_nearer = before[axis] + before[axis + 2] <= after[axis] + after[axis + 2]
         low, high = (start + offsets[0],), (start + offsets[-1],)
-        pinned[number - 1] = {(room, side): low if first_nearer else high}
-        pinned[number] = {(room, side): high if first_nearer else low}
+        pinned.setdefault(number - 1, {})[room, side] = low if first_nearer else high
+        pinned.setdefault(number, {})[room, side] = high if first_nearer else low
     return pinned

@@ -384,32 +384,104 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
     return None
 
 
+OPPOSITE = {"N": "S", "S": "N", "W": "E", "E": "W"}
+SEQUENCE_STATES = 20_000
+"""States the search for copies in a row on the path (``_in_a_row``) may visit; beyond
+them it gives up unsure, and the spec is not refused."""
+
+
 def _arrangement_problem(
     spec: LevelSpecIn, prefabs: list[Prefab], path_min: int, path_max: int
 ) -> Problem | None:
-    """How the generator arranges copies on the path (see ``design``), beyond the
-    contract's bounds: a copy on the path stands between two ordinary rooms, never next to
-    another copy, so ``critical`` copies are at most the ordinary rooms - 1 and
-    (max - 1) / 2, and the path at most the ordinary rooms and one copy (``critical``, or
-    ``any`` that can be walked through) between each two of them. Copies off the path are
-    not limited here: several may hang off one room, the exit or another copy."""
+    """Copies next to each other on the critical path. When the path must hold more
+    copies than it can keep apart (one copy between two ordinary rooms: ``critical``
+    copies more than the ordinary rooms - 1, or more than (max - 1) / 2, or a path longer
+    than the ordinary rooms with one copy between each two), some copies stand in a row
+    between two ordinary rooms, each joined to the next by a corridor from a door of the
+    one to a door of the other across the line between them: leaving one northwards (by
+    a north door) enters the next by a south door, and so on; each copy entered and left
+    by two doors apart (``prefabs.walkable``). Refused when no such rows of the copies
+    fit between the ordinary rooms (``_in_a_row``: an exhaustive search, so only a spec
+    that truly has none is refused). Copies off the path are not limited: several may
+    hang off one room, or off another copy."""
     critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
     count = sum(prefabs[i].count for i in critical)
-    walked_any = sum(p.count for p in prefabs if p.placement == "any" and walkable(p.map))
+    walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
+    walked_any = sum(p.count for p in walking)
     ordinary = spec.rooms - sum(p.count for p in prefabs)
-    if count and (count > ordinary - 1 or 2 * count + 1 > path_max):
-        most = min(ordinary - 1, (path_max - 1) // 2)
-        return ("prefabs", critical[-1], "count"), (
-            f"{count} critical copies: each stands between two ordinary rooms on the path, so "
-            f"with {ordinary} ordinary rooms and a path of at most {path_max} rooms, at most {max(most, 0)}"
+    apart = count <= ordinary - 1 and 2 * count + 1 <= path_max
+    if apart and path_min <= ordinary + min(count + walked_any, ordinary - 1):
+        return None
+    if _in_a_row([prefabs[i] for i in critical], walking, ordinary, path_min, path_max) is not False:
+        return None
+    index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
+    return ("prefabs", index, "map"), (
+        f"the critical path must hold copies in a row (its {ordinary} ordinary rooms cannot keep them "
+        "apart), each leaving by a door on the side where the next is entered (north to south, west "
+        "to east), and these prefabs' door positions allow no such rows"
+    )
+
+
+def _arcs(prefab: Prefab) -> list[tuple[str, str]]:
+    """The ways a copy is walked: (direction of travel in, direction of travel out)."""
+    rows = prefab.map
+    offsets = {
+        "N": [x for x, c in enumerate(rows[0]) if c == "+"],
+        "S": [x for x, c in enumerate(rows[-1]) if c == "+"],
+        "W": [y for y, row in enumerate(rows) if row[0] == "+"],
+        "E": [y for y, row in enumerate(rows) if row[-1] == "+"],
+    }
+    return [
+        (travel, out)
+        for travel in OPPOSITE
+        for out in OPPOSITE
+        if offsets[OPPOSITE[travel]]
+        and offsets[out]
+        and (OPPOSITE[travel] != out or offsets[out][-1] - offsets[out][0] >= 2)
+    ]
+
+
+class _Unsure(Exception):
+    """The search for rows of copies ran out of states."""
+
+
+def _in_a_row(
+    must: list[Prefab], may: list[Prefab], ordinary: int, path_min: int, path_max: int
+) -> bool | None:
+    """Whether every copy of ``must`` and some of ``may`` stand in rows between
+    ``ordinary`` rooms or fewer on a path of ``path_min`` to ``path_max`` rooms
+    (``_arrangement_problem``): a depth-first search over the copies left, the direction
+    of travel and the rows begun; ``None`` when it ran out of ``SEQUENCE_STATES``."""
+    kinds = [_arcs(p) for p in (*must, *may)]
+    needed, total = len(must), sum(p.count for p in (*must, *may))
+    seen: set[tuple[tuple[int, ...], str, int]] = set()
+
+    def met(left: tuple[int, ...], rows: int) -> bool:
+        placed = total - sum(left)
+        return not any(left[:needed]) and ordinary + placed >= path_min and rows + 1 + placed <= path_max
+
+    def search(left: tuple[int, ...], travel: str, rows: int) -> bool:
+        if rows + 1 + total - sum(left) > path_max or rows > ordinary - 1 or (left, travel, rows) in seen:
+            return False
+        if met(left, rows):
+            return True
+        if len(seen) >= SEQUENCE_STATES:
+            raise _Unsure
+        seen.add((left, travel, rows))
+        if travel and search(left, "", rows):  # the row ends at an ordinary room
+            return True
+        return any(
+            search((*left[:kind], left[kind] - 1, *left[kind + 1 :]), out, rows + (not travel))
+            for kind, arcs in enumerate(kinds)
+            if left[kind]
+            for into, out in arcs
+            if not travel or into == travel
         )
-    longest = ordinary + min(count + walked_any, ordinary - 1)
-    if path_min > longest:
-        return ("constraints", "critical_path_rooms", "min"), (
-            f"{path_min} rooms: the path runs through the {ordinary} ordinary rooms with at most one copy "
-            f"between two of them, {longest} rooms at most"
-        )
-    return None
+
+    try:
+        return search(tuple(p.count for p in (*must, *may)), "", 0)
+    except _Unsure:
+        return None
 
 
 def normalise(spec: LevelSpecIn) -> dict[str, Any]:
