@@ -145,6 +145,18 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
     ),
     (
         {
+            "width": 17,
+            "height": 20,
+            "rooms": 5,
+            "prefabs": [
+                prefab(drawn=["#" * 8, "+......#", *["#......#"] * 3, "#" * 8], count=3, placement="side")
+            ],
+        },
+        "prefabs[0].count",
+        "round fewer rooms",
+    ),
+    (
+        {
             "prefabs": [prefab(drawn=["##+##", "#.B.#", "#...#", "#...#", "#####"])],
             "constraints": {"pacing": "rising"},
         },

@@ -24,6 +24,9 @@ from levelforge.generation.prefabs import Prefab
 from levelforge.generation.seeding import Dice
 
 BAND_OF_SIDE = {"S": "top", "N": "bottom", "E": "left", "W": "right"}
+EXIT_STAND_IN = Prefab(-1, "", ("#+++#", "+...+", "+...+", "+...+", "#+++#"), 1, "exit")
+"""The exit in a band of its own beside the copies (a 3x3 floor, open on every side), so
+that every room of the middle is one a copy off the path may hang off."""
 
 
 class Bands(NamedTuple):

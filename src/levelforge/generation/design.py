@@ -35,7 +35,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from levelforge.generation.bands import Bands, banded_layout, plan_bands
+from levelforge.generation.bands import EXIT_STAND_IN, Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import (
     Contact,
@@ -63,8 +63,10 @@ EXTRA_LAYOUT_TRIES = 60
 EXTRA_LAYOUT_ROOMS = 40
 LOOSE_LAYOUT_TRIES = 60
 """Loose layouts (``loose_layout``) tried last on a small level (``EXTRA_LAYOUT_ROOMS``)."""
-TINY_ROOMS = 8
+TINY_ROOMS = 12
 """Levels of this many rooms or fewer try many placements of the copies on a loose layout."""
+TINY_LAYOUT_TRIES = 300
+"""Loose layouts tried on a tiny level: the few that leave large copies their rooms are rare."""
 PLACEMENTS_TRIED = 24
 """Placements of the copies (``_placements``) tried on one loose layout of a tiny level."""
 PLACEMENT_STEPS = 2_000
@@ -201,11 +203,33 @@ def _last_resort(
             return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
         except Unmet:
             continue
-    return _loose_plan(spec, copies, dice) or _exit_banded_plan(spec, copies, dice)
+    return (
+        _banded_middle_plan(spec, copies, dice)
+        or _loose_plan(spec, copies, dice)
+        or _exit_banded_plan(spec, copies, dice)
+    )
 
 
-EXIT_STAND_IN = Prefab(-1, "", ("#+++#", "+...+", "+...+", "+...+", "#+++#"), 1, "exit")
-"""The exit's place in ``_exit_banded_plan``'s bands: a 3x3 floor, open on every side."""
+def _banded_middle_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """The banded layout of the copies not walked through, the ``critical`` ones placed
+    among the rooms of its middle (``_assign``): a copy in a band faces the middle on one
+    side only, often a single room there, where one walked through needs two."""
+    walked = [prefab for prefab in copies if prefab.placement == "critical"]
+    others = [prefab for prefab in copies if prefab.placement != "critical"]
+    for _ in range(BANDED_TRIES if walked else 0):
+        banded = banded_layout(spec["width"], spec["height"], spec["rooms"], others, dice)
+        if banded is None:
+            return None
+        layout, placed = banded
+        contacts = find_contacts(layout)
+        try:
+            prefab_of = _assign(layout, contacts, walked, dice, placed)
+            return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
+        except Unmet:
+            continue
+    return None
 
 
 def _exit_banded_plan(
@@ -235,7 +259,8 @@ def _loose_plan(
     """A plan on loose layouts (``loose_layout``) of a small level: on a tiny one, with
     many placements of the copies on each (``_placements``)."""
     tiny = spec["rooms"] <= TINY_ROOMS
-    for _ in range(LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
+    tries = TINY_LAYOUT_TRIES if tiny else LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0
+    for _ in range(tries):
         layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
         contacts = find_contacts(layout)
         if tiny:
@@ -501,21 +526,29 @@ def _door_contacts(contacts: Sequence[Contact], region: int, prefab: Prefab) -> 
 
 
 def _assign(
-    layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
+    layout: Layout,
+    contacts: Sequence[Contact],
+    copies: Sequence[Prefab],
+    dice: Dice,
+    placed: Mapping[int, Prefab] | None = None,
 ) -> dict[int, Prefab]:
     """A region for every copy: one its inside fits, touching an ordinary region on a door
     side (two, for a copy walked through on the path; where none has two, one and a copy
     beside it that may stand on the path too: ``_open_to``), and whose loss leaves the
     ordinary regions joined; where it can be, one whose loss leaves the copies placed
-    before it as many ordinary regions across their door sides as they need."""
-    prefab_of: dict[int, Prefab] = {}
+    before it as many ordinary regions across their door sides as they need. Copies
+    ``placed`` already keep their regions."""
+    prefab_of: dict[int, Prefab] = dict(placed or {})
     if not copies:
         return prefab_of
     links: list[list[int]] = [[] for _ in layout.regions]
     for c in contacts:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
-    faces: dict[int, set[int]] = {}
+    faces = {
+        room: {_other(c, room) for c in _door_contacts(contacts, room, placed_prefab)}
+        for room, placed_prefab in prefab_of.items()
+    }
     for prefab in copies:
         needed = 2 if prefab.placement == "critical" else 1
         fits = [

@@ -29,7 +29,9 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from levelforge.errors import SpecError
-from levelforge.generation.bands import Bands, plan_bands
+from levelforge.generation.bands import EXIT_STAND_IN, Bands, plan_bands
+from levelforge.generation.blueprint import Rect
+from levelforge.generation.layout import _fit
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
 from levelforge.generation.prefabs import copies_of, walkable
 
@@ -402,13 +404,16 @@ def _arrangement_problem(
     a north door) enters the next by a south door, and so on; each copy entered and left
     by two doors apart (``prefabs.walkable``). Refused when no such rows of the copies
     fit between the ordinary rooms (``_in_a_row``: an exhaustive search, so only a spec
-    that truly has none is refused). Copies off the path are not limited: several may
-    hang off one room, or off another copy."""
+    that truly has none is refused). Copies that may stand off the path hang off any room
+    but the exit, several off one room or off another copy (``_hung_problem``)."""
     critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
     count = sum(prefabs[i].count for i in critical)
     walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
     walked_any = sum(p.count for p in walking)
     ordinary = spec.rooms - sum(p.count for p in prefabs)
+    hung = _hung_problem(spec, prefabs, ordinary) or _one_sided_problem(spec, prefabs)
+    if hung is not None:
+        return hung
     apart = count <= ordinary - 1 and 2 * count + 1 <= path_max
     if apart and path_min <= ordinary + min(count + walked_any, ordinary - 1):
         return None
@@ -439,6 +444,83 @@ def _arcs(prefab: Prefab) -> list[tuple[str, str]]:
         and offsets[out]
         and (OPPOSITE[travel] != out or offsets[out][-1] - offsets[out][0] >= 2)
     ]
+
+
+def _hung_problem(spec: LevelSpecIn, prefabs: list[Prefab], ordinary: int) -> Problem | None:
+    """Copies that may stand off the path (``side``, ``any``) hang off a room other than
+    the exit (a leaf behind its lock). One to a room they always find one where the
+    copies fit (``_fit_problem``); more than the ordinary rooms but the exit, some room
+    holds several, or a copy hangs off a copy, and that asks the map for room round one
+    room. The generator's layout for it is the banded one with the exit in a band of its
+    own (every room of the middle one to hang copies off): refused when that does not
+    fit. This is the generator's rule, not every level's: a tight map may still hold a
+    level that a loose layout would find."""
+    off = [i for i, p in enumerate(prefabs) if p.placement != "critical"]
+    count = sum(prefabs[i].count for i in off)
+    if count <= ordinary - 1:
+        return None
+    planned = [
+        PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
+        for index, prefab in enumerate(prefabs)
+    ]
+    bands = plan_bands(spec.width, spec.height, spec.rooms, [*copies_of(planned), EXIT_STAND_IN])
+    if isinstance(bands, Bands):
+        return None
+    return ("prefabs", off[-1], "count"), (
+        f"{count} copies may stand off the critical path, more than the {ordinary - 1} rooms to hang them "
+        "off one to a room (the ordinary rooms but the exit), and the map leaves no room to put them "
+        "round fewer rooms"
+    )
+
+
+def _one_sided_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
+    """A ``critical`` copy with door positions on one side only is entered and left
+    there, so two rooms of the path stand across that side (copies in a row along it
+    share one: k of them need k + 1). The generator's layout for it is the banded one
+    (the copies along the map's edges, ``bands``): refused when neither way of it leaves
+    the copies' band that many rooms along the middle. As ``_hung_problem``, the
+    generator's rule rather than every level's."""
+    one_sided = [i for i, p in enumerate(prefabs) if p.placement == "critical" and len(p.door_sides()) == 1]
+    if not one_sided:
+        return None
+    planned = [
+        PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
+        for index, prefab in enumerate(prefabs)
+    ]
+    for spread in (True, False):
+        bands = plan_bands(spec.width, spec.height, spec.rooms, copies_of(planned), spread=spread)
+        if isinstance(bands, Bands) and _rooms_along(spec, bands):
+            return None
+    return ("prefabs", one_sided[-1], "map"), (
+        "a critical prefab with door positions on one side only is walked in and out there, two "
+        "rooms of the path across that side, and the map leaves no room for that many along its copies"
+    )
+
+
+def _rooms_along(spec: LevelSpecIn, bands: Bands) -> bool:
+    """Whether along every band the middle holds a room more than the one-sided
+    ``critical`` copies in it (``_one_sided_problem``)."""
+    left, top, right, bottom = bands.middle
+    along = {
+        "top": _fit(left, right, spec.width),
+        "bottom": _fit(left, right, spec.width),
+        "left": _fit(top, bottom, spec.height),
+        "right": _fit(top, bottom, spec.height),
+    }
+    needed = dict.fromkeys(along, 0)
+    for prefab, region in bands.copies:
+        if prefab.placement == "critical" and len(prefab.door_sides) == 1:
+            needed[_band_of(region, bands.middle)] += 1
+    return all(along[band] >= count + 1 for band, count in needed.items() if count)
+
+
+def _band_of(region: Rect, middle: Rect) -> str:
+    """The band of a copy's region, from where it lies against the middle."""
+    if region.x1 <= middle.x0:
+        return "left"
+    if region.x0 >= middle.x1:
+        return "right"
+    return "top" if region.y1 <= middle.y0 else "bottom"
 
 
 class _Unsure(Exception):
