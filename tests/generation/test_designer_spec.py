@@ -136,12 +136,35 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
         {
             "rooms": 9,
             "prefabs": [
-                prefab("a", ["#+#+#", "#...#", "#...#", "#...#", "#####"], count=5, placement="critical"),
+                prefab("a", ["##+##", "#...#", "#...+", "#...#", "#####"], count=5, placement="critical"),
                 prefab("b", ["##+##", "#...#", "#...#", "#...#", "##+##"], placement="critical"),
             ],
         },
         "prefabs[1].map",
         "in a row",
+    ),
+    (
+        {
+            "prefabs": [
+                prefab(drawn=["#+#+#", "#...#", "#...#", "#...#", "#####"], count=2, placement="critical")
+            ],
+            "constraints": {"critical_path_rooms": {"max": 4}},
+        },
+        "prefabs[0].map",
+        "only between two rooms",
+    ),
+    (
+        {
+            "width": 16,
+            "height": 19,
+            "rooms": 4,
+            "prefabs": [
+                prefab("a", ["#++#######", *["#........#"] * 3, "#........+", "#" * 10], placement="side"),
+                prefab("b", ["#+#+#", *["#...#"] * 5, "#####"], placement="critical"),
+            ],
+        },
+        "prefabs[1].map",
+        "no room for that many",
     ),
     (
         {

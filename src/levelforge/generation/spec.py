@@ -31,7 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from levelforge.errors import SpecError
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, plan_bands
 from levelforge.generation.blueprint import Rect
-from levelforge.generation.layout import _fit
+from levelforge.generation.layout import MIN_SPAN
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
 from levelforge.generation.prefabs import copies_of, walkable
 
@@ -404,8 +404,10 @@ def _arrangement_problem(
     a north door) enters the next by a south door, and so on; each copy entered and left
     by two doors apart (``prefabs.walkable``). Refused when no such rows of the copies
     fit between the ordinary rooms (``_in_a_row``: an exhaustive search, so only a spec
-    that truly has none is refused). Copies that may stand off the path hang off any room
-    but the exit, several off one room or off another copy (``_hung_problem``)."""
+    that truly has none is refused); and, the generator's rule, when a ``critical`` copy
+    with door positions on one side only would have to stand in such a row. Copies that
+    may stand off the path hang off any room but the exit, several off one room or off
+    another copy (``_hung_problem``)."""
     critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
     count = sum(prefabs[i].count for i in critical)
     walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
@@ -417,6 +419,13 @@ def _arrangement_problem(
     apart = count <= ordinary - 1 and 2 * count + 1 <= path_max
     if apart and path_min <= ordinary + min(count + walked_any, ordinary - 1):
         return None
+    one_sided = [i for i in critical if len(prefabs[i].door_sides()) == 1]
+    if one_sided:
+        return ("prefabs", one_sided[-1], "map"), (
+            "a critical prefab with door positions on one side only must stand in a row of copies on the "
+            f"path (its {ordinary} ordinary rooms cannot keep them apart): the generator walks such a copy "
+            "only between two rooms"
+        )
     if _in_a_row([prefabs[i] for i in critical], walking, ordinary, path_min, path_max) is not False:
         return None
     index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
@@ -498,20 +507,33 @@ def _one_sided_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | No
 
 
 def _rooms_along(spec: LevelSpecIn, bands: Bands) -> bool:
-    """Whether along every band the middle holds a room more than the one-sided
-    ``critical`` copies in it (``_one_sided_problem``)."""
+    """Whether every one-sided ``critical`` copy of ``bands`` can face two rooms of the
+    middle across its door side (``_one_sided_problem``): a line between two of them
+    within its span, three tiles in from either end, each room at least ``MIN_SPAN``
+    long; the lines of the copies of one band in order, ``MIN_SPAN`` apart, no more
+    rooms than the spec's ordinary ones."""
     left, top, right, bottom = bands.middle
-    along = {
-        "top": _fit(left, right, spec.width),
-        "bottom": _fit(left, right, spec.width),
-        "left": _fit(top, bottom, spec.height),
-        "right": _fit(top, bottom, spec.height),
-    }
-    needed = dict.fromkeys(along, 0)
+    spans: dict[str, list[tuple[int, int]]] = {}
     for prefab, region in bands.copies:
         if prefab.placement == "critical" and len(prefab.door_sides) == 1:
-            needed[_band_of(region, bands.middle)] += 1
-    return all(along[band] >= count + 1 for band, count in needed.items() if count)
+            band = _band_of(region, bands.middle)
+            across = band in ("top", "bottom")
+            spans.setdefault(band, []).append((region.x0, region.x1) if across else (region.y0, region.y1))
+    ordinary = spec.rooms - len(bands.copies)
+    for band, found in spans.items():
+        across = band in ("top", "bottom")
+        low, high, size = (left, right, spec.width) if across else (top, bottom, spec.height)
+        first = low + MIN_SPAN - (low == 0)
+        last = high - MIN_SPAN + (high == size - 1)
+        cut, cuts = first - MIN_SPAN, 0
+        for start, end in sorted(found):
+            cut = max(cut + MIN_SPAN, start + 2, first)
+            if cut > min(end - 2, last):
+                return False
+            cuts += 1
+        if cuts + 1 > ordinary:
+            return False
+    return True
 
 
 def _band_of(region: Rect, middle: Rect) -> str:
