@@ -7,22 +7,32 @@ The room graph is planned before anything is carved:
    inside fits and that touches a neighbour on a side where the prefab has a door.
 2. **The critical path** (the *backbone*): a simple route over the contacts between
    regions, of a length inside the requested range, through every copy placed
-   ``critical`` (entered and left on its door sides), ending in two ordinary rooms. Its
-   last room, the exit, is a leaf: one corridor, one door, which a lock can close.
+   ``critical``, ending in two ordinary rooms. A copy on it is walked through: entered by
+   one door and left by another (two sides, or two door positions apart on one side,
+   one pinned for each way: ``through_doors``); copies may stand next to each other on
+   it, joined across door sides facing each other. Its last room, the exit, is a leaf:
+   one corridor, one door, which a lock can close.
 3. **The tree**: the backbone, then every other ordinary room joined (Kruskal over the
-   remaining contacts, never through the exit), then every other prefab copy hung off an
-   ordinary room through a door side.
+   remaining contacts, never through the exit), then every other prefab copy hung off a
+   room through a door side: an ordinary room but the exit, several to a room, or another
+   copy across door sides of both.
 4. **Loops**, as many as the spec asks where contacts allow, each only where it makes no
    way from the entrance to the exit as short as the backbone or shorter, so the backbone
    stays the one shortest route: the critical path has exactly the planned length.
 
 A plan that cannot be made on a layout is tried on another (a bounded number, from the
 step's own generator); where the quick backbones fail on a layout, a bounded
-backtracking search looks for the route. Layouts of last resort: on small levels many
-more random ones, then the banded layout whose middle is walked in a serpentine with the
-copies to walk through put on it (a route through every ordinary room and those copies:
-the long critical paths asked of levels with prefabs). ``Unmet`` names the constraint
-when none works.
+backtracking search looks for the route (first keeping copies apart). Layouts of last
+resort: on small levels many more random ones; the banded layout whose middle is walked
+in a serpentine (in rows or in columns) with the copies to walk through put on it (the
+long critical paths asked of levels with prefabs); the banded layout of the copies off
+the path with the critical ones among the rooms of its middle; on small levels loose
+layouts (cuts anywhere, where ``plan_layout`` cuts near the middle: a tiny map's large
+copies), on tiny ones with every placement of the copies tried; the banded layout with
+the exit in a band (copies off the path outnumbering the rooms to hang them off). All of
+it first with every copy on the path walked through; only when no plan does that, once
+more letting a copy the map leaves no room for be entered and left by one door. ``Unmet``
+names the constraint when none works.
 """
 
 from __future__ import annotations
