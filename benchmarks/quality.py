@@ -268,8 +268,16 @@ def _by_theme(ok: list[dict[str, Any]]) -> None:
 
 
 def designed_sweep_spec(index: int) -> dict[str, Any]:
-    """The spec of designed sweep level ``index``: a sweep spec with constraints and prefabs."""
-    return designed_spec(random.Random(f"levelforge-designed:{index}"), sweep_spec(index))
+    """The spec of designed sweep level ``index``: a sweep spec with constraints and prefabs;
+    one in ten on a tiny map (16-24 tiles a side, 3-6 rooms), where copies of up to 8x8
+    take most of it."""
+    rng = random.Random(f"levelforge-designed:{index}")
+    base = sweep_spec(index)
+    if index % 10 == 3:
+        width, height = rng.randint(16, 24), rng.randint(16, 24)
+        rooms = rng.randint(3, min(6, width * height // 64))
+        base = {**base, "width": width, "height": height, "rooms": rooms}
+    return designed_spec(rng, base)
 
 
 def measure_designed(index: int) -> dict[str, Any]:

@@ -35,8 +35,8 @@ def fitting_specs(draw: st.DrawFn, max_side: int = 160) -> dict[str, Any]:
 
 def drawn_map(rng: random.Random, *, boss: bool) -> list[str]:
     """A prefab map that passes every rule of CONTRACT §4.1: 3-8 tiles inside each way,
-    one to three door positions (never a corner), floor with some treasure and enemies,
-    a boss when asked."""
+    one to three door positions (never a corner), now and then two on one side only with
+    wall between them, floor with some treasure and enemies, a boss when asked."""
     inside_w, inside_h = rng.randint(3, 8), rng.randint(3, 8)
     inside = [[rng.choices(".$e", weights=(20, 1, 1))[0] for _ in range(inside_w)] for _ in range(inside_h)]
     if boss:
@@ -44,12 +44,18 @@ def drawn_map(rng: random.Random, *, boss: bool) -> list[str]:
     rows = [["#", *row, "#"] for row in inside]
     top, bottom = ["#"] * (inside_w + 2), ["#"] * (inside_w + 2)
     grid = [top, *rows, bottom]
-    for _ in range(rng.randint(1, 3)):
+    if rng.random() < 0.2:  # one side only, two door positions apart: walked in and out there
         side = rng.choice("NSWE")
+        length = inside_w if side in "NS" else inside_h
+        first = rng.randint(1, length - 2)
+        doors = [(side, first), (side, rng.randint(first + 2, length))]
+    else:
+        doors = [(side, 0) for side in rng.choices("NSWE", k=rng.randint(1, 3))]
+    for side, at in doors:
         if side in "NS":
-            grid[0 if side == "N" else -1][rng.randint(1, inside_w)] = "+"
+            grid[0 if side == "N" else -1][at or rng.randint(1, inside_w)] = "+"
         else:
-            grid[rng.randint(1, inside_h)][0 if side == "W" else -1] = "+"
+            grid[at or rng.randint(1, inside_h)][0 if side == "W" else -1] = "+"
     return ["".join(row) for row in grid]
 
 
@@ -113,7 +119,21 @@ def _kept(spec: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
 
 
 @st.composite
+def tiny_specs(draw: st.DrawFn) -> dict[str, Any]:
+    """A fitting spec of a tiny map (16-24 tiles a side, 3-6 rooms), where prefab copies
+    of up to 8x8 inside take most of the map."""
+    width, height = draw(st.integers(16, 24)), draw(st.integers(16, 24))
+    return {
+        **draw(fitting_specs(16)),
+        "width": width,
+        "height": height,
+        "rooms": draw(st.integers(3, min(6, width * height // 64))),
+    }
+
+
+@st.composite
 def designed_specs(draw: st.DrawFn, max_side: int = 96) -> dict[str, Any]:
-    """A fitting spec with satisfiable constraints and prefabs (see ``designed_spec``)."""
-    base = draw(fitting_specs(max_side))
+    """A fitting spec with satisfiable constraints and prefabs (see ``designed_spec``),
+    now and then of a tiny map."""
+    base = draw(st.one_of(fitting_specs(max_side), tiny_specs()))
     return designed_spec(random.Random(draw(st.integers(0, 2**32))), base)

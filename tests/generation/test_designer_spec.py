@@ -68,7 +68,20 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
         "prefabs[0].map",
         "fit",
     ),
-    ({"prefabs": [prefab(placement="critical")]}, "prefabs[0].map", "two sides"),
+    ({"prefabs": [prefab(placement="critical")]}, "prefabs[0].map", "wall between them"),
+    (
+        {
+            "rooms": 12,
+            "prefabs": [prefab(drawn=["#####", "#...+", "#...+", "#...#", "#####"], placement="critical")],
+        },
+        "prefabs[0].map",
+        "wall between them",
+    ),
+    (
+        {"prefabs": [prefab(count=2, placement="any")], "constraints": {"critical_path_rooms": {"min": 11}}},
+        "constraints.critical_path_rooms.min",
+        "cannot be walked through",
+    ),
     ({"constraints": {"locks": {"min": 3, "max": 2}}}, "constraints.locks.min", "above max"),
     (
         {"constraints": {"critical_path_rooms": {"min": 13}}},
@@ -111,11 +124,59 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
     ),
     (
         {
-            "prefabs": [prefab(drawn=HALL, count=2, placement="critical")],
+            "prefabs": [
+                prefab(drawn=["##+##", "#...#", "#...+", "#...#", "#####"], count=2, placement="critical")
+            ],
             "constraints": {"critical_path_rooms": {"max": 4}},
         },
+        "prefabs[0].map",
+        "in a row",
+    ),
+    (
+        {
+            "rooms": 9,
+            "prefabs": [
+                prefab("a", ["##+##", "#...#", "#...+", "#...#", "#####"], count=5, placement="critical"),
+                prefab("b", ["##+##", "#...#", "#...#", "#...#", "##+##"], placement="critical"),
+            ],
+        },
+        "prefabs[1].map",
+        "in a row",
+    ),
+    (
+        {
+            "prefabs": [
+                prefab(drawn=["#+#+#", "#...#", "#...#", "#...#", "#####"], count=2, placement="critical")
+            ],
+            "constraints": {"critical_path_rooms": {"max": 4}},
+        },
+        "prefabs[0].map",
+        "only between two rooms",
+    ),
+    (
+        {
+            "width": 16,
+            "height": 19,
+            "rooms": 4,
+            "prefabs": [
+                prefab("a", ["#++#######", *["#........#"] * 3, "#........+", "#" * 10], placement="side"),
+                prefab("b", ["#+#+#", *["#...#"] * 5, "#####"], placement="critical"),
+            ],
+        },
+        "prefabs[1].map",
+        "no room for that many",
+    ),
+    (
+        {
+            "width": 17,
+            "height": 20,
+            "rooms": 5,
+            "prefabs": [
+                prefab(drawn=["#" * 8, "+......#", *["#......#"] * 3, "#" * 8], count=3, placement="side")
+            ],
+        },
         "prefabs[0].count",
-        "between two ordinary",
+        "round fewer rooms",
     ),
     (
         {

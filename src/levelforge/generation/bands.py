@@ -24,6 +24,9 @@ from levelforge.generation.prefabs import Prefab
 from levelforge.generation.seeding import Dice
 
 BAND_OF_SIDE = {"S": "top", "N": "bottom", "E": "left", "W": "right"}
+EXIT_STAND_IN = Prefab(-1, "", ("#+++#", "+...+", "+...+", "+...+", "#+++#"), 1, "exit")
+"""The exit in a band of its own beside the copies (a 3x3 floor, open on every side), so
+that every room of the middle is one a copy off the path may hang off."""
 
 
 class Bands(NamedTuple):
@@ -127,11 +130,12 @@ def _pack(
 
 
 def banded_layout(
-    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice, *, spread: bool = False
 ) -> tuple[Layout, dict[int, Prefab]] | None:
     """The banded layout, the middle split into the ordinary rooms, and the copy in each
-    prefab region (by region index); ``None`` when the bands do not fit."""
-    bands = plan_bands(width, height, rooms, copies)
+    prefab region (by region index); ``None`` when the bands do not fit. With ``spread``
+    as ``plan_bands``: each copy's share of its band longer, so it faces more rooms."""
+    bands = plan_bands(width, height, rooms, copies, spread=spread)
     if not isinstance(bands, Bands):
         return None
     regions: list[Rect] = []

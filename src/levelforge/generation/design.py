@@ -7,34 +7,45 @@ The room graph is planned before anything is carved:
    inside fits and that touches a neighbour on a side where the prefab has a door.
 2. **The critical path** (the *backbone*): a simple route over the contacts between
    regions, of a length inside the requested range, through every copy placed
-   ``critical`` (entered and left on its door sides), ending in two ordinary rooms. Its
-   last room, the exit, is a leaf: one corridor, one door, which a lock can close.
+   ``critical``, ending in two ordinary rooms. A copy on it is walked through: entered by
+   one door and left by another (two sides, or two door positions apart on one side,
+   one pinned for each way: ``through_doors``); copies may stand next to each other on
+   it, joined across door sides facing each other. Its last room, the exit, is a leaf:
+   one corridor, one door, which a lock can close.
 3. **The tree**: the backbone, then every other ordinary room joined (Kruskal over the
-   remaining contacts, never through the exit), then every other prefab copy hung off an
-   ordinary room through a door side.
+   remaining contacts, never through the exit), then every other prefab copy hung off a
+   room through a door side: an ordinary room but the exit, several to a room, or another
+   copy across door sides of both.
 4. **Loops**, as many as the spec asks where contacts allow, each only where it makes no
    way from the entrance to the exit as short as the backbone or shorter, so the backbone
    stays the one shortest route: the critical path has exactly the planned length.
 
 A plan that cannot be made on a layout is tried on another (a bounded number, from the
 step's own generator); where the quick backbones fail on a layout, a bounded
-backtracking search looks for the route. Layouts of last resort: on small levels many
-more random ones, then the banded layout whose middle is walked in a serpentine with the
-copies to walk through put on it (a route through every ordinary room and those copies:
-the long critical paths asked of levels with prefabs). ``Unmet`` names the constraint
-when none works.
+backtracking search looks for the route (first keeping copies apart). Layouts of last
+resort: on small levels many more random ones; the banded layout whose middle is walked
+in a serpentine (in rows or in columns) with the copies to walk through put on it (the
+long critical paths asked of levels with prefabs); the banded layout of the copies off
+the path with the critical ones among the rooms of its middle; on small levels loose
+layouts (cuts anywhere, where ``plan_layout`` cuts near the middle: a tiny map's large
+copies), on tiny ones with every placement of the copies tried; the banded layout with
+the exit in a band (copies off the path outnumbering the rooms to hang them off). All of
+it first with every copy on the path walked through; only when no plan does that, once
+more letting a copy the map leaves no room for be entered and left by one door. ``Unmet``
+names the constraint when none works.
 """
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from levelforge.generation.bands import Bands, banded_layout, plan_bands
+from levelforge.generation.bands import EXIT_STAND_IN, Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import (
     Contact,
@@ -47,7 +58,7 @@ from levelforge.generation.connect import (
 )
 from levelforge.generation.corridors import shaper_for
 from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
-from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles
+from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles, walkable
 from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
 from levelforge.generation.seeding import Dice
 
@@ -60,6 +71,16 @@ BANDED_TRIES = 3
 EXTRA_LAYOUT_TRIES = 60
 """Random layouts tried after the banded ones on a small level (``EXTRA_LAYOUT_ROOMS``)."""
 EXTRA_LAYOUT_ROOMS = 40
+LOOSE_LAYOUT_TRIES = 60
+"""Loose layouts (``loose_layout``) tried last on a small level (``EXTRA_LAYOUT_ROOMS``)."""
+TINY_ROOMS = 12
+"""Levels of this many rooms or fewer try many placements of the copies on a loose layout."""
+TINY_LAYOUT_TRIES = 300
+"""Loose layouts tried on a tiny level: the few that leave large copies their rooms are rare."""
+PLACEMENTS_TRIED = 24
+"""Placements of the copies (``_placements``) tried on one loose layout of a tiny level."""
+PLACEMENT_STEPS = 2_000
+"""Steps of the search for those placements on one layout."""
 SEARCH_STEPS = 20_000
 """Steps of the backtracking route search on a layout where the quick backbones all failed."""
 
@@ -85,9 +106,14 @@ class Design:
 
 
 def path_bounds(spec: Mapping[str, Any], critical: int) -> tuple[int, int]:
-    """The lengths the critical path may have (``critical`` copies on it)."""
+    """The lengths the critical path may have (``critical`` copies on it): never through
+    a copy placed ``side``, nor one that cannot be walked through (``Prefab.walkable``)."""
     rooms = spec["rooms"]
-    side = sum(p["count"] for p in spec.get("prefabs", ()) if p["placement"] == "side")
+    side = sum(
+        p["count"]
+        for p in spec.get("prefabs", ())
+        if p["placement"] == "side" or (p["placement"] == "any" and not walkable(p["map"]))
+    )
     asked = spec.get("constraints", {}).get("critical_path_rooms", {})
     low = max(asked.get("min", 1), 1 if rooms == 1 else 2, critical + 2 if critical else 0)
     return low, min(asked.get("max", rooms), rooms - side)
@@ -99,7 +125,27 @@ def natural_path(rooms: int) -> int:
 
 
 def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
-    """A layout and a plan on it meeting the spec's path range and prefabs."""
+    """A layout and a plan on it meeting the spec's path range and prefabs: every copy on
+    the path walked through (``_walkable``) where any layout tried allows it; else, as a
+    last resort, a copy the map leaves no room to walk through (a room on both of its
+    door sides) stands on the path entered and left by one door position."""
+    try:
+        return _plan_design(spec, prefabs, dice)
+    except Unmet:
+        if not prefabs:
+            raise
+    token = _WALKED.set(False)
+    try:
+        return _plan_design(spec, prefabs, dice)
+    finally:
+        _WALKED.reset(token)
+
+
+_WALKED: contextvars.ContextVar[bool] = contextvars.ContextVar("walked", default=True)
+"""Whether the plan being made walks every copy on the path through (``plan_design``)."""
+
+
+def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
     problem = Unmet("critical_path_rooms", "no plan tried")
     copies = copies_of(prefabs)
     for _ in range(LAYOUT_TRIES):
@@ -113,6 +159,12 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
         banded = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
         if banded is None:
             break
+        spread = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice, spread=True)
+        for layout, prefab_of in ([] if spread is None else [spread]):
+            try:  # a copy walked through faces more rooms along its band: first try that
+                return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout))
+            except Unmet as exc:
+                problem = exc
         try:
             return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
         except Unmet as exc:
@@ -142,12 +194,16 @@ def _last_resort(
             continue  # the problem to name stays the one of the layouts tried before
     critical = sum(p.placement == "critical" for p in copies)
     spare = max(0, path_bounds(spec, critical)[0] - (spec["rooms"] - len(copies)) - critical)
-    for _ in range(BANDED_TRIES):
+    ways = [(spread, columns) for spread in (True, False) for columns in (False, True)]
+    for number in range(BANDED_TRIES * len(ways)):
         # the bands' middle walked in a serpentine, each copy that must be walked through
         # put on it between two rooms in a row along its door side
-        serpentine = banded_serpentine_layout(spec["width"], spec["height"], spec["rooms"], copies, dice)
+        spread, columns = ways[number % len(ways)]
+        serpentine = banded_serpentine_layout(
+            spec["width"], spec["height"], spec["rooms"], copies, dice, spread=spread, columns=columns
+        )
         if serpentine is None:
-            break
+            continue
         layout, prefab_of, order = serpentine
         contacts = find_contacts(layout)
         route = _walked_through(order, prefab_of, contacts, spare)
@@ -157,24 +213,221 @@ def _last_resort(
             return layout, _plan_on(layout, spec, prefab_of, dice, contacts, route)
         except Unmet:
             continue
+    return (
+        _banded_middle_plan(spec, copies, dice)
+        or _loose_plan(spec, copies, dice)
+        or _exit_banded_plan(spec, copies, dice)
+    )
+
+
+def _banded_middle_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """The banded layout of the copies not walked through, the ``critical`` ones placed
+    among the rooms of its middle (``_assign``): a copy in a band faces the middle on one
+    side only, often a single room there, where one walked through needs two."""
+    walked = [prefab for prefab in copies if prefab.placement == "critical"]
+    others = [prefab for prefab in copies if prefab.placement != "critical"]
+    for _ in range(BANDED_TRIES if walked else 0):
+        banded = banded_layout(spec["width"], spec["height"], spec["rooms"], others, dice)
+        if banded is None:
+            return None
+        layout, placed = banded
+        contacts = find_contacts(layout)
+        try:
+            prefab_of = _assign(layout, contacts, walked, dice, placed)
+            return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
+        except Unmet:
+            continue
     return None
+
+
+def _exit_banded_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """The banded layout with the exit in a band too, beside the copies, so that every
+    region of the middle is an ordinary room other than the exit and every copy faces one
+    across a door side: a room to hang it off (the layout of last resort of copies off
+    the path that outnumber the rooms to hang them off, on small maps)."""
+    for _ in range(BANDED_TRIES):
+        banded = banded_layout(spec["width"], spec["height"], spec["rooms"], [*copies, EXIT_STAND_IN], dice)
+        if banded is None:
+            return None
+        layout, placed = banded
+        exit_room = next(room for room, prefab in placed.items() if prefab is EXIT_STAND_IN)
+        prefab_of = {room: prefab for room, prefab in placed.items() if prefab is not EXIT_STAND_IN}
+        try:
+            return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout), ending=exit_room)
+        except Unmet:
+            continue
+    return None
+
+
+def _loose_plan(
+    spec: Mapping[str, Any], copies: Sequence[Prefab], dice: Dice
+) -> tuple[Layout, Design] | None:
+    """A plan on loose layouts (``loose_layout``) of a small level: on a tiny one, with
+    many placements of the copies on each (``_placements``)."""
+    tiny = spec["rooms"] <= TINY_ROOMS
+    tries = TINY_LAYOUT_TRIES if tiny else LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0
+    for _ in range(tries):
+        layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
+        contacts = find_contacts(layout)
+        if tiny:
+            placements: Iterable[dict[int, Prefab]] = _placements(layout, contacts, copies, dice)
+        else:
+            try:
+                placements = [_assign(layout, contacts, copies, dice)]
+            except Unmet:
+                continue
+        for prefab_of in placements:
+            try:
+                return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
+            except Unmet:
+                continue
+    return None
+
+
+def _placements(
+    layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
+) -> Iterator[dict[int, Prefab]]:
+    """On a tiny level, where one layout allows few ways to place the copies and
+    ``_assign``'s random one is seldom the way: the ways themselves, up to
+    ``PLACEMENTS_TRIED`` (depth first over the regions in a random order, equal copies in
+    that order), each copy in a region it fits facing as many regions as it needs
+    (``_open_to``), the ordinary regions joined."""
+    count = len(layout.regions)
+    order = sorted(range(count), key=lambda _: dice.random())
+    links: list[list[int]] = [[] for _ in range(count)]
+    for c in contacts:
+        links[c.a].append(c.b)
+        links[c.b].append(c.a)
+    fitting = [
+        [
+            number
+            for number, region in enumerate(order)
+            if _fits(layout.regions[region], prefab, layout.width, layout.height)
+        ]
+        for prefab in copies
+    ]
+    prefab_of: dict[int, Prefab] = {}
+    found, steps = 0, 0
+
+    def place(number: int, after: int) -> Iterator[dict[int, Prefab]]:
+        nonlocal found, steps
+        steps += 1
+        if number == len(copies):
+            if _placed_well(links, contacts, prefab_of):
+                found += 1
+                yield dict(prefab_of)
+            return
+        prefab = copies[number]
+        same = number > 0 and copies[number - 1] == prefab
+        for position in fitting[number]:
+            region = order[position]
+            if found >= PLACEMENTS_TRIED or steps >= PLACEMENT_STEPS:
+                return
+            if region in prefab_of or (same and position <= after):
+                continue
+            prefab_of[region] = prefab
+            yield from place(number + 1, position)
+            del prefab_of[region]
+
+    yield from place(0, -1)
+
+
+def _placed_well(
+    links: list[list[int]], contacts: Sequence[Contact], prefab_of: Mapping[int, Prefab]
+) -> bool:
+    """Whether every copy faces as many regions as it needs across its door sides (two
+    for a ``critical`` one, ``_open_to``; one for another, ordinary or a copy facing it
+    on a door side too) and the ordinary regions (with the copies walked through) stay
+    joined."""
+    for room, prefab in prefab_of.items():
+        if prefab.placement == "critical":
+            if len(_open_to(contacts, room, prefab, prefab_of)) < 2:
+                return False
+            continue
+        if not any(
+            _other(c, room) not in prefab_of
+            or c in _door_contacts((c,), _other(c, room), prefab_of[_other(c, room)])
+            for c in _door_contacts(contacts, room, prefab)
+        ):
+            return False
+    taken = frozenset(room for room, prefab in prefab_of.items() if prefab.placement != "critical")
+    start = next(room for room in range(len(links)) if room not in taken)
+    return len(_component(links, start, taken)) == len(links) - len(taken)
+
+
+def loose_layout(width: int, height: int, rooms: int, dice: Dice) -> Layout:
+    """A partition of the map into ``rooms`` regions as ``layout.plan_layout`` makes, but
+    every cut drawn anywhere both sides still fit their regions (and how many go to each
+    side drawn among all that fit), where ``plan_layout`` cuts near the middle. On a small
+    map the middle leaves its cuts no room to move: its layouts are all alike (a 16x16
+    map of 4 regions is always the same 2x2 grid), and a large copy that must face two
+    rooms on its door sides (a region wider than the one across from it) never gets one."""
+    regions: list[Rect] = []
+    pending = [(Rect(0, 0, width - 1, height - 1), rooms)]
+    while pending:
+        rect, count = pending.pop()
+        if count == 1:
+            regions.append(rect)
+            continue
+        pending.extend(_loose_split(rect, count, width, height, dice))
+    regions.sort(key=lambda r: (r.y0, r.x0))
+    return Layout(width, height, tuple(regions))
+
+
+def _loose_split(
+    rect: Rect, count: int, width: int, height: int, dice: Dice
+) -> tuple[tuple[Rect, int], tuple[Rect, int]]:
+    """``rect`` cut in two anywhere the two sides each fit their share of ``count``."""
+    x0, y0, x1, y1 = rect
+    across_x, across_y = _fit(x0, x1, width), _fit(y0, y1, height)
+    vertical = across_x >= 2 and (across_y < 2 or dice.random() < 0.5)
+    low, high, size, cross = (x0, x1, width, across_y) if vertical else (y0, y1, height, across_x)
+    slots = _fit(low, high, size)
+    shares = [n for n in range(1, count) if -(-n // cross) - (-(count - n) // cross) <= slots]
+    first_count = shares[dice.below(len(shares))]
+    first = low + MIN_SPAN * -(-first_count // cross) - (low == 0)
+    last = high - MIN_SPAN * -(-(count - first_count) // cross) + (high == size - 1)
+    line = dice.between(first, last)
+    if vertical:
+        halves = Rect(x0, y0, line, y1), Rect(line, y0, x1, y1)
+    else:
+        halves = Rect(x0, y0, x1, line), Rect(x0, line, x1, y1)
+    return (halves[0], first_count), (halves[1], count - first_count)
 
 
 def _walked_through(
     order: Sequence[int], prefab_of: Mapping[int, Prefab], contacts: Sequence[Contact], spare: int
 ) -> list[int] | None:
     """``order`` with every ``critical`` copy and ``spare`` ``any`` ones each put between two
-    consecutive rooms it touches on door sides, as early as can be (``None`` if one has
-    no such pair left)."""
+    consecutive rooms it touches on door sides (two sides, or one with its doors apart:
+    ``_walkable``), as early as can be (``None`` if one has no such pair left)."""
     route = list(order)
-    anys = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any"]
+    anys = [
+        room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any" and prefab.walkable
+    ]
     walked = [room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "critical"]
     for room in walked + anys:
         if room not in walked and spare == 0:
             break
-        near = {_other(c, room) for c in _door_contacts(contacts, room, prefab_of[room])} - set(prefab_of)
+        near = {
+            _other(c, room): _side_of(c, room)
+            for c in _door_contacts(contacts, room, prefab_of[room])
+            if _other(c, room) not in prefab_of
+        }
         pairs = [
-            number for number in range(len(route) - 1) if route[number] in near and route[number + 1] in near
+            number
+            for number in range(len(route) - 1)
+            if route[number] in near
+            and route[number + 1] in near
+            and (
+                near[route[number]] != near[route[number + 1]]
+                or _spread(prefab_of[room], near[route[number]])
+                or not _WALKED.get()
+            )
         ]
         if not pairs:
             if room in walked:
@@ -186,14 +439,22 @@ def _walked_through(
 
 
 def serpentine_layout(
-    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None
+    width: int, height: int, rooms: int, dice: Dice, area: Rect | None = None, *, columns: bool = False
 ) -> tuple[Layout, list[int]]:
     """Rooms in rows across the map (or across ``area`` of it), each row's regions side by
     side, and the route that walks them row by row, left to right then right to left:
     every step is between two regions sharing a line (along a row, or at a row's end the
     two end regions, one above the other), so it passes through every room. Rows and
     columns are as many as fit (``layout.capacity``); the spare length of each is dealt
-    out at random."""
+    out at random. With ``columns``, the same turned a quarter: columns walked top to
+    bottom then bottom to top."""
+    if columns:
+        x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
+        turned, order = serpentine_layout(height, width, rooms, dice, Rect(y0, x0, y1, x1))
+        back = [Rect(r.y0, r.x0, r.y1, r.x1) for r in turned.regions]
+        ordered = sorted(back, key=lambda r: (r.y0, r.x0))
+        index = {region: number for number, region in enumerate(ordered)}
+        return Layout(width, height, tuple(ordered)), [index[back[room]] for room in order]
     x0, y0, x1, y1 = area or Rect(0, 0, width - 1, height - 1)
     across = _fit(x0, x1, width)
     rows = -(-rooms // across)
@@ -201,8 +462,8 @@ def serpentine_layout(
     regions: list[Rect] = []
     for row in range(rows):
         count = rooms // rows + (row < rooms % rows)
-        columns = _lines(x0, x1, width, count, dice)
-        cells = [Rect(columns[i], lines[row], columns[i + 1], lines[row + 1]) for i in range(count)]
+        cuts = _lines(x0, x1, width, count, dice)
+        cells = [Rect(cuts[i], lines[row], cuts[i + 1], lines[row + 1]) for i in range(count)]
         regions += cells if row % 2 == 0 else cells[::-1]
     ordered = sorted(regions, key=lambda r: (r.y0, r.x0))
     index = {region: number for number, region in enumerate(ordered)}
@@ -210,15 +471,25 @@ def serpentine_layout(
 
 
 def banded_serpentine_layout(
-    width: int, height: int, rooms: int, copies: Sequence[Prefab], dice: Dice
+    width: int,
+    height: int,
+    rooms: int,
+    copies: Sequence[Prefab],
+    dice: Dice,
+    *,
+    spread: bool = True,
+    columns: bool = False,
 ) -> tuple[Layout, dict[int, Prefab], list[int]] | None:
-    """The banded layout (``bands``) with its middle walked as ``serpentine_layout``: a
-    route through every ordinary room, every copy facing the middle on a door side;
-    ``None`` when the bands do not fit."""
-    bands = plan_bands(width, height, rooms, copies, spread=True)
+    """The banded layout (``bands``, ``spread`` or not) with its middle walked as
+    ``serpentine_layout`` (in rows, or in ``columns``: then a copy in a column of the map
+    faces rooms in a row of the route): a route through every ordinary room, every copy
+    facing the middle on a door side; ``None`` when the bands do not fit."""
+    bands = plan_bands(width, height, rooms, copies, spread=spread)
     if not isinstance(bands, Bands):
         return None
-    middle, order = serpentine_layout(width, height, rooms - len(copies), dice, bands.middle)
+    middle, order = serpentine_layout(
+        width, height, rooms - len(copies), dice, bands.middle, columns=columns
+    )
     owner = {region: prefab for prefab, region in bands.copies}
     regions = sorted((*middle.regions, *owner), key=lambda r: (r.y0, r.x0))
     index = {region: number for number, region in enumerate(regions)}
@@ -265,44 +536,106 @@ def _door_contacts(contacts: Sequence[Contact], region: int, prefab: Prefab) -> 
 
 
 def _assign(
-    layout: Layout, contacts: Sequence[Contact], copies: Sequence[Prefab], dice: Dice
+    layout: Layout,
+    contacts: Sequence[Contact],
+    copies: Sequence[Prefab],
+    dice: Dice,
+    placed: Mapping[int, Prefab] | None = None,
 ) -> dict[int, Prefab]:
     """A region for every copy: one its inside fits, touching an ordinary region on a door
-    side (two, for a copy walked through on the path), and whose loss leaves the ordinary
-    regions joined."""
-    prefab_of: dict[int, Prefab] = {}
+    side (two, for a copy walked through on the path; where none has two, one and a copy
+    beside it that may stand on the path too: ``_open_to``), and whose loss leaves the
+    ordinary regions joined; where it can be, one whose loss leaves the copies placed
+    before it as many ordinary regions across their door sides as they need. Copies
+    ``placed`` already keep their regions."""
+    prefab_of: dict[int, Prefab] = dict(placed or {})
     if not copies:
         return prefab_of
     links: list[list[int]] = [[] for _ in layout.regions]
     for c in contacts:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
+    faces = {
+        room: {_other(c, room) for c in _door_contacts(contacts, room, placed_prefab)}
+        for room, placed_prefab in prefab_of.items()
+    }
     for prefab in copies:
-        fitting = [
+        needed = 2 if prefab.placement == "critical" else 1
+        fits = [
             index
             for index, region in enumerate(layout.regions)
-            if index not in prefab_of
-            and _fits(region, prefab, layout.width, layout.height)
-            and len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
-            >= (2 if prefab.placement == "critical" else 1)
+            if index not in prefab_of and _fits(region, prefab, layout.width, layout.height)
         ]
+        fitting = [
+            index
+            for index in fits
+            if len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
+            >= needed
+        ] or [index for index in fits if len(_open_to(contacts, index, prefab, prefab_of)) >= needed]
         fitting.sort(key=lambda _: dice.random())
-        for index in fitting:
-            # a copy walked through joins the rooms on its two sides: only others may not cut them apart
-            taken = frozenset(
-                room
-                for room in (*prefab_of, index)
-                if (prefab_of.get(room) or prefab).placement != "critical"
-            )
-            start = next(room for room in range(len(links)) if room not in taken)
-            if len(_component(links, start, taken)) == len(links) - len(taken):
-                prefab_of[index] = prefab
-                break
-        else:
+        chosen = fallback = None
+        for index in fitting:  # rather a region leaving the copies placed before their rooms
+            kept = _leaves_open(faces, prefab_of, index)
+            if (kept or fallback is None) and _keeps_joined(links, prefab_of, prefab, index):
+                if kept:
+                    chosen = index
+                    break
+                fallback = index
+        place = chosen if chosen is not None else fallback
+        if place is None:
             raise Unmet(
                 "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
             )
+        prefab_of[place] = prefab
+        faces[place] = {_other(c, place) for c in _door_contacts(contacts, place, prefab)}
     return prefab_of
+
+
+def _keeps_joined(
+    links: list[list[int]], prefab_of: Mapping[int, Prefab], prefab: Prefab, index: int
+) -> bool:
+    """Whether the ordinary regions stay joined with ``prefab`` in region ``index`` (a copy
+    walked through joins the rooms on its two sides: only others may cut them apart)."""
+    taken = frozenset(
+        room for room in (*prefab_of, index) if (prefab_of.get(room) or prefab).placement != "critical"
+    )
+    start = next(room for room in range(len(links)) if room not in taken)
+    return len(_component(links, start, taken)) == len(links) - len(taken)
+
+
+def _leaves_open(faces: Mapping[int, set[int]], prefab_of: Mapping[int, Prefab], index: int) -> bool:
+    """Whether every copy placed so far keeps as many ordinary regions across its door
+    sides as it needs (two for a ``critical`` one) with region ``index`` taken too."""
+    for room, facing in faces.items():
+        if index in facing:
+            needed = 2 if prefab_of[room].placement == "critical" else 1
+            if len(facing - set(prefab_of) - {index}) < needed:
+                return False
+    return True
+
+
+def _open_to(
+    contacts: Sequence[Contact], index: int, prefab: Prefab, prefab_of: Mapping[int, Prefab]
+) -> set[int]:
+    """The regions a copy in region ``index`` can be joined to: across its door sides, not
+    yet a copy's; for a copy walked through, also those of copies that may stand on the
+    path beside it, across a door side of theirs (two copies next to each other on it)."""
+    open_to = set()
+    for c in _door_contacts(contacts, index, prefab):
+        other = _other(c, index)
+        beside = prefab_of.get(other)
+        if beside is None or (
+            prefab.placement == "critical"
+            and _may_walk(beside)
+            and c in _door_contacts((c,), other, beside)
+        ):
+            open_to.add(other)
+    return open_to
+
+
+def _may_walk(prefab: Prefab) -> bool:
+    """Whether a copy may stand on the path: ``critical``, or ``any`` and walkable."""
+    return prefab.placement == "critical" or (prefab.placement == "any" and prefab.walkable)
 
 
 def _plan_on(
@@ -312,9 +645,10 @@ def _plan_on(
     dice: Dice,
     found: Sequence[Contact],
     order: Sequence[int] | None = None,
+    ending: int | None = None,
 ) -> Design:
     """The plan on ``layout``; with ``order`` (a route through every room), the backbone is
-    its first rooms."""
+    its first rooms; with ``ending``, the backbone ends in that room (the exit)."""
     contacts = list(found)
     _shuffle(contacts, dice)
     count = len(layout.regions)
@@ -326,7 +660,7 @@ def _plan_on(
         links[c.b].append(c.a)
     door_contacts = {room: _door_contacts(contacts, room, prefab) for room, prefab in prefab_of.items()}
     critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
-    spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any"]
+    spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any" and prefab.walkable]
     low, high = path_bounds(spec, len(critical))
     wanted_any = max(0, low - len(ordinary) - len(critical))
     critical += spare_any[:wanted_any]
@@ -348,6 +682,7 @@ def _plan_on(
             if order is not None
             else _backbone(links, through, ordinary, critical, target, dice)
         )
+        path = _ending(path, ending)
         if path is None or not low <= len(path) <= high:
             continue
         tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
@@ -356,13 +691,20 @@ def _plan_on(
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
     # the quick backbones grow greedily and miss long routes that must thread copies
     design = (
-        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice)
+        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice, ending)
         if order is None and prefab_of
         else None
     )
     if design is not None:
         return design
     raise Unmet("critical_path_rooms", f"no route of {low} to {high} rooms through the layout")
+
+
+def _ending(path: list[int] | None, ending: int | None) -> list[int] | None:
+    """``path`` turned to end in room ``ending`` (``None`` if neither end is it)."""
+    if path is None or ending is None or path[-1] == ending:
+        return path
+    return path[::-1] if path[0] == ending else None
 
 
 def _route_prefix(order: Sequence[int], target: int, prefab_of: Mapping[int, Prefab]) -> list[int]:
@@ -381,31 +723,48 @@ def _searched_design(
     prefab_of: dict[int, Prefab],
     door_contacts: dict[int, list[Contact]],
     dice: Dice,
+    ending: int | None = None,
 ) -> Design | None:
-    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``."""
+    """A plan on a backbone found by backtracking (``_searched_routes``), or ``None``:
+    first on routes that keep copies apart (each between two ordinary rooms), then, where
+    there are none, on routes with copies next to each other."""
     required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
     low, high = path_bounds(spec, len(required))
-    steps = _step_links(links, prefab_of, door_contacts)
-    for path in _searched_routes(steps, prefab_of, required, low, high, dice):
-        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
-        if tree is not None:
-            loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
-            return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
+    for beside in (False, True):
+        steps = _step_links(links, prefab_of, door_contacts, beside=beside)
+        for found in _searched_routes(steps, prefab_of, required, low, high, dice, beside=beside):
+            path = _ending(found, ending)
+            if path is None:
+                continue
+            tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+            if tree is not None:
+                loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
+                return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
     return None
 
 
 def _step_links(
-    links: list[list[int]], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]]
+    links: list[list[int]],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+    *,
+    beside: bool,
 ) -> list[list[int]]:
-    """``links`` (between ordinary rooms) and, both ways, the door contacts between every
-    copy that may stand on the path (not ``side``) and an ordinary room."""
+    """``links`` (between ordinary rooms) and, both ways, the door contacts of every copy
+    that may stand on the path (``_may_walk``) to an ordinary room, and with ``beside`` to
+    another such copy across a door side of both."""
     steps = [list(rooms) for rooms in links]
     for room, prefab in sorted(prefab_of.items()):
-        if prefab.placement == "side":
+        if not _may_walk(prefab):
             continue
         for c in door_contacts[room]:
             other = _other(c, room)
-            if other in prefab_of or room in steps[other]:
+            if room in steps[other]:
+                continue
+            joined = other not in prefab_of or (
+                beside and _may_walk(prefab_of[other]) and c in door_contacts[other]
+            )
+            if not joined:
                 continue
             steps[room].append(other)
             steps[other].append(room)
@@ -419,9 +778,12 @@ def _searched_routes(
     low: int,
     high: int,
     dice: Dice,
+    *,
+    beside: bool,
 ) -> Iterator[list[int]]:
     """Simple routes over ``steps`` of ``low`` to ``high`` rooms between two ordinary rooms
-    through every copy of ``required``, a copy always between two ordinary rooms, found
+    through every copy of ``required`` (a copy between two ordinary rooms, unless
+    ``beside``: then copies may stand next to each other), found
     depth first (fewest free neighbours first, as ``_grow``) within ``SEARCH_STEPS``
     steps in all; on small layouts a route that can no longer reach ``low`` rooms is cut."""
     count = len(steps)
@@ -440,7 +802,7 @@ def _searched_routes(
                 yield list(path)
             if len(path) < high and stack[-1]:
                 step = stack[-1].pop()
-                if step in used or (end in prefab_of and step in prefab_of):
+                if step in used or (not beside and end in prefab_of and step in prefab_of):
                     continue
                 path.append(step)
                 used.add(step)
@@ -575,6 +937,8 @@ def _tree(
     the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
     by_pair = {frozenset((c.a, c.b)): c for c in contacts}
     tree = [by_pair[frozenset(pair)] for pair in itertools.pairwise(path)]
+    if not _walkable(path, tree, prefab_of):
+        return None
     exit_room = path[-1]
     parent = list(range(count))
 
@@ -600,13 +964,45 @@ def _tree(
     return None if hooks is None else tree + hooks
 
 
+def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[int, Prefab]) -> bool:
+    """Whether every copy on ``path`` (joined by ``steps``) is walked through: entered
+    and left on two sides, or on one side with two door positions not next to each
+    other (one for each way: ``through_doors``). Always, on ``plan_design``'s last resort."""
+    if not _WALKED.get():
+        return True
+    for number in range(1, len(path) - 1):
+        room = path[number]
+        prefab = prefab_of.get(room)
+        if prefab is None:
+            continue
+        side = _side_of(steps[number - 1], room)
+        if side == _side_of(steps[number], room) and not _spread(prefab, side):
+            return False
+    return True
+
+
+def _side_of(contact: Contact, room: int) -> str:
+    """The wall of ``room`` that ``contact``'s corridor leaves by."""
+    return _sides(contact)[0 if contact.a == room else 1]
+
+
+def _spread(prefab: Prefab, side: str) -> bool:
+    """Whether ``side`` has two door positions not next to each other."""
+    offsets = prefab.door_offsets(side)
+    return bool(offsets) and offsets[-1] - offsets[0] >= 2
+
+
 def _hooks(
     path: list[int], prefab_of: dict[int, Prefab], door_contacts: dict[int, list[Contact]], dice: Dice
 ) -> list[Contact] | None:
-    """A contact for every copy off the path, from a door side to an ordinary room that is
-    not the exit (``None`` when some copy has none)."""
+    """A contact for every copy off the path, from a door side: to an ordinary room that
+    is not the exit where it has one; else (copies facing only the exit or other copies)
+    to a copy already joined (through a door side of that copy too), so several copies
+    may hang off one room and copies off copies. ``None`` when some copy can be joined
+    to nothing."""
     on_path, exit_room = set(path), path[-1]
     hooks = []
+    pending = []
     for room in sorted(prefab_of):
         if room in on_path:
             continue
@@ -616,9 +1012,41 @@ def _hooks(
             if _other(c, room) not in prefab_of and _other(c, room) != exit_room
         ]
         if not usable:
-            return None
+            pending.append(room)
+            continue
         hooks.append(usable[dice.below(len(usable))])
+    joined = set(on_path) | {room for room in prefab_of if room not in on_path and room not in pending}
+    while pending:
+        progress = []
+        for room in pending:
+            usable = [
+                c for c in door_contacts[room] if _joins(c, room, exit_room, joined, prefab_of, door_contacts)
+            ]
+            if usable:
+                hooks.append(usable[dice.below(len(usable))])
+                progress.append(room)
+        if not progress:
+            return None
+        joined.update(progress)
+        pending = [room for room in pending if room not in progress]
     return hooks
+
+
+def _joins(
+    contact: Contact,
+    room: int,
+    exit_room: int,
+    joined: set[int],
+    prefab_of: dict[int, Prefab],
+    door_contacts: dict[int, list[Contact]],
+) -> bool:
+    """Whether ``contact`` (a door contact of copy ``room``) leads to a room already
+    joined: an ordinary one but the exit (a leaf: its one door is the lock that shuts
+    it), or a copy through one of its door sides."""
+    other = _other(contact, room)
+    if other in prefab_of:
+        return other in joined and contact in door_contacts[other]
+    return other != exit_room
 
 
 def _other(contact: Contact, room: int) -> int:
@@ -722,10 +1150,47 @@ def connect_designed(
         for room, prefab in design.prefab_of.items()
         for side in SIDES
     }
+    pinned = through_doors(rooms, design)
     shaper = shaper_for(theme, layout, rooms, dice)
     slots: Slots = defaultdict(set)
     corridors: list[Corridor] = [
-        _route(rooms, contact, slots, dice, shaper, index, loop=index >= len(design.tree), fixed=fixed)
+        _route(
+            rooms,
+            contact,
+            slots,
+            dice,
+            shaper,
+            index,
+            loop=index >= len(design.tree),
+            fixed={**fixed, **pinned[index]} if index in pinned else fixed,
+        )
         for index, contact in enumerate(design.tree + design.loops)
     ]
     return Network(tuple(corridors), len(design.loops), design.possible)
+
+
+def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple[int, str], tuple[int, ...]]]:
+    """The door a path corridor must use, by corridor, where a copy on the path is entered
+    and left on one side: its first door position for the neighbour nearer the side's
+    start (by floor centre), its last for the other, so the two ways in are apart (never
+    one door, nor two side by side: ``_walkable`` asked them two apart at least)."""
+    pinned: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}
+    path, tree = design.path, design.tree
+    for number in range(1, len(path) - 1):
+        room = path[number]
+        prefab = design.prefab_of.get(room)
+        if prefab is None:
+            continue
+        side = _side_of(tree[number - 1], room)
+        if side != _side_of(tree[number], room) or not _spread(prefab, side):
+            continue  # two sides; or one door (``plan_design``'s last resort): its own choice
+        offsets = prefab.door_offsets(side)
+        floor = rooms[room].floor
+        start = floor.y0 if side in ("W", "E") else floor.x0
+        before, after = rooms[path[number - 1]].floor, rooms[path[number + 1]].floor
+        axis = 1 if side in ("W", "E") else 0
+        first_nearer = before[axis] + before[axis + 2] <= after[axis] + after[axis + 2]
+        low, high = (start + offsets[0],), (start + offsets[-1],)
+        pinned.setdefault(number - 1, {})[room, side] = low if first_nearer else high
+        pinned.setdefault(number, {})[room, side] = high if first_nearer else low
+    return pinned

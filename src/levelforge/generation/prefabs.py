@@ -41,6 +41,13 @@ class Prefab(NamedTuple):
     def door_sides(self) -> tuple[str, ...]:
         return tuple(side for side in SIDES if self.door_offsets(side))
 
+    @property
+    def walkable(self) -> bool:
+        """Whether a copy can be walked through: entered by one door and left by another
+        apart from it (on two sides, or two door positions on one side not next to each
+        other, since the doors of one wall never touch)."""
+        return walkable(self.rows)
+
     def things(self) -> list[tuple[int, int, str]]:
         """The drawn treasures, enemies and boss: (column, row) offsets in the floor and
         the character, row by row."""
@@ -50,6 +57,13 @@ class Prefab(NamedTuple):
             for x, char in enumerate(row[1:-1], 1)
             if char != "."
         ]
+
+
+def walkable(rows: Sequence[str]) -> bool:
+    """Whether a drawn map can be walked through (``Prefab.walkable``)."""
+    sides = [_door_offsets(tuple(rows), side) for side in SIDES]
+    used = [offsets for offsets in sides if offsets]
+    return len(used) >= 2 or (len(used) == 1 and used[0][-1] - used[0][0] >= 2)
 
 
 @functools.lru_cache(maxsize=1024)

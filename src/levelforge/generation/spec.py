@@ -29,9 +29,11 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from levelforge.errors import SpecError
-from levelforge.generation.bands import Bands, plan_bands
+from levelforge.generation.bands import EXIT_STAND_IN, Bands, plan_bands
+from levelforge.generation.blueprint import Rect
+from levelforge.generation.layout import MIN_SPAN
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
-from levelforge.generation.prefabs import copies_of
+from levelforge.generation.prefabs import copies_of, walkable
 
 SEED_MAX = 2**53 - 1
 TILES_PER_ROOM = 64
@@ -280,10 +282,10 @@ def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
                 "name",
             ), f"the name {prefab.name!r} is taken by prefabs[{names[prefab.name]}]: names are unique"
         names[prefab.name] = index
-        if prefab.placement == "critical" and len(prefab.door_sides()) < 2:
+        if prefab.placement == "critical" and not walkable(prefab.map):
             return (*here, "map"), (
-                "a prefab placed 'critical' is walked through, in at one side and out at another: "
-                "its map needs door positions on two sides at least"
+                "a prefab placed 'critical' is walked through, in by one door and out by another: "
+                "its map needs door positions on two sides, or two on one side with wall between them"
             )
         if prefab.drawn("B"):
             if boss_at is not None:
@@ -331,6 +333,7 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
     by_placement = {
         kind: sum(p.count for p in prefabs if p.placement == kind) for kind in ("critical", "side")
     }
+    closed = sum(p.count for p in prefabs if p.placement == "any" and not walkable(p.map))
     path = ("constraints", "critical_path_rooms")
     path_min, path_max = (constraints.critical_path_rooms or Range()).bounds(1, rooms)
     shortest = 1 if rooms == 1 else 2
@@ -340,6 +343,12 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
         return (*path, "min"), (
             f"{path_min} leaves no room for {by_placement['side']} side prefab copies in {rooms} rooms "
             f"(at most {rooms - by_placement['side']})"
+        )
+    if path_min > rooms - by_placement["side"] - closed:
+        return (*path, "min"), (
+            f"{path_min} rooms on the path, but {closed} prefab copies cannot be walked through (one "
+            "door position, or only ones side by side): they stand off the path, so at most "
+            f"{rooms - by_placement['side'] - closed}"
         )
     if path_max < shortest:
         return (*path, "max"), f"{path_max} is below {shortest}: the entrance and exit rooms are on it"
@@ -377,37 +386,206 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
     return None
 
 
+OPPOSITE = {"N": "S", "S": "N", "W": "E", "E": "W"}
+SEQUENCE_STATES = 20_000
+"""States the search for copies in a row on the path (``_in_a_row``) may visit; beyond
+them it gives up unsure, and the spec is not refused."""
+
+
 def _arrangement_problem(
     spec: LevelSpecIn, prefabs: list[Prefab], path_min: int, path_max: int
 ) -> Problem | None:
-    """How the generator arranges copies (see ``design``), beyond the contract's bounds:
-    a ``critical`` copy stands between two ordinary rooms on the path, and a copy that may
-    stand off it hangs off an ordinary room other than the exit, one to a room."""
-    placed = {
-        kind: [i for i, p in enumerate(prefabs) if p.placement == kind]
-        for kind in ("critical", "side", "any")
+    """Copies next to each other on the critical path. When the path must hold more
+    copies than it can keep apart (one copy between two ordinary rooms: ``critical``
+    copies more than the ordinary rooms - 1, or more than (max - 1) / 2, or a path longer
+    than the ordinary rooms with one copy between each two), some copies stand in a row
+    between two ordinary rooms, each joined to the next by a corridor from a door of the
+    one to a door of the other across the line between them: leaving one northwards (by
+    a north door) enters the next by a south door, and so on; each copy entered and left
+    by two doors apart (``prefabs.walkable``). Refused when no such rows of the copies
+    fit between the ordinary rooms (``_in_a_row``: an exhaustive search, so only a spec
+    that truly has none is refused); and, the generator's rule, when a ``critical`` copy
+    with door positions on one side only would have to stand in such a row. Copies that
+    may stand off the path hang off any room but the exit, several off one room or off
+    another copy (``_hung_problem``)."""
+    critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
+    count = sum(prefabs[i].count for i in critical)
+    walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
+    walked_any = sum(p.count for p in walking)
+    ordinary = spec.rooms - sum(p.count for p in prefabs)
+    hung = _hung_problem(spec, prefabs, ordinary) or _one_sided_problem(spec, prefabs)
+    if hung is not None:
+        return hung
+    apart = count <= ordinary - 1 and 2 * count + 1 <= path_max
+    if apart and path_min <= ordinary + min(count + walked_any, ordinary - 1):
+        return None
+    one_sided = [i for i in critical if len(prefabs[i].door_sides()) == 1]
+    if one_sided:
+        return ("prefabs", one_sided[-1], "map"), (
+            "a critical prefab with door positions on one side only must stand in a row of copies on the "
+            f"path (its {ordinary} ordinary rooms cannot keep them apart): the generator walks such a copy "
+            "only between two rooms"
+        )
+    if _in_a_row([prefabs[i] for i in critical], walking, ordinary, path_min, path_max) is not False:
+        return None
+    index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
+    return ("prefabs", index, "map"), (
+        f"the critical path must hold copies in a row (its {ordinary} ordinary rooms cannot keep them "
+        "apart), each leaving by a door on the side where the next is entered (north to south, west "
+        "to east), and these prefabs' door positions allow no such rows"
+    )
+
+
+def _arcs(prefab: Prefab) -> list[tuple[str, str]]:
+    """The ways a copy is walked: (direction of travel in, direction of travel out)."""
+    rows = prefab.map
+    offsets = {
+        "N": [x for x, c in enumerate(rows[0]) if c == "+"],
+        "S": [x for x, c in enumerate(rows[-1]) if c == "+"],
+        "W": [y for y, row in enumerate(rows) if row[0] == "+"],
+        "E": [y for y, row in enumerate(rows) if row[-1] == "+"],
     }
-    count = {kind: sum(prefabs[i].count for i in indices) for kind, indices in placed.items()}
-    ordinary = spec.rooms - sum(count.values())
-    if count["critical"] and (count["critical"] > ordinary - 1 or 2 * count["critical"] + 1 > path_max):
-        most = min(ordinary - 1, (path_max - 1) // 2)
-        return ("prefabs", placed["critical"][-1], "count"), (
-            f"{count['critical']} critical copies: each stands between two ordinary rooms on the path, so "
-            f"with {ordinary} ordinary rooms and a path of at most {path_max} rooms, at most {max(most, 0)}"
+    return [
+        (travel, out)
+        for travel in OPPOSITE
+        for out in OPPOSITE
+        if offsets[OPPOSITE[travel]]
+        and offsets[out]
+        and (OPPOSITE[travel] != out or offsets[out][-1] - offsets[out][0] >= 2)
+    ]
+
+
+def _hung_problem(spec: LevelSpecIn, prefabs: list[Prefab], ordinary: int) -> Problem | None:
+    """Copies that may stand off the path (``side``, ``any``) hang off a room other than
+    the exit (a leaf behind its lock). One to a room they always find one where the
+    copies fit (``_fit_problem``); more than the ordinary rooms but the exit, some room
+    holds several, or a copy hangs off a copy, and that asks the map for room round one
+    room. The generator's layout for it is the banded one with the exit in a band of its
+    own (every room of the middle one to hang copies off): refused when that does not
+    fit. This is the generator's rule, not every level's: a tight map may still hold a
+    level that a loose layout would find."""
+    off = [i for i, p in enumerate(prefabs) if p.placement != "critical"]
+    count = sum(prefabs[i].count for i in off)
+    if count <= ordinary - 1:
+        return None
+    planned = [
+        PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
+        for index, prefab in enumerate(prefabs)
+    ]
+    bands = plan_bands(spec.width, spec.height, spec.rooms, [*copies_of(planned), EXIT_STAND_IN])
+    if isinstance(bands, Bands):
+        return None
+    return ("prefabs", off[-1], "count"), (
+        f"{count} copies may stand off the critical path, more than the {ordinary - 1} rooms to hang them "
+        "off one to a room (the ordinary rooms but the exit), and the map leaves no room to put them "
+        "round fewer rooms"
+    )
+
+
+def _one_sided_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
+    """A ``critical`` copy with door positions on one side only is entered and left
+    there, so two rooms of the path stand across that side (copies in a row along it
+    share one: k of them need k + 1). The generator's layout for it is the banded one
+    (the copies along the map's edges, ``bands``): refused when neither way of it leaves
+    the copies' band that many rooms along the middle. As ``_hung_problem``, the
+    generator's rule rather than every level's."""
+    one_sided = [i for i, p in enumerate(prefabs) if p.placement == "critical" and len(p.door_sides()) == 1]
+    if not one_sided:
+        return None
+    planned = [
+        PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
+        for index, prefab in enumerate(prefabs)
+    ]
+    for spread in (True, False):
+        bands = plan_bands(spec.width, spec.height, spec.rooms, copies_of(planned), spread=spread)
+        if isinstance(bands, Bands) and _rooms_along(spec, bands):
+            return None
+    return ("prefabs", one_sided[-1], "map"), (
+        "a critical prefab with door positions on one side only is walked in and out there, two "
+        "rooms of the path across that side, and the map leaves no room for that many along its copies"
+    )
+
+
+def _rooms_along(spec: LevelSpecIn, bands: Bands) -> bool:
+    """Whether every one-sided ``critical`` copy of ``bands`` can face two rooms of the
+    middle across its door side (``_one_sided_problem``): a line between two of them
+    within its span, three tiles in from either end, each room at least ``MIN_SPAN``
+    long; the lines of the copies of one band in order, ``MIN_SPAN`` apart, no more
+    rooms than the spec's ordinary ones."""
+    left, top, right, bottom = bands.middle
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for prefab, region in bands.copies:
+        if prefab.placement == "critical" and len(prefab.door_sides) == 1:
+            band = _band_of(region, bands.middle)
+            across = band in ("top", "bottom")
+            spans.setdefault(band, []).append((region.x0, region.x1) if across else (region.y0, region.y1))
+    ordinary = spec.rooms - len(bands.copies)
+    for band, found in spans.items():
+        across = band in ("top", "bottom")
+        low, high, size = (left, right, spec.width) if across else (top, bottom, spec.height)
+        first = low + MIN_SPAN - (low == 0)
+        last = high - MIN_SPAN + (high == size - 1)
+        cut, cuts = first - MIN_SPAN, 0
+        for start, end in sorted(found):
+            cut = max(cut + MIN_SPAN, start + 2, first)
+            if cut > min(end - 2, last):
+                return False
+            cuts += 1
+        if cuts + 1 > ordinary:
+            return False
+    return True
+
+
+def _band_of(region: Rect, middle: Rect) -> str:
+    """The band of a copy's region, from where it lies against the middle."""
+    if region.x1 <= middle.x0:
+        return "left"
+    if region.x0 >= middle.x1:
+        return "right"
+    return "top" if region.y1 <= middle.y0 else "bottom"
+
+
+class _Unsure(Exception):
+    """The search for rows of copies ran out of states."""
+
+
+def _in_a_row(
+    must: list[Prefab], may: list[Prefab], ordinary: int, path_min: int, path_max: int
+) -> bool | None:
+    """Whether every copy of ``must`` and some of ``may`` stand in rows between
+    ``ordinary`` rooms or fewer on a path of ``path_min`` to ``path_max`` rooms
+    (``_arrangement_problem``): a depth-first search over the copies left, the direction
+    of travel and the rows begun; ``None`` when it ran out of ``SEQUENCE_STATES``."""
+    kinds = [_arcs(p) for p in (*must, *may)]
+    needed, total = len(must), sum(p.count for p in (*must, *may))
+    seen: set[tuple[tuple[int, ...], str, int]] = set()
+
+    def met(left: tuple[int, ...], rows: int) -> bool:
+        placed = total - sum(left)
+        return not any(left[:needed]) and ordinary + placed >= path_min and rows + 1 + placed <= path_max
+
+    def search(left: tuple[int, ...], travel: str, rows: int) -> bool:
+        if rows + 1 + total - sum(left) > path_max or rows > ordinary - 1 or (left, travel, rows) in seen:
+            return False
+        if met(left, rows):
+            return True
+        if len(seen) >= SEQUENCE_STATES:
+            raise _Unsure
+        seen.add((left, travel, rows))
+        if travel and search(left, "", rows):  # the row ends at an ordinary room
+            return True
+        return any(
+            search((*left[:kind], left[kind] - 1, *left[kind + 1 :]), out, rows + (not travel))
+            for kind, arcs in enumerate(kinds)
+            if left[kind]
+            for into, out in arcs
+            if not travel or into == travel
         )
-    if count["side"] + count["any"] > ordinary - 1:
-        index = max(placed["side"] + placed["any"])
-        return ("prefabs", index, "count"), (
-            f"{count['side'] + count['any']} copies that may stand off the critical path, each hung off one "
-            f"of the {ordinary - 1} ordinary rooms other than the exit: at most {ordinary - 1}"
-        )
-    longest = ordinary + min(count["critical"] + count["any"], ordinary - 1)
-    if path_min > longest:
-        return ("constraints", "critical_path_rooms", "min"), (
-            f"{path_min} rooms: the path runs through the {ordinary} ordinary rooms with at most one copy "
-            f"between two of them, {longest} rooms at most"
-        )
-    return None
+
+    try:
+        return search(tuple(p.count for p in (*must, *may)), "", 0)
+    except _Unsure:
+        return None
 
 
 def normalise(spec: LevelSpecIn) -> dict[str, Any]:
