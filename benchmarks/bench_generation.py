@@ -53,6 +53,8 @@ TARGETS = {
     512: "< 100 ms, < 150 MB max RSS (aim < 50 ms)",
 }
 JOB_SPEC = {"width": 60, "height": 40, "rooms": 12}
+"""The level of a ``make bench-jobs`` job, whose pipeline CPU the benchmark also reports
+on both pipelines (compiled and pure-Python)."""
 DESIGNED = {
     "constraints": {
         "critical_path_rooms": {"min": 5},
@@ -65,8 +67,6 @@ DESIGNED = {
     ],
 }
 """The constrained row (issue 21): 60x40, 12 rooms, every kind of constraint and one prefab."""
-"""The level of a ``make bench-jobs`` job, whose pipeline CPU the benchmark also reports
-on both pipelines (compiled and pure-Python)."""
 
 
 def levelforge_level(
