@@ -57,7 +57,7 @@ from levelforge.generation.connect import (
     find_contacts,
 )
 from levelforge.generation.corridors import shaper_for
-from levelforge.generation.layout import MIN_SPAN, _fit, plan_layout
+from levelforge.generation.layout import MIN_SPAN, _fit, partition, plan_layout
 from levelforge.generation.prefabs import SIDES, Prefab, copies_of, door_tiles, walkable
 from levelforge.generation.rooms import _crypt_length, _dungeon_length, _span, cavern
 from levelforge.generation.seeding import Dice
@@ -366,16 +366,7 @@ def loose_layout(width: int, height: int, rooms: int, dice: Dice) -> Layout:
     map the middle leaves its cuts no room to move: its layouts are all alike (a 16x16
     map of 4 regions is always the same 2x2 grid), and a large copy that must face two
     rooms on its door sides (a region wider than the one across from it) never gets one."""
-    regions: list[Rect] = []
-    pending = [(Rect(0, 0, width - 1, height - 1), rooms)]
-    while pending:
-        rect, count = pending.pop()
-        if count == 1:
-            regions.append(rect)
-            continue
-        pending.extend(_loose_split(rect, count, width, height, dice))
-    regions.sort(key=lambda r: (r.y0, r.x0))
-    return Layout(width, height, tuple(regions))
+    return partition(width, height, rooms, lambda rect, count: _loose_split(rect, count, width, height, dice))
 
 
 def _loose_split(

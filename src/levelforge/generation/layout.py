@@ -13,6 +13,7 @@ both halves fitting, so the recursion never fails — thin maps included.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from levelforge.generation.blueprint import Layout, Rect
@@ -33,6 +34,14 @@ def plan_layout(spec: dict[str, Any], rng: Dice) -> Layout:
     width, height, count = spec["width"], spec["height"], spec["rooms"]
     if capacity(Rect(0, 0, width - 1, height - 1), width, height) < count:
         raise ValueError(f"{count} regions do not fit in {width}x{height}")
+    return partition(width, height, count, lambda rect, n: _split(rect, n, width, height, rng))
+
+
+def partition(
+    width: int, height: int, count: int, split: Callable[[Rect, int], Iterable[tuple[Rect, int]]]
+) -> Layout:
+    """The map cut by ``split`` (a rectangle and its region count → its parts and theirs,
+    the last part cut next) until each region holds one room, sorted top to bottom."""
     regions: list[Rect] = []
     pending = [(Rect(0, 0, width - 1, height - 1), count)]
     while pending:
@@ -40,7 +49,7 @@ def plan_layout(spec: dict[str, Any], rng: Dice) -> Layout:
         if n == 1:
             regions.append(rect)
             continue
-        pending.extend(_split(rect, n, width, height, rng))
+        pending.extend(split(rect, n))
     regions.sort(key=lambda r: (r.y0, r.x0))
     return Layout(width, height, tuple(regions))
 
