@@ -270,12 +270,9 @@ class Reporter:
         content, headers = self._encode(step.model_dump_json(by_alias=True).encode())
         return PendingStep(self, path, content, headers, self._send(path, content, headers))
 
-    def complete(self, job_id: str, result: dict[str, Any]) -> Reply:
-        """``result`` as ``artifacts.results.publish`` builds it (``RawJson`` copies inline)."""
-        return self.completion(job_id, result).send()
-
     def completion(self, job_id: str, result: dict[str, Any]) -> Completion:
-        """The completion encoded, to be sent later: the worker encodes it while the last
+        """The completion of ``result`` (as ``artifacts.results.publish`` builds it, ``RawJson``
+        copies inline), encoded to be sent later: the worker encodes it while the last
         step's report is on its way."""
         content, headers = self._encode(b'{"result":' + encode_result(result) + b"}")
         return Completion(self, f"/internal/jobs/{job_id}/complete", content, headers)
