@@ -16,6 +16,8 @@ from jsonschema import Draft202012Validator
 
 from levelforge.errors import ConstraintsUnmet, SpecError
 from levelforge.generation import design, generate_level
+from levelforge.generation.prefabs import prefabs_of
+from levelforge.generation.spec import parse_spec
 from levelforge.schemas import load_scene_graph_schema
 from levelforge.worker import failure_of
 
@@ -823,3 +825,86 @@ def test_critical_copies_stand_next_to_each_other_when_the_path_cannot_keep_them
         copies = {room["id"] for room in graph["rooms"] if any(t.startswith("prefab:") for t in room["tags"])}
         inner = graph["critical_path"][1:-1]
         assert len(inner) == spec["prefabs"][0]["count"] and set(inner) == copies
+
+
+BEYOND_THE_BANDS = {
+    "two-side-copies-in-4-rooms": {
+        "width": 54, "height": 20, "rooms": 4, "loops": 0.85,
+        "prefabs": [{"name": "vault", "count": 2, "placement": "side", "map": [
+            "#########", "#..e..$.#", "#.......#", "#....$..#", "#.......#", "#.......+", "#########"]}],
+        "constraints": {"critical_path_rooms": {"min": 2}},
+    },
+    "four-side-copies-in-6-rooms-of-17x45": {
+        "width": 17, "height": 45, "rooms": 6, "loops": 0.8,
+        "prefabs": [{"name": "vault", "count": 4, "placement": "side", "map": [
+            "########", "#......#", "#....$.#", "#......+", "#......#", "#......#", "#...$..#",
+            "#......#", "#......#", "####+###"]}],
+    },
+    "three-one-sided-critical-copies-in-7-rooms": {
+        "width": 28, "height": 24, "rooms": 7, "loops": 0.58,
+        "prefabs": [
+            {"name": "hall", "count": 1, "placement": "any", "map": [
+                "#+##+#", "#....#", "#..$.+", "#....#", "#....#", "#....#", "######"]},
+            {"name": "vault", "count": 3, "placement": "critical", "map": [
+                "#####", "#..e#", "#...#", "#...#", "#...#", "#..e#", "#+#+#"]},
+        ],
+    },
+    "three-copies-in-5-rooms-of-16x24": {
+        "width": 16, "height": 24, "rooms": 5, "loops": 0.57,
+        "prefabs": [{"name": "vault", "count": 3, "placement": "any", "map": [
+            "######", "#....#", "#e...#", "+...e#", "#$...#", "+....#", "######"]}],
+    },
+}  # fmt: skip
+"""Copies off the path outnumbering the rooms to hang them off one to a room, on maps where
+the banded layout with the exit in a band does not fit, and critical copies with doors on
+one side only where the bands give them no two rooms there: refused until the witness search
+(``design.witness_plan``) let in what the generator can plan. Whether that bounded search
+finds a plan depends on all the spec's planning reads (its ``loops`` too), never the seed."""
+
+
+@pytest.mark.parametrize("name", BEYOND_THE_BANDS)
+def test_a_spec_the_banded_layout_cannot_hold_is_met_where_the_search_finds_a_plan(name: str) -> None:
+    """Given a spec that a rule of the generator's own (the banded layout) once refused,
+    but for which the generator's whole search finds a plan
+    When it is submitted and generated on several seeds
+    Then it is accepted, and the checker finds every copy, constraint and rule met."""
+    for seed in range(4):
+        level = generate_level({**BEYOND_THE_BANDS[name], "seed": seed})
+        graph = level.scene_graph
+
+        found = {rule: p for rule, p in check_by_rule(level.spec, graph, level.minimap).items() if p}
+        assert found == {}, (name, seed)
+        assert len(rooms_tagged(graph, "prefab:vault")) == BEYOND_THE_BANDS[name]["prefabs"][-1]["count"]
+
+
+def test_a_level_whose_own_search_finds_no_plan_falls_back_on_the_witness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a spec accepted on the witness search's plan, and a seed whose own search
+    finds none (16x24, three 4x5 copies in 5 rooms)
+    When its level is generated
+    Then the plan is the witness's (the same regions for every seed), the level meets
+    everything, and it is the same bytes every time."""
+    spec = {**BEYOND_THE_BANDS["three-copies-in-5-rooms-of-16x24"], "seed": 1}
+    planned: list[Any] = []
+    witness = design.witness_plan
+
+    def spied(spec: Any, prefabs: Any) -> Any:
+        found = witness(spec, prefabs)
+        planned.append(found)
+        return found
+
+    monkeypatch.setattr(design, "witness_plan", spied)
+    level = generate_level(spec)
+    monkeypatch.undo()
+
+    assert len(planned) == 1 and planned[0] is not None
+    layout, plan = planned[0]
+    normal = parse_spec({**spec, "seed": 99})
+    other = design.witness_plan(normal, prefabs_of(normal))
+    assert other is not None and other[0] == layout
+    found = {rule: p for rule, p in check_by_rule(level.spec, level.scene_graph, level.minimap).items() if p}
+    assert found == {}
+    tagged = {room["id"] for room in rooms_tagged(level.scene_graph, "prefab:vault")}
+    assert tagged == {f"r{room}" for room in plan.prefab_of}
+    assert generate_level(spec).artifacts() == level.artifacts()

@@ -151,7 +151,7 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
             "constraints": {"critical_path_rooms": {"max": 4}},
         },
         "prefabs[0].map",
-        "only between two rooms",
+        "in a row",
     ),
     (
         {

@@ -38,8 +38,11 @@ names the constraint when none works.
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import itertools
+import json
 import math
+import random
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +131,77 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
     """A layout and a plan on it meeting the spec's path range and prefabs: every copy on
     the path walked through (``_walkable``) where any layout tried allows it; else, as a
     last resort, a copy the map leaves no room to walk through (a room on both of its
-    door sides) stands on the path entered and left by one door position."""
+    door sides) stands on the path entered and left by one door position. When the
+    search from ``dice`` finds none, the same search from the spec's witness dice
+    (``witness_plan``): the plan that let the spec in when its rules alone could not."""
+    try:
+        return _searched_plan(spec, prefabs, dice)
+    except Unmet:
+        if not prefabs:
+            raise
+        found = witness_plan(spec, prefabs)
+        if found is None:
+            raise
+        return found
+
+
+def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[Layout, Design] | None:
+    """The plan the whole search finds from dice drawn from what planning reads of the
+    spec (sizes, rooms, loops, constraints, prefabs but their names: never the seed) within
+    ``WITNESS_BUDGET``, or ``None``. The spec's 422 rules that are only sufficient (a spec
+    passing them surely has a plan) ask it when they do not pass: a spec it finds a plan
+    for is accepted, and every seed of it then has that plan at least (``plan_design``).
+    The budget (counted in work, so the answer is the same on every machine) keeps a
+    submission's check to about a tenth of a second."""
+    planned = {key: spec[key] for key in WITNESS_KEYS if key in spec}
+    planned["prefabs"] = [[p["map"], p["count"], p["placement"]] for p in spec.get("prefabs", ())]
+    text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.blake2b(f"levelforge-witness:{text}".encode(), digest_size=16).digest()
+    token = _BUDGET.set([WITNESS_BUDGET])
+    try:
+        return _searched_plan(spec, prefabs, Dice(random.Random(int.from_bytes(digest, "big"))))
+    except (Unmet, _Spent):
+        return None
+    finally:
+        _BUDGET.reset(token)
+
+
+WITNESS_KEYS = ("width", "height", "rooms", "loops", "constraints")
+"""What planning reads of a spec (``witness_plan``'s dice are drawn from it), with each
+prefab's map, count and placement (never its name)."""
+WITNESS_BUDGET = 30_000
+"""The work ``witness_plan`` may do: a placement checked costs 1 a copy (``_placed_well``),
+a layout tried ``LAYOUT_COST``, a placement planned on ``PLAN_COST``, a tree on a searched
+route (``_searched_design``) ``TREE_COST`` and a quarter of the rooms."""
+LAYOUT_COST = 30
+PLAN_COST = 30
+TREE_COST = 2
+"""And a tree grown on a searched route ``TREE_COST`` and a quarter of the rooms."""
+SEARCH_CHARGED, SEARCH_COST = 256, 64
+"""And every ``SEARCH_CHARGED`` steps of a route search ``SEARCH_COST``."""
+_BUDGET: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("witness_budget", default=None)
+"""What is left of ``WITNESS_BUDGET`` while ``witness_plan`` searches (``None``: no bound)."""
+
+
+class _Spent(Exception):
+    """``witness_plan``'s budget ran out."""
+
+
+def _spend(units: int) -> None:
+    left = _BUDGET.get()
+    if left is not None:
+        left[0] -= units
+        if left[0] < 0:
+            raise _Spent
+
+
+def _contacts(layout: Layout) -> list[Contact]:
+    """``find_contacts``, a layout tried: charged to a witness search's budget."""
+    _spend(LAYOUT_COST)
+    return find_contacts(layout)
+
+
+def _searched_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
     try:
         return _plan_design(spec, prefabs, dice)
     except Unmet:
@@ -150,7 +223,7 @@ def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice)
     copies = copies_of(prefabs)
     for _ in range(LAYOUT_TRIES):
         layout = plan_layout(dict(spec), dice)
-        contacts = find_contacts(layout)
+        contacts = _contacts(layout)
         try:
             return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
         except Unmet as exc:
@@ -162,11 +235,11 @@ def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice)
         spread = banded_layout(spec["width"], spec["height"], spec["rooms"], copies, dice, spread=True)
         for layout, prefab_of in ([] if spread is None else [spread]):
             try:  # a copy walked through faces more rooms along its band: first try that
-                return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout))
+                return layout, _plan_on(layout, spec, prefab_of, dice, _contacts(layout))
             except Unmet as exc:
                 problem = exc
         try:
-            return banded[0], _plan_on(banded[0], spec, banded[1], dice, find_contacts(banded[0]))
+            return banded[0], _plan_on(banded[0], spec, banded[1], dice, _contacts(banded[0]))
         except Unmet as exc:
             problem = exc
     planned = _last_resort(spec, copies, dice) if copies else None
@@ -174,7 +247,7 @@ def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice)
         return planned
     if not copies:  # rows of rooms walked in a serpentine: a route through every room
         layout, order = serpentine_layout(spec["width"], spec["height"], spec["rooms"], dice)
-        return layout, _plan_on(layout, spec, {}, dice, find_contacts(layout), order)
+        return layout, _plan_on(layout, spec, {}, dice, _contacts(layout), order)
     raise problem
 
 
@@ -187,7 +260,7 @@ def _last_resort(
     path put on the route between two consecutive rooms it faces on a door side."""
     for _ in range(EXTRA_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0):
         layout = plan_layout(dict(spec), dice)  # small levels: many more layouts are cheap
-        contacts = find_contacts(layout)
+        contacts = _contacts(layout)
         try:
             return layout, _plan_on(layout, spec, _assign(layout, contacts, copies, dice), dice, contacts)
         except Unmet:
@@ -205,7 +278,7 @@ def _last_resort(
         if serpentine is None:
             continue
         layout, prefab_of, order = serpentine
-        contacts = find_contacts(layout)
+        contacts = _contacts(layout)
         route = _walked_through(order, prefab_of, contacts, spare)
         if route is None:
             continue
@@ -233,7 +306,7 @@ def _banded_middle_plan(
         if banded is None:
             return None
         layout, placed = banded
-        contacts = find_contacts(layout)
+        contacts = _contacts(layout)
         try:
             prefab_of = _assign(layout, contacts, walked, dice, placed)
             return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
@@ -257,7 +330,7 @@ def _exit_banded_plan(
         exit_room = next(room for room, prefab in placed.items() if prefab is EXIT_STAND_IN)
         prefab_of = {room: prefab for room, prefab in placed.items() if prefab is not EXIT_STAND_IN}
         try:
-            return layout, _plan_on(layout, spec, prefab_of, dice, find_contacts(layout), ending=exit_room)
+            return layout, _plan_on(layout, spec, prefab_of, dice, _contacts(layout), ending=exit_room)
         except Unmet:
             continue
     return None
@@ -272,7 +345,7 @@ def _loose_plan(
     tries = TINY_LAYOUT_TRIES if tiny else LOOSE_LAYOUT_TRIES if spec["rooms"] <= EXTRA_LAYOUT_ROOMS else 0
     for _ in range(tries):
         layout = loose_layout(spec["width"], spec["height"], spec["rooms"], dice)
-        contacts = find_contacts(layout)
+        contacts = _contacts(layout)
         if tiny:
             placements: Iterable[dict[int, Prefab]] = _placements(layout, contacts, copies, dice)
         else:
@@ -281,6 +354,7 @@ def _loose_plan(
             except Unmet:
                 continue
         for prefab_of in placements:
+            _spend(PLAN_COST)
             try:
                 return layout, _plan_on(layout, spec, prefab_of, dice, contacts)
             except Unmet:
@@ -343,6 +417,7 @@ def _placed_well(
     for a ``critical`` one, ``_open_to``; one for another, ordinary or a copy facing it
     on a door side too) and the ordinary regions (with the copies walked through) stay
     joined."""
+    _spend(len(prefab_of))
     for room, prefab in prefab_of.items():
         if prefab.placement == "critical":
             if len(_open_to(contacts, room, prefab, prefab_of)) < 2:
@@ -727,6 +802,7 @@ def _searched_design(
             path = _ending(found, ending)
             if path is None:
                 continue
+            _spend(TREE_COST + count // 4)
             tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
             if tree is not None:
                 loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
@@ -788,6 +864,8 @@ def _searched_routes(
         stack = [_ranked(steps, start, used, dice)]
         while stack and budget > 0:
             budget -= 1
+            if budget % SEARCH_CHARGED == 0:
+                _spend(SEARCH_COST)
             end = path[-1]
             if low <= len(path) <= high and end not in prefab_of and required <= used:
                 yield list(path)

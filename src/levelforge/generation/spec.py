@@ -31,9 +31,10 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from levelforge.errors import SpecError
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, plan_bands
 from levelforge.generation.blueprint import Rect
+from levelforge.generation.design import witness_plan
 from levelforge.generation.layout import MIN_SPAN
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
-from levelforge.generation.prefabs import copies_of, walkable
+from levelforge.generation.prefabs import copies_of, prefabs_of, walkable
 
 SEED_MAX = 2**53 - 1
 TILES_PER_ROOM = 64
@@ -264,8 +265,35 @@ Problem = tuple[tuple[str | int, ...], str]
 
 
 def designer_problem(spec: LevelSpecIn) -> Problem | None:
-    """The first reason no level can meet the spec's constraints and prefabs, or ``None``."""
-    return _prefab_problem(spec, spec.prefabs) or _constraint_problem(spec, spec.constraints, spec.prefabs)
+    """The first reason no level can meet the spec's constraints and prefabs, or ``None``:
+    first the rules no level can break, then the generator's own (``_planning_problem``)."""
+    return (
+        _prefab_problem(spec, spec.prefabs)
+        or _constraint_problem(spec, spec.constraints, spec.prefabs)
+        or _planning_problem(spec, spec.prefabs)
+    )
+
+
+def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
+    """Where the copies must stand, as the generator plans them: whether they fit
+    (``_fit_problem``) and stand on the path or off it as they must
+    (``_arrangement_problem``). These rules are sufficient, not exact: a spec passing them
+    surely has a plan, one failing them may still have one. So a spec failing one is
+    refused only when the generator's whole search finds no plan for it either
+    (``design.witness_plan``: bounded, the same for every seed); when it does, the spec
+    is accepted, and each of its levels falls back on that plan where its own search
+    finds none. What is refused here is what the generator cannot plan."""
+    if not prefabs:
+        return None
+    path_min, path_max = (spec.constraints.critical_path_rooms or Range()).bounds(1, spec.rooms)
+    problem = _fit_problem(spec, prefabs) or _arrangement_problem(spec, prefabs, path_min, path_max)
+    if problem is None:
+        return None
+    normal = normalise(spec)
+    if witness_plan(normal, prefabs_of(normal)) is not None:
+        return None
+    where, why = problem
+    return where, f"{why}; and the generator's whole search finds no plan for this spec"
 
 
 def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:  # noqa: PLR0911
@@ -307,13 +335,13 @@ def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
                 f"{copies} prefab copies in {spec.rooms} rooms: at most rooms - 2 = {max(room_limit, 0)} "
                 "(the entrance and the exit are never prefabs)"
             )
-    return _fit_problem(spec, prefabs) if prefabs else None
+    return None
 
 
 def _fit_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
-    """Whether the copies fit: as the banded layout would place them (see ``bands``),
-    which depends only on the sizes, so a spec is refused here exactly when no layout of
-    last resort could hold its prefabs."""
+    """Whether the copies fit as the banded layout would place them (see ``bands``),
+    which depends only on the sizes: a sufficient rule (``_planning_problem``), since a
+    loose layout may hold copies the bands cannot."""
     planned = [
         PlacedPrefab(index, prefab.name, tuple(prefab.map), prefab.count, prefab.placement)
         for index, prefab in enumerate(prefabs)
@@ -360,9 +388,6 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
                 f"{by_placement['critical']} critical prefab copies on a critical path of at most "
                 f"{most + 2} rooms: at most its max - 2 = {most} (its ends are the entrance and exit)"
             )
-    arranged = _arrangement_problem(spec, prefabs, path_min, path_max)
-    if arranged is not None:
-        return arranged
     locks_min, _ = (constraints.locks or Range()).bounds(0, COUNT_MAX)
     if locks_min >= rooms or locks_min > rooms - copies:
         most = min(rooms - 1, rooms - copies)
@@ -413,27 +438,25 @@ def _arrangement_problem(
     walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
     walked_any = sum(p.count for p in walking)
     ordinary = spec.rooms - sum(p.count for p in prefabs)
-    hung = _hung_problem(spec, prefabs, ordinary) or _one_sided_problem(spec, prefabs)
-    if hung is not None:
-        return hung
+    limit = _hung_problem(spec, prefabs, ordinary) or _one_sided_problem(spec, prefabs)
     apart = count <= ordinary - 1 and 2 * count + 1 <= path_max
     if apart and path_min <= ordinary + min(count + walked_any, ordinary - 1):
-        return None
-    one_sided = [i for i in critical if len(prefabs[i].door_sides()) == 1]
-    if one_sided:
-        return ("prefabs", one_sided[-1], "map"), (
-            "a critical prefab with door positions on one side only must stand in a row of copies on the "
-            f"path (its {ordinary} ordinary rooms cannot keep them apart): the generator walks such a copy "
-            "only between two rooms"
+        return limit
+    if _in_a_row([prefabs[i] for i in critical], walking, ordinary, path_min, path_max) is False:
+        index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
+        return ("prefabs", index, "map"), (
+            f"the critical path must hold copies in a row (its {ordinary} ordinary rooms cannot keep "
+            "them apart), each leaving by a door on the side where the next is entered (north to "
+            "south, west to east), and these prefabs' door positions allow no such rows"
         )
-    if _in_a_row([prefabs[i] for i in critical], walking, ordinary, path_min, path_max) is not False:
-        return None
-    index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
-    return ("prefabs", index, "map"), (
-        f"the critical path must hold copies in a row (its {ordinary} ordinary rooms cannot keep them "
-        "apart), each leaving by a door on the side where the next is entered (north to south, west "
-        "to east), and these prefabs' door positions allow no such rows"
-    )
+    one_sided = [i for i in critical if len(prefabs[i].door_sides()) == 1]
+    if limit is None and one_sided:
+        return ("prefabs", one_sided[-1], "map"), (
+            "a critical prefab with door positions on one side only must stand in a row of copies on "
+            f"the path (its {ordinary} ordinary rooms cannot keep them apart): the generator walks such "
+            "a copy only between two rooms"
+        )
+    return limit
 
 
 def _arcs(prefab: Prefab) -> list[tuple[str, str]]:
