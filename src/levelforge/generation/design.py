@@ -518,12 +518,30 @@ def _fits(region: Rect, prefab: Prefab, width: int, height: int) -> bool:
 
 def _door_contacts(contacts: Sequence[Contact], region: int, prefab: Prefab) -> list[Contact]:
     """The contacts of ``region`` on a side where ``prefab`` has doors."""
-    doors = prefab.door_sides
+    return _facing(contacts, region, prefab.door_sides)
+
+
+def _facing(contacts: Sequence[Contact], region: int, doors: Sequence[str]) -> list[Contact]:
+    """The contacts of ``region`` on one of the sides ``doors`` (``_door_contacts`` with a
+    prefab's door sides read once, by callers that ask of one prefab many times)."""
+    east, west, south, north = "E" in doors, "W" in doors, "S" in doors, "N" in doors
     return [
         c
         for c in contacts
-        if (c.a == region and _sides(c)[0] in doors) or (c.b == region and _sides(c)[1] in doors)
+        if (c.a == region and (east if c.vertical else south))
+        or (c.b == region and (west if c.vertical else north))
     ]
+
+
+def _by_room(count: int, contacts: Sequence[Contact]) -> list[list[Contact]]:
+    """The contacts of each of ``count`` rooms, in their order in ``contacts``: a room's
+    door contacts are ``_door_contacts`` of its list alone (the same contacts, in the same
+    order), without reading every contact of the layout again."""
+    near: list[list[Contact]] = [[] for _ in range(count)]
+    for c in contacts:
+        near[c.a].append(c)
+        near[c.b].append(c)
+    return near
 
 
 def _assign(
@@ -546,12 +564,14 @@ def _assign(
     for c in contacts:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
+    near = _by_room(len(layout.regions), contacts)
     faces = {
-        room: {_other(c, room) for c in _door_contacts(contacts, room, placed_prefab)}
+        room: {_other(c, room) for c in _door_contacts(near[room], room, placed_prefab)}
         for room, placed_prefab in prefab_of.items()
     }
     for prefab in copies:
         needed = 2 if prefab.placement == "critical" else 1
+        doors, taken = prefab.door_sides, set(prefab_of)
         fits = [
             index
             for index, region in enumerate(layout.regions)
@@ -560,9 +580,8 @@ def _assign(
         fitting = [
             index
             for index in fits
-            if len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
-            >= needed
-        ] or [index for index in fits if len(_open_to(contacts, index, prefab, prefab_of)) >= needed]
+            if len({_other(c, index) for c in _facing(near[index], index, doors)} - taken) >= needed
+        ] or [index for index in fits if len(_open_to(near[index], index, prefab, prefab_of)) >= needed]
         fitting.sort(key=lambda _: dice.random())
         chosen = fallback = None
         for index in fitting:  # rather a region leaving the copies placed before their rooms
@@ -578,7 +597,7 @@ def _assign(
                 "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
             )
         prefab_of[place] = prefab
-        faces[place] = {_other(c, place) for c in _door_contacts(contacts, place, prefab)}
+        faces[place] = {_other(c, place) for c in _facing(near[place], place, doors)}
     return prefab_of
 
 
@@ -649,7 +668,8 @@ def _plan_on(
     for c in plain:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
-    door_contacts = {room: _door_contacts(contacts, room, prefab) for room, prefab in prefab_of.items()}
+    near = _by_room(count, contacts) if prefab_of else []
+    door_contacts = {room: _door_contacts(near[room], room, prefab) for room, prefab in prefab_of.items()}
     critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
     spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any" and prefab.walkable]
     low, high = path_bounds(spec, len(critical))
@@ -926,8 +946,8 @@ def _tree(
 ) -> list[Contact] | None:
     """The backbone's contacts in path order, then the other ordinary rooms (never through
     the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
-    by_pair = {frozenset((c.a, c.b)): c for c in contacts}
-    tree = [by_pair[frozenset(pair)] for pair in itertools.pairwise(path)]
+    by_pair = _pairs(contacts)
+    tree = [by_pair[pair] for pair in itertools.pairwise(path)]
     if not _walkable(path, tree, prefab_of):
         return None
     exit_room = path[-1]
@@ -953,6 +973,14 @@ def _tree(
         return None
     hooks = _hooks(path, prefab_of, door_contacts, dice)
     return None if hooks is None else tree + hooks
+
+
+def _pairs(contacts: Sequence[Contact]) -> dict[tuple[int, int], Contact]:
+    """The contact of each pair of rooms, both ways round (the last, were there two)."""
+    by_pair = {}
+    for c in contacts:
+        by_pair[c.a, c.b] = by_pair[c.b, c.a] = c
+    return by_pair
 
 
 def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[int, Prefab]) -> bool:
@@ -1049,9 +1077,9 @@ def _loops(
 ) -> tuple[list[Contact], int]:
     """Spare ordinary contacts (not at the exit) that lengthen no way to the exit into a
     shortcut, the longest detours first, up to ``wanted``; and how many were spare."""
-    in_tree = {frozenset((c.a, c.b)) for c in tree}
+    in_tree = _pairs(tree)
     exit_room = path[-1]
-    spare = [c for c in plain if frozenset((c.a, c.b)) not in in_tree and exit_room not in (c.a, c.b)]
+    spare = [c for c in plain if (c.a, c.b) not in in_tree and exit_room not in (c.a, c.b)]
     if wanted <= 0 or not spare:
         return [], len(spare)
     depth, parent = _rooted(count, tree)
