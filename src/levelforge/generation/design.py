@@ -687,6 +687,7 @@ def _plan_on(
             through[room].append(other)
             if other not in prefab_of:
                 through[other].append(room)
+    by_pair = _pairs(contacts)
     for _ in range(PATH_TRIES if order is None else 1):
         path = (
             _route_prefix(order, target, prefab_of)
@@ -696,7 +697,7 @@ def _plan_on(
         path = _ending(path, ending)
         if path is None or not low <= len(path) <= high:
             continue
-        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+        tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
         if tree is not None:
             loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
@@ -741,13 +742,14 @@ def _searched_design(
     there are none, on routes with copies next to each other."""
     required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
     low, high = path_bounds(spec, len(required))
+    by_pair = _pairs(contacts)
     for beside in (False, True):
         steps = _step_links(links, prefab_of, door_contacts, beside=beside)
         for found in _searched_routes(steps, prefab_of, required, low, high, dice, beside=beside):
             path = _ending(found, ending)
             if path is None:
                 continue
-            tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+            tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
             if tree is not None:
                 loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
                 return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
@@ -929,7 +931,7 @@ def _grow(
         free = [room for room in links[path[-1]] if room not in used and (avoid is None or room not in avoid)]
         if not free:
             return
-        ranked = [(sum(o not in used for o in links[room]), dice.random(), room) for room in free]
+        ranked = [(len([o for o in links[room] if o not in used]), dice.random(), room) for room in free]
         step = min(ranked)[2]
         path.append(step)
         used.add(step)
@@ -938,15 +940,15 @@ def _grow(
 def _tree(
     count: int,
     path: list[int],
-    contacts: Sequence[Contact],
+    by_pair: Mapping[tuple[int, int], Contact],
     plain: Sequence[Contact],
     prefab_of: dict[int, Prefab],
     door_contacts: dict[int, list[Contact]],
     dice: Dice,
 ) -> list[Contact] | None:
     """The backbone's contacts in path order, then the other ordinary rooms (never through
-    the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
-    by_pair = _pairs(contacts)
+    the exit), then the other prefab copies, each hung off an ordinary room not the exit
+    (``by_pair``: the layout's contacts by their rooms, ``_pairs``)."""
     tree = [by_pair[pair] for pair in itertools.pairwise(path)]
     if not _walkable(path, tree, prefab_of):
         return None
