@@ -48,6 +48,7 @@ from typing import Any
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import (
+    COMPILED,
     Contact,
     Slots,
     _rooted,
@@ -1136,9 +1137,12 @@ def carve_designed(
     layout: Layout, theme: str, prefab_of: Mapping[int, Prefab], dice: Dice
 ) -> tuple[Room, ...]:
     """A room in every region, as ``rooms.carve_rooms``; a prefab copy's floor is its
-    inside, exactly, somewhere in its region."""
+    inside, exactly, somewhere in its region. (The floors' ranges on the compiled core's
+    ``span`` while it runs the steps, ``connect.COMPILED``: the same ranges, the same draws.)"""
     width, height, random = layout.width, layout.height, dice.random
     sizing = _crypt_length if theme == "crypt" else _dungeon_length
+    compiled = COMPILED.get()
+    span = _span if compiled is None else compiled.span
     rooms = []
     for index, region in enumerate(layout.regions):
         rx0, ry0, rx1, ry1 = region
@@ -1148,8 +1152,8 @@ def carve_designed(
             x0, y0 = _place(rx0, rx1, width, inside_w, dice), _place(ry0, ry1, height, inside_h, dice)
             rooms.append(Room(index, region, Rect(x0, y0, x0 + inside_w - 1, y0 + inside_h - 1)))
             continue
-        x0, x1 = _span(rx0, rx1, width, sizing, random)
-        y0, y1 = _span(ry0, ry1, height, sizing, random)
+        x0, x1 = span(rx0, rx1, width, sizing, random)
+        y0, y1 = span(ry0, ry1, height, sizing, random)
         floor = Rect(x0, y0, x1, y1)
         rooms.append(Room(index, region, floor, cavern(floor, dice) if theme == "cave" else None))
     return tuple(rooms)

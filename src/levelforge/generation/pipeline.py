@@ -430,7 +430,7 @@ def _build_designed(
         f"Split {layout.width}x{layout.height} into {len(layout.regions)} regions; "
         f"planned a critical path of {len(design.path)} rooms",
     )
-    rooms = _paused(carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
+    rooms = _helped(helpers, carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
     yield StepDone("carve_rooms", f"Carved {len(rooms)} rooms ({len(design.prefab_of)} prefab copies)")
     network = _helped(helpers, connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
     yield StepDone(
@@ -439,12 +439,20 @@ def _build_designed(
     )
     doors = _paused(place_doors, network)
     yield StepDone("place_doors", f"Placed {len(doors)} doors")
-    locks = _paused(
-        place_designed_keys, rooms, network, doors, design.path, design.prefab_of, spec, rng("place_keys")
+    locks = _helped(
+        helpers,
+        place_designed_keys,
+        rooms,
+        network,
+        doors,
+        design.path,
+        design.prefab_of,
+        spec,
+        rng("place_keys"),
     )
     yield StepDone("place_keys", describe_locks(locks))
-    population = _paused(
-        place_designed_enemies, rooms, network, locks, design.prefab_of, spec, rng("place_enemies")
+    population = _helped(
+        helpers, place_designed_enemies, rooms, network, locks, design.prefab_of, spec, rng("place_enemies")
     )
     yield StepDone("place_enemies", describe_population(population))
     names = {room: prefab.name for room, prefab in design.prefab_of.items()}
