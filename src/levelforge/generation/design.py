@@ -511,6 +511,11 @@ def _sides(contact: Contact) -> tuple[str, str]:
 
 def _fits(region: Rect, prefab: Prefab, width: int, height: int) -> bool:
     inside_w, inside_h = prefab.inside
+    return _fits_inside(region, inside_w, inside_h, width, height)
+
+
+def _fits_inside(region: Rect, inside_w: int, inside_h: int, width: int, height: int) -> bool:
+    """``_fits`` of a prefab whose inside is ``inside_w`` by ``inside_h``."""
     x0, y0, x1, y1 = region
     across = (x1 - (1 if x1 == width - 1 else 2)) - (x0 + (1 if x0 == 0 else 2)) + 1
     down = (y1 - (1 if y1 == height - 1 else 2)) - (y0 + (1 if y0 == 0 else 2)) + 1
@@ -532,6 +537,16 @@ def _facing(contacts: Sequence[Contact], region: int, doors: Sequence[str]) -> l
         if (c.a == region and (east if c.vertical else south))
         or (c.b == region and (west if c.vertical else north))
     ]
+
+
+def _across(contacts: Sequence[Contact], region: int, doors: Sequence[str]) -> set[int]:
+    """The rooms across ``region``'s contacts on the sides ``doors`` (those of ``_facing``)."""
+    east, west, south, north = "E" in doors, "W" in doors, "S" in doors, "N" in doors
+    return {
+        b if a == region else a
+        for a, b, vertical, _ in contacts
+        if (a == region and (east if vertical else south)) or (b == region and (west if vertical else north))
+    }
 
 
 def _by_room(count: int, contacts: Sequence[Contact]) -> list[list[Contact]]:
@@ -566,23 +581,20 @@ def _assign(
         links[c.a].append(c.b)
         links[c.b].append(c.a)
     near = _by_room(len(layout.regions), contacts)
-    faces = {
-        room: {_other(c, room) for c in _door_contacts(near[room], room, placed_prefab)}
-        for room, placed_prefab in prefab_of.items()
-    }
+    faces = {room: _across(near[room], room, placed.door_sides) for room, placed in prefab_of.items()}
+    width, height = layout.width, layout.height
     for prefab in copies:
         needed = 2 if prefab.placement == "critical" else 1
         doors, taken = prefab.door_sides, set(prefab_of)
+        inside_w, inside_h = prefab.inside
         fits = [
             index
             for index, region in enumerate(layout.regions)
-            if index not in prefab_of and _fits(region, prefab, layout.width, layout.height)
+            if index not in prefab_of and _fits_inside(region, inside_w, inside_h, width, height)
         ]
-        fitting = [
-            index
-            for index in fits
-            if len({_other(c, index) for c in _facing(near[index], index, doors)} - taken) >= needed
-        ] or [index for index in fits if len(_open_to(near[index], index, prefab, prefab_of)) >= needed]
+        fitting = [index for index in fits if len(_across(near[index], index, doors) - taken) >= needed] or [
+            index for index in fits if len(_open_to(near[index], index, prefab, prefab_of)) >= needed
+        ]
         fitting.sort(key=lambda _: dice.random())
         chosen = fallback = None
         for index in fitting:  # rather a region leaving the copies placed before their rooms
@@ -598,7 +610,7 @@ def _assign(
                 "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
             )
         prefab_of[place] = prefab
-        faces[place] = {_other(c, place) for c in _facing(near[place], place, doors)}
+        faces[place] = _across(near[place], place, doors)
     return prefab_of
 
 
