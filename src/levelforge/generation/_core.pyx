@@ -28,6 +28,8 @@ from libc.string cimport memset, memcpy, strlen
 from libc.math cimport rint
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc, PyMem_Realloc, PyMem_Free
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
 
 import hashlib
 import re
@@ -2723,7 +2725,7 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
         b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else connect.openings(room_b, side_b)
     fixed_a = fixed_b = None
     if fixed is not None:
-        fixed_a, fixed_b = fixed.get((a, side_a)), fixed.get((b, side_b))
+        fixed_a, fixed_b = entry(fixed, (a, side_a)), entry(fixed, (b, side_b))
         fixed_span(fixed_a, &a_low, &a_high)
         fixed_span(fixed_b, &b_low, &b_high)
     low, high = imax(a_low, b_low), imin(a_high, b_high)
@@ -2732,8 +2734,8 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
         want = low + <int>(<double>draw * (high - low + 1))
     else:
         want = a_high if b_low > a_high else a_low
-    va = take_fixed(fixed_a, a_low, a_high, want, slots[a, side_a])
-    vb = take_fixed(fixed_b, b_low, b_high, va, slots[b, side_b])
+    va = take_fixed(fixed_a, a_low, a_high, want, wall_slots(slots, (a, side_a)))
+    vb = take_fixed(fixed_b, b_low, b_high, va, wall_slots(slots, (b, side_b)))
     step = 1 if vb >= va else -1
     if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
         tiles = tuple(straight(vertical, line, a_end, b_start, va, vb, step))
@@ -2750,6 +2752,31 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
     length, tiles = shaper.shape([first, along, last])
     return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles, loop,
                                          length))
+
+
+cdef object entry(object mapping, tuple key):
+    """``mapping.get(key)``, looked up straight in a ``dict``."""
+    cdef PyObject* found
+    if type(mapping) is not dict:
+        return mapping.get(key)
+    found = PyDict_GetItem(mapping, key)
+    return None if found == NULL else <object>found
+
+
+cdef set wall_slots(object slots, tuple key):
+    """``slots[key]`` of ``connect.Slots`` (a ``defaultdict(set)``): the wall's set, a new
+    one put there when it has none yet, as the ``defaultdict`` would, without its
+    ``__missing__`` call."""
+    cdef PyObject* found
+    cdef set used
+    if not isinstance(slots, dict):
+        return slots[key]
+    found = PyDict_GetItem(slots, key)
+    if found != NULL:
+        return <set><object>found
+    used = set()
+    slots[key] = used
+    return used
 
 
 cdef tuple ends(bint vertical, int a_end, int b_start, int va, int vb):
@@ -2911,8 +2938,9 @@ def plan_layout(spec, dice):
         for i in range(done):
             keys[i].k1, keys[i].k2, keys[i].index = r[5 * i + 1], r[5 * i], i
         qsort(keys, done, sizeof(Key3), cmp_key3)
-        regions = tuple([Rect(r[5 * keys[i].index], r[5 * keys[i].index + 1], r[5 * keys[i].index + 2],
-                              r[5 * keys[i].index + 3]) for i in range(done)])
+        regions = tuple([_tuple_new(Rect, (r[5 * keys[i].index], r[5 * keys[i].index + 1],
+                                           r[5 * keys[i].index + 2], r[5 * keys[i].index + 3]))
+                         for i in range(done)])
     finally:
         PyMem_Free(r)
         PyMem_Free(keys)
