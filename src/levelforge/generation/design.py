@@ -51,7 +51,7 @@ from levelforge.generation.connect import (
     COMPILED,
     Contact,
     Slots,
-    _rooted,
+    _rooted_links,
     _route,
     _shuffle,
     _tree_distance,
@@ -1097,15 +1097,15 @@ def _loops(
     spare = [c for c in plain if (c.a, c.b) not in in_tree and exit_room not in (c.a, c.b)]
     if wanted <= 0 or not spare:
         return [], len(spare)
-    depth, parent = _rooted(count, tree)
-
-    def detour(contact: Contact) -> int:
-        return _tree_distance(depth, parent, contact.a, contact.b)
-
     links: list[list[int]] = [[] for _ in range(count)]
     for c in tree:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
+    depth, parent = _rooted_links(links)
+
+    def detour(contact: Contact) -> int:
+        return _tree_distance(depth, parent, contact.a, contact.b)
+
     length = len(path) - 1
     from_start, from_exit = _distances(links, path[0]), _distances(links, exit_room)
     chosen: list[int] = []
