@@ -111,13 +111,6 @@ def _doors_to_lock(
     """Which doors to lock: as many as ``keys`` would lock rooms, within the asked range;
     the exit's door first, then path rooms' doors in from the corridor before them, then
     any other door of an ordinary room."""
-    at = {door.pos: door.index for door in doors}
-    corridors = network.corridors
-
-    def door_of(room: int, corridor: int) -> int:
-        c = corridors[corridor]
-        return at[c.door_a if c.a == room else c.door_b]
-
     natural = 0
     if spec["rooms"] >= MIN_ROOMS_FOR_LOCKS:
         natural = lock_count(len(path), spec["difficulty"], spec["theme"])
@@ -125,11 +118,19 @@ def _doors_to_lock(
     target = min(_in_range(natural, asked(spec, "locks")), len(lockable))
     if target <= 0:
         return []
+    at = {door.pos: door.index for door in doors}
+    corridors, random = network.corridors, dice.random
+
+    def door_of(room: int, corridor: int) -> int:
+        c = corridors[corridor]
+        return at[c.door_a if c.a == room else c.door_b]
+
     first = [door_of(path[-1], len(path) - 2)]
     along = [door_of(room, i - 1) for i, room in enumerate(path[1:-1], 1) if room not in prefab_of]
-    along.sort(key=lambda _: dice.random())
-    rest = [index for index in lockable if index not in first and index not in along]
-    rest.sort(key=lambda _: dice.random())
+    along.sort(key=lambda _: random())
+    picked = {*first, *along}
+    rest = [index for index in lockable if index not in picked]
+    rest.sort(key=lambda _: random())
     return list(dict.fromkeys(first + along + rest))[:target]
 
 
