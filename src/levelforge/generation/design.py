@@ -1190,19 +1190,14 @@ def connect_designed(
     pinned = through_doors(rooms, design)
     shaper = shaper_for(theme, layout, rooms, dice)
     slots: Slots = defaultdict(set)
-    corridors: list[Corridor] = [
-        _route(
-            rooms,
-            contact,
-            slots,
-            dice,
-            shaper,
-            index,
-            loop=index >= len(design.tree),
-            fixed={**fixed, **pinned[index]} if index in pinned else fixed,
-        )
-        for index, contact in enumerate(design.tree + design.loops)
-    ]
+    compiled, tree = COMPILED.get(), len(design.tree)
+    corridors: list[Corridor] = []
+    for index, contact in enumerate(design.tree + design.loops):
+        walls, loop = ({**fixed, **pinned[index]} if index in pinned else fixed), index >= tree
+        if compiled is None:
+            corridors.append(_route(rooms, contact, slots, dice, shaper, index, loop=loop, fixed=walls))
+        else:  # ``_route`` would hand it there: straight, as the corridors are many
+            corridors.append(compiled.route(rooms, contact, slots, dice, shaper, index, loop, walls))
     return Network(tuple(corridors), len(design.loops), design.possible)
 
 

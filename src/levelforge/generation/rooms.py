@@ -18,6 +18,7 @@ from levelforge.generation.connect import COMPILED
 from levelforge.generation.seeding import Dice
 
 Random = Callable[[], float]
+TilePicker = Callable[[Room, set[tuple[int, int]], Dice], tuple[int, int]]
 Sizing = Callable[[int, Random], int]
 """How long a floor is along an axis, given the room there is for it."""
 
@@ -90,6 +91,16 @@ def _narrowed(first: int, last: int, dice: Dice, *, outermost: bool) -> Span:
     if outermost and cut_first + cut_last == 0 and room:
         cut_first = 1
     return first + cut_first, last - cut_last
+
+
+def tile_picker() -> TilePicker:
+    """``pick_free_tile``, or straight the compiled core's while it runs a designed level's
+    steps (``connect.COMPILED``), for a step that picks many tiles: looked up once."""
+    compiled = COMPILED.get()
+    if compiled is None:
+        return pick_free_tile
+    picker: TilePicker = compiled.pick_free_tile
+    return picker
 
 
 def pick_free_tile(room: Room, taken: set[tuple[int, int]], dice: Dice) -> tuple[int, int]:
