@@ -681,7 +681,9 @@ def _plan_on(
     for c in plain:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
-    near = _by_room(count, contacts) if prefab_of else []
+    # each copy's door contacts: off the index of contacts by room, or for a few copies off
+    # all the contacts (the same contacts, in the same order; cheaper than the index)
+    near = _by_room(count, contacts) if len(prefab_of) > 2 else [contacts] * count
     door_contacts = {room: _door_contacts(near[room], room, prefab) for room, prefab in prefab_of.items()}
     critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
     spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any" and prefab.walkable]
