@@ -28,6 +28,8 @@ from libc.string cimport memset, memcpy, strlen
 from libc.math cimport rint
 from cpython.mem cimport PyMem_Malloc, PyMem_Calloc, PyMem_Realloc, PyMem_Free
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.dict cimport PyDict_GetItem
+from cpython.object cimport PyObject
 
 import hashlib
 import re
@@ -2617,12 +2619,17 @@ cdef int meet(list out, object contact, int index, bint vertical, object line_ob
         if start > high - 2:
             break
         if (high if high < end else end) - (low if low > start else start) >= 2:
-            out.append(contact(index, runs[mid].index, vertical, line_obj))
+            out.append(_tuple_new(contact, (index, runs[mid].index, vertical, line_obj)))
     return 0
 
 
+_tuple_new = tuple.__new__
+"""What a named tuple's ``__new__`` calls: its instances made without that Python call."""
+
+
 def find_contacts(regions, contact):
-    """``connect.find_contacts`` of a layout's ``regions``, each contact made by ``contact``."""
+    """``connect.find_contacts`` of a layout's ``regions``, each contact a ``contact`` (a
+    named tuple class: ``connect.Contact``)."""
     cdef Py_ssize_t n = len(regions), i
     cdef Run* by_x = <Run*>PyMem_Malloc((n + 1) * sizeof(Run))
     cdef Run* by_y = <Run*>PyMem_Malloc((n + 1) * sizeof(Run))
@@ -2718,29 +2725,148 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
         b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else connect.openings(room_b, side_b)
     fixed_a = fixed_b = None
     if fixed is not None:
-        fixed_a, fixed_b = fixed.get((a, side_a)), fixed.get((b, side_b))
+        fixed_a, fixed_b = entry(fixed, (a, side_a)), entry(fixed, (b, side_b))
         fixed_span(fixed_a, &a_low, &a_high)
         fixed_span(fixed_b, &b_low, &b_high)
     low, high = imax(a_low, b_low), imin(a_high, b_high)
-    want = dice.between(low, high) if low <= high else (a_high if b_low > a_high else a_low)
-    va = take_fixed(fixed_a, a_low, a_high, want, slots[a, side_a])
-    vb = take_fixed(fixed_b, b_low, b_high, va, slots[b, side_b])
+    if low <= high:  # ``dice.between(low, high)`` written out: the same draw
+        draw = dice.random()
+        want = low + <int>(<double>draw * (high - low + 1))
+    else:
+        want = a_high if b_low > a_high else a_low
+    va = take_fixed(fixed_a, a_low, a_high, want, wall_slots(slots, (a, side_a)))
+    vb = take_fixed(fixed_b, b_low, b_high, va, wall_slots(slots, (b, side_b)))
     step = 1 if vb >= va else -1
+    if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
+        tiles = tuple(straight(vertical, line, a_end, b_start, va, vb, step))
+        return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles,
+                                             loop, len(tiles)))
     if vertical:
         first = [(t, va) for t in range(a_end + 2, line)]
         along = [(line, t) for t in range(va, vb + step, step)]
         last = [(t, vb) for t in range(line + 1, b_start - 1)]
-        door_a, door_b = (a_end + 1, va), (b_start - 1, vb)
     else:
         first = [(va, t) for t in range(a_end + 2, line)]
         along = [(t, line) for t in range(va, vb + step, step)]
         last = [(vb, t) for t in range(line + 1, b_start - 1)]
-        door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
-    if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
-        tiles = tuple(first + along + last)
-        return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, len(tiles))
     length, tiles = shaper.shape([first, along, last])
-    return connect.Corridor(index, a, b, door_a, door_b, tiles, loop, length)
+    return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles, loop,
+                                         length))
+
+
+cdef object entry(object mapping, tuple key):
+    """``mapping.get(key)``, looked up straight in a ``dict``."""
+    cdef PyObject* found
+    if type(mapping) is not dict:
+        return mapping.get(key)
+    found = PyDict_GetItem(mapping, key)
+    return None if found == NULL else <object>found
+
+
+cdef set wall_slots(object slots, tuple key):
+    """``slots[key]`` of ``connect.Slots`` (a ``defaultdict(set)``): the wall's set, a new
+    one put there when it has none yet, as the ``defaultdict`` would, without its
+    ``__missing__`` call."""
+    cdef PyObject* found
+    cdef set used
+    if not isinstance(slots, dict):
+        return slots[key]
+    found = PyDict_GetItem(slots, key)
+    if found != NULL:
+        return <set><object>found
+    used = set()
+    slots[key] = used
+    return used
+
+
+cdef tuple ends(bint vertical, int a_end, int b_start, int va, int vb):
+    """The two doors of a corridor (``connect._route``'s ``door_a``, ``door_b``)."""
+    if vertical:
+        return (a_end + 1, va), (b_start - 1, vb)
+    return (va, a_end + 1), (vb, b_start - 1)
+
+
+cdef list straight(bint vertical, int line, int a_end, int b_start, int va, int vb, int step):
+    """A straight corridor's tiles: the stub from ``a``, the run along the line, the stub
+    into ``b`` (``connect._route``'s three segments, one after another)."""
+    cdef list tiles = []
+    cdef int t
+    if vertical:
+        for t in range(a_end + 2, line):
+            tiles.append((t, va))
+        for t in range(va, vb + step, step):
+            tiles.append((line, t))
+        for t in range(line + 1, b_start - 1):
+            tiles.append((t, vb))
+    else:
+        for t in range(a_end + 2, line):
+            tiles.append((va, t))
+        for t in range(va, vb + step, step):
+            tiles.append((t, line))
+        for t in range(line + 1, b_start - 1):
+            tiles.append((vb, t))
+    return tiles
+
+
+cdef object _rooms = None
+cdef object _crypt_sizing = None
+cdef object _dungeon_sizing = None
+
+
+cdef object rooms_module():
+    """``generation.rooms``, imported when first needed (its two sizings with it)."""
+    global _rooms, _crypt_sizing, _dungeon_sizing
+    if _rooms is None:
+        from levelforge.generation import rooms
+        _rooms, _crypt_sizing, _dungeon_sizing = rooms, rooms._crypt_length, rooms._dungeon_length
+    return _rooms
+
+
+def span(int low, int high, int size, sizing, random):
+    """``rooms._span``: the same floor range from the same draws of ``random`` (a
+    ``random.Random``'s ``random``); the sizings of ``rooms`` written out, any other one
+    called."""
+    rooms_module()
+    cdef int first = low + (1 if low == 0 else 2)
+    cdef int last = high - (1 if high == size - 1 else 2)
+    cdef int room = last - first + 1, length, longest, shortest, start
+    cdef double draw
+    if sizing is _crypt_sizing:
+        draw = random()
+        length = 3 + <int>(draw * (imax(3, imin(fdiv(room * 3, 5), CRYPT_MAX_SIDE)) - 2))
+    elif sizing is _dungeon_sizing:
+        longest = imin(room, MAX_SIDE)
+        shortest = imin(imax(3, fdiv(room * 3, 5)), longest)
+        draw = random()
+        length = shortest + <int>(draw * (longest - shortest + 1))
+    else:
+        length = sizing(room, random)
+    draw = random()
+    start = first + <int>(draw * (last - length + 2 - first))
+    return start, start + length - 1
+
+
+def pick_free_tile(room, set taken, dice):
+    """``rooms.pick_free_tile``: the same tile from the same draws (after eight draws
+    taken, the first free tile row by row, as there)."""
+    cdef int x0, y0, x1, y1, y, first, last, k
+    cdef double draw
+    floor, spans = room[2], room[3]
+    x0, y0, x1, y1 = floor
+    random = dice.random
+    for k in range(8):
+        draw = random()
+        y = y0 + <int>(draw * (y1 - y0 + 1))
+        if spans is None:
+            first, last = x0, x1
+        else:
+            first, last = spans[y - y0]
+        draw = random()
+        tile = (first + <int>(draw * (last - first + 1)), y)
+        if tile not in taken:
+            taken.add(tile)
+            return tile
+    return rooms_module()._first_free_tile(room, taken)
 
 
 cdef int cut_with(object draw, int low, int high, int size, int cross, int n, int* line_out) except -1:
@@ -2812,8 +2938,9 @@ def plan_layout(spec, dice):
         for i in range(done):
             keys[i].k1, keys[i].k2, keys[i].index = r[5 * i + 1], r[5 * i], i
         qsort(keys, done, sizeof(Key3), cmp_key3)
-        regions = tuple([Rect(r[5 * keys[i].index], r[5 * keys[i].index + 1], r[5 * keys[i].index + 2],
-                              r[5 * keys[i].index + 3]) for i in range(done)])
+        regions = tuple([_tuple_new(Rect, (r[5 * keys[i].index], r[5 * keys[i].index + 1],
+                                           r[5 * keys[i].index + 2], r[5 * keys[i].index + 3]))
+                         for i in range(done)])
     finally:
         PyMem_Free(r)
         PyMem_Free(keys)

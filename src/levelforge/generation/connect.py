@@ -175,6 +175,13 @@ def _rooted(count: int, tree: list[Contact]) -> tuple[list[int], list[int]]:
     for a, b, _, _ in tree:
         links[a].append(b)
         links[b].append(a)
+    return _rooted_links(links)
+
+
+def _rooted_links(links: list[list[int]]) -> tuple[list[int], list[int]]:
+    """``_rooted`` of the tree whose rooms' neighbours are ``links`` (made from its
+    contacts in order, as there)."""
+    count = len(links)
     depth, parent = [-1] * count, [-1] * count
     depth[0] = 0
     queue = [0]  # read while it grows: breadth-first without a deque

@@ -32,7 +32,7 @@ from levelforge.generation.enemies import (
 from levelforge.generation.graph import distances, room_links
 from levelforge.generation.keys import MIN_ROOMS_FOR_LOCKS, lock_count
 from levelforge.generation.prefabs import Prefab
-from levelforge.generation.rooms import pick_free_tile
+from levelforge.generation.rooms import tile_picker
 from levelforge.generation.seeding import Dice
 
 UNBOUNDED = 10**9
@@ -63,6 +63,7 @@ def place_designed_keys(
     links = room_links(len(rooms), network.corridors)
     entrance, exit_room = path[0], path[-1]
     taken: dict[int, set[Point]] = {}
+    pick_free_tile = tile_picker()
     entrance_pos = pick_free_tile(rooms[entrance], taken.setdefault(entrance, set()), dice)
     exit_pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
     distance = distances(links, entrance)
@@ -72,10 +73,15 @@ def place_designed_keys(
     new_doors = list(doors)
     keys: list[Item] = []
     on_path, opened = set(path), set[int]()
+    areas = [room.area for room in rooms] if locked else []
     for number, index in enumerate(locked):
         shut = {corridor for later in locked[number:] for corridor in blocked[doors[later].pos]}
         reached = _reach(links, entrance, shut)
-        homes = [room for room in reached if room not in prefab_of and _room_left(rooms[room], taken) >= 2]
+        homes = [
+            room
+            for room in reached
+            if room not in prefab_of and areas[room] - len(taken.get(room, ())) >= 2
+        ]
         sides = [room for room in homes if room not in on_path]
         fresh = [room for room in sides if room not in opened] or sides or homes or [entrance]
         home = fresh[dice.below(len(fresh))]
@@ -95,10 +101,6 @@ def place_designed_keys(
     )
 
 
-def _room_left(room: Room, taken: Mapping[int, set[Point]]) -> int:
-    return room.area - len(taken.get(room.index, ()))
-
-
 def _doors_to_lock(
     network: Network,
     doors: Sequence[Door],
@@ -110,13 +112,6 @@ def _doors_to_lock(
     """Which doors to lock: as many as ``keys`` would lock rooms, within the asked range;
     the exit's door first, then path rooms' doors in from the corridor before them, then
     any other door of an ordinary room."""
-    at = {door.pos: door.index for door in doors}
-    corridors = network.corridors
-
-    def door_of(room: int, corridor: int) -> int:
-        c = corridors[corridor]
-        return at[c.door_a if c.a == room else c.door_b]
-
     natural = 0
     if spec["rooms"] >= MIN_ROOMS_FOR_LOCKS:
         natural = lock_count(len(path), spec["difficulty"], spec["theme"])
@@ -124,11 +119,19 @@ def _doors_to_lock(
     target = min(_in_range(natural, asked(spec, "locks")), len(lockable))
     if target <= 0:
         return []
+    at = {door.pos: door.index for door in doors}
+    corridors, random = network.corridors, dice.random
+
+    def door_of(room: int, corridor: int) -> int:
+        c = corridors[corridor]
+        return at[c.door_a if c.a == room else c.door_b]
+
     first = [door_of(path[-1], len(path) - 2)]
     along = [door_of(room, i - 1) for i, room in enumerate(path[1:-1], 1) if room not in prefab_of]
-    along.sort(key=lambda _: dice.random())
-    rest = [index for index in lockable if index not in first and index not in along]
-    rest.sort(key=lambda _: dice.random())
+    along.sort(key=lambda _: random())
+    picked = {*first, *along}
+    rest = [index for index in lockable if index not in picked]
+    rest.sort(key=lambda _: random())
     return list(dict.fromkeys(first + along + rest))[:target]
 
 
@@ -164,11 +167,13 @@ def place_designed_enemies(
     """Enemies and treasure to count, each prefab copy holding what is drawn in it."""
     taken = _taken_tiles(locks)
     entrance, exit_room = locks.entrance.room, locks.exit.room
+    things = {room: prefab.things() for room, prefab in prefab_of.items()}
     drawn = dict.fromkeys("e$B", 0)
-    for prefab in prefab_of.values():
-        for *_, char in prefab.things():
+    for drawing in things.values():
+        for *_, char in drawing:
             drawn[char] += 1
-    treasures = _treasure_counts(rooms, network, locks, prefab_of, spec, drawn["$"], dice)
+    areas = [room.area for room in rooms]
+    treasures = _treasure_counts(rooms, areas, network, locks, prefab_of, spec, taken, drawn["$"], dice)
     enemy_range = asked(spec, "enemies")
     drawn_enemies = drawn["e"] + drawn["B"]
     most = UNBOUNDED if enemy_range is None else enemy_range[1]
@@ -180,29 +185,33 @@ def place_designed_enemies(
         index = room.index
         if index == entrance or index in prefab_of:
             continue
+        area = areas[index]
         used = len(taken.get(index, ())) + (boss and index == exit_room) + treasures[index]
-        room_space[index] = max(room.area - used, 0)
-        expected = room.area * per_tile
+        room_space[index] = max(area - used, 0)
+        expected = area * per_tile
         whole = int(expected)
-        counts[index] = max(min(whole + (random() < expected - whole), (room.area - used - 1) // 2), 0)
+        counts[index] = max(min(whole + (random() < expected - whole), (area - used - 1) // 2), 0)
     if enemy_range is not None:
         target = _in_range(sum(counts) + drawn_enemies + boss, enemy_range) - drawn_enemies - boss
         _adjust(counts, room_space, max(target, 0), dice)
-    enemies = _enemies(rooms, locks, prefab_of, counts, taken, spec, boss=boss, dice=dice)
-    items = _treasures(rooms, prefab_of, treasures, taken, dice)
+    enemies = _enemies(rooms, locks, things, counts, taken, spec, boss=boss, dice=dice)
+    items = _treasures(rooms, things, treasures, taken, dice)
     return Population(tuple(enemies), tuple(items))
 
 
 def _treasure_counts(
     rooms: Sequence[Room],
+    areas: Sequence[int],
     network: Network,
     locks: Locks,
     prefab_of: Mapping[int, Prefab],
     spec: Mapping[str, Any],
+    taken: Mapping[int, set[Point]],
     drawn: int,
     dice: Dice,
 ) -> list[int]:
-    """Generated treasure per room: as ``enemies`` hands it out, then to count."""
+    """Generated treasure per room: as ``enemies`` hands it out, then to count (``areas``:
+    the rooms' floor tiles; ``taken``: the tiles the keys' step took)."""
     corridors = [0] * len(rooms)
     for corridor in network.corridors:
         corridors[corridor.a] += 1
@@ -218,9 +227,8 @@ def _treasure_counts(
     bounds = asked(spec, "treasures")
     if bounds is None:
         return counts
-    taken = _taken_tiles(locks)
     space = [
-        0 if room.index in prefab_of else max(room.area - len(taken.get(room.index, ())) - 2, 0)
+        0 if room.index in prefab_of else max(areas[room.index] - len(taken.get(room.index, ())) - 2, 0)
         for room in rooms
     ]
     target = _in_range(sum(counts) + drawn, bounds) - drawn
@@ -250,7 +258,7 @@ def _adjust(counts: list[int], space: Sequence[int], target: int, dice: Dice) ->
 def _enemies(
     rooms: Sequence[Room],
     locks: Locks,
-    prefab_of: Mapping[int, Prefab],
+    things: Mapping[int, list[tuple[int, int, str]]],
     counts: Sequence[int],
     taken: dict[int, set[Point]],
     spec: Mapping[str, Any],
@@ -258,59 +266,68 @@ def _enemies(
     boss: bool,
     dice: Dice,
 ) -> list[Enemy]:
+    """The boss (when ``boss``), then room by room: a prefab copy's drawn enemies and boss
+    (``things``: what is drawn in each copy), ``counts`` enemies in every other room."""
     common, boss_type = BESTIARY[spec["theme"]]
     low, high = enemy_levels(spec["difficulty"])
-    farthest = max(*locks.distance, 1)
+    distance = locks.distance
+    farthest = max(*distance, 1)
     pacing = spec.get("constraints", {}).get("pacing") == "rising"
     on_path = set(locks.critical_path)
     kinds, random = len(common), dice.random
     enemies: list[Enemy] = []
     exit_room = locks.exit.room
+    pick_free_tile = tile_picker()
     if boss:
         pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
-        enemies.append(Enemy(0, boss_type, high + 1, exit_room, pos, boss=True))
+        enemies.append(Enemy(0, boss_type, high + 1, exit_room, pos, True))
     for room in rooms:
         index = room.index
-        base = low + (high - low) * locks.distance[index] // farthest
-        steady = pacing and index in on_path
-
-        def add(pos: Point, base: int = base, steady: bool = steady, index: int = index) -> None:
-            level = base + (not steady and random() < 0.4)
-            kind = common[min((level - 1) * kinds // 10, kinds - 1)]
-            enemies.append(Enemy(len(enemies), kind, level, index, pos, boss=False))
-
-        prefab = prefab_of.get(index)
-        if prefab is not None:
-            for dx, dy, char in prefab.things():
-                pos = (room.floor.x0 + dx, room.floor.y0 + dy)
+        drawing = things.get(index)
+        if drawing is None and not counts[index]:
+            continue
+        base = low + (high - low) * distance[index] // farthest
+        wobbles = not (pacing and index in on_path)  # else the level is the distance's alone
+        if drawing is not None:
+            x0, y0 = room.floor.x0, room.floor.y0
+            for dx, dy, char in drawing:
                 if char == "B":
-                    enemies.append(Enemy(len(enemies), boss_type, high + 1, index, pos, boss=True))
+                    enemies.append(Enemy(len(enemies), boss_type, high + 1, index, (x0 + dx, y0 + dy), True))
                 elif char == "e":
-                    add(pos)
+                    level = base + (wobbles and random() < 0.4)
+                    kind = common[min((level - 1) * kinds // 10, kinds - 1)]
+                    enemies.append(Enemy(len(enemies), kind, level, index, (x0 + dx, y0 + dy), False))
             continue
         room_taken = taken.setdefault(index, set())
         for _ in range(counts[index]):
-            add(pick_free_tile(room, room_taken, dice))
+            pos = pick_free_tile(room, room_taken, dice)
+            level = base + (wobbles and random() < 0.4)
+            kind = common[min((level - 1) * kinds // 10, kinds - 1)]
+            enemies.append(Enemy(len(enemies), kind, level, index, pos, False))
     return enemies
 
 
 def _treasures(
     rooms: Sequence[Room],
-    prefab_of: Mapping[int, Prefab],
+    things: Mapping[int, list[tuple[int, int, str]]],
     counts: Sequence[int],
     taken: dict[int, set[Point]],
     dice: Dice,
 ) -> list[Item]:
+    """Room by room: a prefab copy's drawn treasure, ``counts`` in every other room."""
     items: list[Item] = []
+    pick_free_tile = tile_picker()
     for room in rooms:
-        prefab = prefab_of.get(room.index)
-        if prefab is not None:
-            for dx, dy, char in prefab.things():
+        index = room.index
+        drawing = things.get(index)
+        if drawing is not None:
+            x0, y0 = room.floor.x0, room.floor.y0
+            for dx, dy, char in drawing:
                 if char == "$":
-                    pos = (room.floor.x0 + dx, room.floor.y0 + dy)
-                    items.append(Item(len(items), "treasure", room.index, pos))
+                    items.append(Item(len(items), "treasure", index, (x0 + dx, y0 + dy)))
             continue
-        room_taken = taken.setdefault(room.index, set())
-        for _ in range(counts[room.index]):
-            items.append(Item(len(items), "treasure", room.index, pick_free_tile(room, room_taken, dice)))
+        if counts[index]:
+            room_taken = taken.setdefault(index, set())
+            for _ in range(counts[index]):
+                items.append(Item(len(items), "treasure", index, pick_free_tile(room, room_taken, dice)))
     return items

@@ -51,9 +51,10 @@ from typing import Any
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
 from levelforge.generation.connect import (
+    COMPILED,
     Contact,
     Slots,
-    _rooted,
+    _rooted_links,
     _route,
     _shuffle,
     _tree_distance,
@@ -585,6 +586,11 @@ def _sides(contact: Contact) -> tuple[str, str]:
 
 def _fits(region: Rect, prefab: Prefab, width: int, height: int) -> bool:
     inside_w, inside_h = prefab.inside
+    return _fits_inside(region, inside_w, inside_h, width, height)
+
+
+def _fits_inside(region: Rect, inside_w: int, inside_h: int, width: int, height: int) -> bool:
+    """``_fits`` of a prefab whose inside is ``inside_w`` by ``inside_h``."""
     x0, y0, x1, y1 = region
     across = (x1 - (1 if x1 == width - 1 else 2)) - (x0 + (1 if x0 == 0 else 2)) + 1
     down = (y1 - (1 if y1 == height - 1 else 2)) - (y0 + (1 if y0 == 0 else 2)) + 1
@@ -593,12 +599,40 @@ def _fits(region: Rect, prefab: Prefab, width: int, height: int) -> bool:
 
 def _door_contacts(contacts: Sequence[Contact], region: int, prefab: Prefab) -> list[Contact]:
     """The contacts of ``region`` on a side where ``prefab`` has doors."""
-    doors = prefab.door_sides
+    return _facing(contacts, region, prefab.door_sides)
+
+
+def _facing(contacts: Sequence[Contact], region: int, doors: Sequence[str]) -> list[Contact]:
+    """The contacts of ``region`` on one of the sides ``doors`` (``_door_contacts`` with a
+    prefab's door sides read once, by callers that ask of one prefab many times)."""
+    east, west, south, north = "E" in doors, "W" in doors, "S" in doors, "N" in doors
     return [
         c
         for c in contacts
-        if (c.a == region and _sides(c)[0] in doors) or (c.b == region and _sides(c)[1] in doors)
+        if (c.a == region and (east if c.vertical else south))
+        or (c.b == region and (west if c.vertical else north))
     ]
+
+
+def _across(contacts: Sequence[Contact], region: int, doors: Sequence[str]) -> set[int]:
+    """The rooms across ``region``'s contacts on the sides ``doors`` (those of ``_facing``)."""
+    east, west, south, north = "E" in doors, "W" in doors, "S" in doors, "N" in doors
+    return {
+        b if a == region else a
+        for a, b, vertical, _ in contacts
+        if (a == region and (east if vertical else south)) or (b == region and (west if vertical else north))
+    }
+
+
+def _by_room(count: int, contacts: Sequence[Contact]) -> list[list[Contact]]:
+    """The contacts of each of ``count`` rooms, in their order in ``contacts``: a room's
+    door contacts are ``_door_contacts`` of its list alone (the same contacts, in the same
+    order), without reading every contact of the layout again."""
+    near: list[list[Contact]] = [[] for _ in range(count)]
+    for c in contacts:
+        near[c.a].append(c)
+        near[c.b].append(c)
+    return near
 
 
 def _assign(
@@ -621,23 +655,21 @@ def _assign(
     for c in contacts:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
-    faces = {
-        room: {_other(c, room) for c in _door_contacts(contacts, room, placed_prefab)}
-        for room, placed_prefab in prefab_of.items()
-    }
+    near = _by_room(len(layout.regions), contacts)
+    faces = {room: _across(near[room], room, placed.door_sides) for room, placed in prefab_of.items()}
+    width, height = layout.width, layout.height
     for prefab in copies:
         needed = 2 if prefab.placement == "critical" else 1
+        doors, taken = prefab.door_sides, set(prefab_of)
+        inside_w, inside_h = prefab.inside
         fits = [
             index
             for index, region in enumerate(layout.regions)
-            if index not in prefab_of and _fits(region, prefab, layout.width, layout.height)
+            if index not in prefab_of and _fits_inside(region, inside_w, inside_h, width, height)
         ]
-        fitting = [
-            index
-            for index in fits
-            if len({_other(c, index) for c in _door_contacts(contacts, index, prefab)} - set(prefab_of))
-            >= needed
-        ] or [index for index in fits if len(_open_to(contacts, index, prefab, prefab_of)) >= needed]
+        fitting = [index for index in fits if len(_across(near[index], index, doors) - taken) >= needed] or [
+            index for index in fits if len(_open_to(near[index], index, prefab, prefab_of)) >= needed
+        ]
         fitting.sort(key=lambda _: dice.random())
         chosen = fallback = None
         for index in fitting:  # rather a region leaving the copies placed before their rooms
@@ -653,7 +685,7 @@ def _assign(
                 "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
             )
         prefab_of[place] = prefab
-        faces[place] = {_other(c, place) for c in _door_contacts(contacts, place, prefab)}
+        faces[place] = _across(near[place], place, doors)
     return prefab_of
 
 
@@ -724,7 +756,10 @@ def _plan_on(
     for c in plain:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
-    door_contacts = {room: _door_contacts(contacts, room, prefab) for room, prefab in prefab_of.items()}
+    # each copy's door contacts: off the index of contacts by room, or for a few copies off
+    # all the contacts (the same contacts, in the same order; cheaper than the index)
+    near = _by_room(count, contacts) if len(prefab_of) > 2 else [contacts] * count
+    door_contacts = {room: _door_contacts(near[room], room, prefab) for room, prefab in prefab_of.items()}
     critical = [room for room, prefab in prefab_of.items() if prefab.placement == "critical"]
     spare_any = [room for room, prefab in prefab_of.items() if prefab.placement == "any" and prefab.walkable]
     low, high = path_bounds(spec, len(critical))
@@ -742,6 +777,7 @@ def _plan_on(
             through[room].append(other)
             if other not in prefab_of:
                 through[other].append(room)
+    by_pair = _pairs(contacts)
     for _ in range(PATH_TRIES if order is None else 1):
         path = (
             _route_prefix(order, target, prefab_of)
@@ -751,7 +787,7 @@ def _plan_on(
         path = _ending(path, ending)
         if path is None or not low <= len(path) <= high:
             continue
-        tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+        tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
         if tree is not None:
             loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
@@ -796,6 +832,7 @@ def _searched_design(
     there are none, on routes with copies next to each other."""
     required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
     low, high = path_bounds(spec, len(required))
+    by_pair = _pairs(contacts)
     for beside in (False, True):
         steps = _step_links(links, prefab_of, door_contacts, beside=beside)
         for found in _searched_routes(steps, prefab_of, required, low, high, dice, beside=beside):
@@ -803,7 +840,7 @@ def _searched_design(
             if path is None:
                 continue
             _spend(TREE_COST + count // 4)
-            tree = _tree(count, path, contacts, plain, prefab_of, door_contacts, dice)
+            tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
             if tree is not None:
                 loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
                 return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
@@ -987,7 +1024,7 @@ def _grow(
         free = [room for room in links[path[-1]] if room not in used and (avoid is None or room not in avoid)]
         if not free:
             return
-        ranked = [(sum(o not in used for o in links[room]), dice.random(), room) for room in free]
+        ranked = [(len([o for o in links[room] if o not in used]), dice.random(), room) for room in free]
         step = min(ranked)[2]
         path.append(step)
         used.add(step)
@@ -996,16 +1033,16 @@ def _grow(
 def _tree(
     count: int,
     path: list[int],
-    contacts: Sequence[Contact],
+    by_pair: Mapping[tuple[int, int], Contact],
     plain: Sequence[Contact],
     prefab_of: dict[int, Prefab],
     door_contacts: dict[int, list[Contact]],
     dice: Dice,
 ) -> list[Contact] | None:
     """The backbone's contacts in path order, then the other ordinary rooms (never through
-    the exit), then the other prefab copies, each hung off an ordinary room not the exit."""
-    by_pair = {frozenset((c.a, c.b)): c for c in contacts}
-    tree = [by_pair[frozenset(pair)] for pair in itertools.pairwise(path)]
+    the exit), then the other prefab copies, each hung off an ordinary room not the exit
+    (``by_pair``: the layout's contacts by their rooms, ``_pairs``)."""
+    tree = [by_pair[pair] for pair in itertools.pairwise(path)]
     if not _walkable(path, tree, prefab_of):
         return None
     exit_room = path[-1]
@@ -1031,6 +1068,14 @@ def _tree(
         return None
     hooks = _hooks(path, prefab_of, door_contacts, dice)
     return None if hooks is None else tree + hooks
+
+
+def _pairs(contacts: Sequence[Contact]) -> dict[tuple[int, int], Contact]:
+    """The contact of each pair of rooms, both ways round (the last, were there two)."""
+    by_pair = {}
+    for c in contacts:
+        by_pair[c.a, c.b] = by_pair[c.b, c.a] = c
+    return by_pair
 
 
 def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[int, Prefab]) -> bool:
@@ -1127,20 +1172,20 @@ def _loops(
 ) -> tuple[list[Contact], int]:
     """Spare ordinary contacts (not at the exit) that lengthen no way to the exit into a
     shortcut, the longest detours first, up to ``wanted``; and how many were spare."""
-    in_tree = {frozenset((c.a, c.b)) for c in tree}
+    in_tree = _pairs(tree)
     exit_room = path[-1]
-    spare = [c for c in plain if frozenset((c.a, c.b)) not in in_tree and exit_room not in (c.a, c.b)]
+    spare = [c for c in plain if (c.a, c.b) not in in_tree and exit_room not in (c.a, c.b)]
     if wanted <= 0 or not spare:
         return [], len(spare)
-    depth, parent = _rooted(count, tree)
-
-    def detour(contact: Contact) -> int:
-        return _tree_distance(depth, parent, contact.a, contact.b)
-
     links: list[list[int]] = [[] for _ in range(count)]
     for c in tree:
         links[c.a].append(c.b)
         links[c.b].append(c.a)
+    depth, parent = _rooted_links(links)
+
+    def detour(contact: Contact) -> int:
+        return _tree_distance(depth, parent, contact.a, contact.b)
+
     length = len(path) - 1
     from_start, from_exit = _distances(links, path[0]), _distances(links, exit_room)
     chosen: list[int] = []
@@ -1184,9 +1229,12 @@ def carve_designed(
     layout: Layout, theme: str, prefab_of: Mapping[int, Prefab], dice: Dice
 ) -> tuple[Room, ...]:
     """A room in every region, as ``rooms.carve_rooms``; a prefab copy's floor is its
-    inside, exactly, somewhere in its region."""
+    inside, exactly, somewhere in its region. (The floors' ranges on the compiled core's
+    ``span`` while it runs the steps, ``connect.COMPILED``: the same ranges, the same draws.)"""
     width, height, random = layout.width, layout.height, dice.random
     sizing = _crypt_length if theme == "crypt" else _dungeon_length
+    compiled = COMPILED.get()
+    span = _span if compiled is None else compiled.span
     rooms = []
     for index, region in enumerate(layout.regions):
         rx0, ry0, rx1, ry1 = region
@@ -1196,8 +1244,8 @@ def carve_designed(
             x0, y0 = _place(rx0, rx1, width, inside_w, dice), _place(ry0, ry1, height, inside_h, dice)
             rooms.append(Room(index, region, Rect(x0, y0, x0 + inside_w - 1, y0 + inside_h - 1)))
             continue
-        x0, x1 = _span(rx0, rx1, width, sizing, random)
-        y0, y1 = _span(ry0, ry1, height, sizing, random)
+        x0, x1 = span(rx0, rx1, width, sizing, random)
+        y0, y1 = span(ry0, ry1, height, sizing, random)
         floor = Rect(x0, y0, x1, y1)
         rooms.append(Room(index, region, floor, cavern(floor, dice) if theme == "cave" else None))
     return tuple(rooms)
@@ -1222,19 +1270,14 @@ def connect_designed(
     pinned = through_doors(rooms, design)
     shaper = shaper_for(theme, layout, rooms, dice)
     slots: Slots = defaultdict(set)
-    corridors: list[Corridor] = [
-        _route(
-            rooms,
-            contact,
-            slots,
-            dice,
-            shaper,
-            index,
-            loop=index >= len(design.tree),
-            fixed={**fixed, **pinned[index]} if index in pinned else fixed,
-        )
-        for index, contact in enumerate(design.tree + design.loops)
-    ]
+    compiled, tree = COMPILED.get(), len(design.tree)
+    corridors: list[Corridor] = []
+    for index, contact in enumerate(design.tree + design.loops):
+        walls, loop = ({**fixed, **pinned[index]} if index in pinned else fixed), index >= tree
+        if compiled is None:
+            corridors.append(_route(rooms, contact, slots, dice, shaper, index, loop=loop, fixed=walls))
+        else:  # ``_route`` would hand it there: straight, as the corridors are many
+            corridors.append(compiled.route(rooms, contact, slots, dice, shaper, index, loop, walls))
     return Network(tuple(corridors), len(design.loops), design.possible)
 
 

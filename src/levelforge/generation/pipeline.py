@@ -103,7 +103,7 @@ class Level:
     them only when someone asks for it. A designed level from the core also holds the
     designer's marks its exports draw (``design``)."""
 
-    __slots__ = ("_core", "_design", "_scene_graph", "minimap", "spec")
+    __slots__ = ("_core", "_design", "_scene_graph", "_spec_json", "minimap", "spec")
 
     def __init__(
         self,
@@ -113,9 +113,10 @@ class Level:
         *,
         core: Core | None = None,
         design: Design | None = None,
+        spec_json: str | None = None,
     ) -> None:
         self.spec, self._scene_graph, self.minimap, self._core = spec, scene_graph, minimap, core
-        self._design = design
+        self._design, self._spec_json = design, spec_json
 
     @property
     def scene_graph(self) -> dict[str, Any]:
@@ -131,18 +132,20 @@ class Level:
 
     def artifacts(self) -> dict[str, bytes]:
         if self._core is not None:
-            return _compiled_artifacts(self.spec, self._core, self._design)
+            return _compiled_artifacts(self.spec, self._core, self._design, self._spec_json)
         with collector_paused():
             scene_graph = _ASCII_JSON.encode(self.scene_graph).encode()
             exported = {name: export(self.scene_graph, self.minimap) for name, (_, export) in EXPORTS.items()}
         return {"scene-graph.json": scene_graph, "minimap.txt": self.minimap.encode(), **exported}
 
 
-def _compiled_artifacts(spec: dict[str, Any], core: Core, design: Design | None) -> dict[str, bytes]:
+def _compiled_artifacts(
+    spec: dict[str, Any], core: Core, design: Design | None, spec_json: str | None = None
+) -> dict[str, bytes]:
     """The artifacts of a level of the compiled core: its bytes, and the frames of the
     exports (the parts that read only the spec and the stats) from the export modules,
     with the designer's marks of a designed level (``design``: its few objects encoded
-    there)."""
+    there; ``spec_json``: the spec as the SVG's metadata writes it, see ``_core_for``)."""
     facts = {
         "schema": SCENE_GRAPH_SCHEMA,
         "seed": spec["seed"],
@@ -150,7 +153,7 @@ def _compiled_artifacts(spec: dict[str, Any], core: Core, design: Design | None)
         "size": {"w": spec["width"], "h": spec["height"]},
         "stats": core.stats(),
     }
-    head, tail = svg_frame(facts, design)
+    head, tail = svg_frame(facts, design, spec_json)
     objects = core.object_count()
     tiled = core.tiled_json(map_head(facts, objects, design))
     return {
@@ -167,6 +170,20 @@ _ASCII_JSON = json.JSONEncoder(
 """For the scene graph, which holds only ASCII (ids, tags, names, numbers): the same bytes
 as ``encode_json``, about twice as fast (CPython's C encoder is quicker on this path), and
 a fifth faster again without looking for cycles, which a scene graph never has."""
+_TEXT_JSON = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False
+)
+"""The encoder of the SVG's metadata (``export.svg._JSON``), for the spec in it."""
+
+
+def _core_for(compiled: ModuleType, spec: dict[str, Any]) -> tuple[Core, str]:
+    """A core for ``spec``, and the spec as the SVG's metadata writes it. The spec is
+    encoded once for both where it can be: text with nothing but ASCII and no DEL (which
+    only ``ensure_ascii`` escapes) is the same either way, as a spec's nearly always is."""
+    text = _TEXT_JSON.encode(spec)
+    same = text.isascii() and "\x7f" not in text
+    core: Core = compiled.Core(spec, text if same else _ASCII_JSON.encode(spec))
+    return core, text
 
 
 def encode_json(value: Any) -> bytes:
@@ -277,7 +294,7 @@ def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     assert compiled is not None
     done = 0
     try:
-        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec))
+        core, spec_json = _core_for(compiled, spec)
         for name, step in zip(GENERATION_STEPS[:6], _CORE_STEPS, strict=True):
             summary = step(core)
             yield StepDone(name, summary)
@@ -290,7 +307,7 @@ def _run_compiled(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     yield StepDone("compose_scene_graph", core.compose_scene_graph())
     minimap = core.render_minimap()
     yield StepDone("render_ascii_minimap", f"Rendered a {spec['width']}x{spec['height']} minimap")
-    return Level(dict(spec), None, minimap, core=core)
+    return Level(dict(spec), None, minimap, core=core, spec_json=spec_json)
 
 
 def _run_designed(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
@@ -300,27 +317,29 @@ def _run_designed(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
     blueprint the core does not take, or that misses a check or a constraint (hence
     another attempt), goes on in pure Python from where it is."""
     blueprint = yield from _build(spec, attempt=1, helpers=_core)
-    core = _paused(_checked_on_core, spec, blueprint)
-    if core is None:
+    checked = _paused(_checked_on_core, spec, blueprint)
+    if checked is None:
         return (yield from _finished(spec, blueprint))
+    core, spec_json = checked
     yield StepDone("validate", f"All checks passed on attempt {blueprint.attempt}")
     yield StepDone("compose_scene_graph", core.compose_scene_graph())
     minimap = core.render_minimap()
     yield StepDone("render_ascii_minimap", f"Rendered a {spec['width']}x{spec['height']} minimap")
-    return Level(dict(spec), None, minimap, core=core, design=design_from(blueprint))
+    return Level(dict(spec), None, minimap, core=core, design=design_from(blueprint), spec_json=spec_json)
 
 
-def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> Core | None:
+def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Core, str] | None:
     """The core holding ``blueprint`` when it passes every check of ``validate`` (as a
-    designed level) and meets every constraint; else ``None``."""
+    designed level) and meets every constraint, with the spec's JSON (``_core_for``);
+    else ``None``."""
     compiled = _core
     assert compiled is not None
     try:
-        core: Core = compiled.Core(spec, _ASCII_JSON.encode(spec))
+        core, spec_json = _core_for(compiled, spec)
         core.load_blueprint(blueprint)
     except compiled.Fallback:
         return None
-    return core if core.validate() and not unmet(spec, blueprint) else None
+    return (core, spec_json) if core.validate() and not unmet(spec, blueprint) else None
 
 
 def _skipping(steps: Generator[StepDone, None, Level], count: int) -> Generator[StepDone, None, Level]:
@@ -411,7 +430,7 @@ def _build_designed(
         f"Split {layout.width}x{layout.height} into {len(layout.regions)} regions; "
         f"planned a critical path of {len(design.path)} rooms",
     )
-    rooms = _paused(carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
+    rooms = _helped(helpers, carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
     yield StepDone("carve_rooms", f"Carved {len(rooms)} rooms ({len(design.prefab_of)} prefab copies)")
     network = _helped(helpers, connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
     yield StepDone(
@@ -420,12 +439,20 @@ def _build_designed(
     )
     doors = _paused(place_doors, network)
     yield StepDone("place_doors", f"Placed {len(doors)} doors")
-    locks = _paused(
-        place_designed_keys, rooms, network, doors, design.path, design.prefab_of, spec, rng("place_keys")
+    locks = _helped(
+        helpers,
+        place_designed_keys,
+        rooms,
+        network,
+        doors,
+        design.path,
+        design.prefab_of,
+        spec,
+        rng("place_keys"),
     )
     yield StepDone("place_keys", describe_locks(locks))
-    population = _paused(
-        place_designed_enemies, rooms, network, locks, design.prefab_of, spec, rng("place_enemies")
+    population = _helped(
+        helpers, place_designed_enemies, rooms, network, locks, design.prefab_of, spec, rng("place_enemies")
     )
     yield StepDone("place_enemies", describe_population(population))
     names = {room: prefab.name for room, prefab in design.prefab_of.items()}

@@ -130,11 +130,14 @@ def preview_svg(scene_graph: dict[str, Any], minimap: str) -> str:
     return "".join(parts)
 
 
-def svg_frame(scene_graph: dict[str, Any], design: Design | None = None) -> tuple[str, str]:
+def svg_frame(
+    scene_graph: dict[str, Any], design: Design | None = None, spec_json: str | None = None
+) -> tuple[str, str]:
     """The picture around its tiles and markers: the head (up to the opened tiles group)
     and the tail (the design's marks when there is a ``design``, the legend). Reads only
     the scene graph's ``schema``, ``seed``, ``spec``, ``size`` and ``stats``, so the
-    compiled core passes just those and the ``design`` it read from its scene graph."""
+    compiled core passes just those and the ``design`` it read from its scene graph
+    (and ``spec_json``, the spec as ``_JSON`` encodes it, which it has already)."""
     width, height = scene_graph["size"]["w"], scene_graph["size"]["h"]
     scale = max(width, MIN_PICTURE_TILES) / LEGEND_UNITS_WIDE
     total_w, total_h = max(width, MIN_PICTURE_TILES), height + LEGEND_UNITS_HIGH * scale
@@ -146,7 +149,7 @@ def svg_frame(scene_graph: dict[str, Any], design: Design | None = None) -> tupl
         'role="img" aria-labelledby="title" font-family="sans-serif">'
         f'<title id="title">{caption}</title>'
         f"<desc>{escape(_description(scene_graph))}</desc>"
-        f"<metadata>{escape(_metadata(scene_graph))}</metadata>"
+        f"<metadata>{escape(_metadata(scene_graph, spec_json))}</metadata>"
         f"{_DEFS}"
         f'<rect class="rock" width="{_num(total_w)}" height="{_num(total_h)}" fill="{ROCK}"/>'
         '<g class="tiles" fill="none" shape-rendering="crispEdges">'
@@ -213,9 +216,15 @@ def _description(scene_graph: dict[str, Any]) -> str:
     )
 
 
-def _metadata(scene_graph: dict[str, Any]) -> str:
-    facts = {key: scene_graph[key] for key in ("schema", "seed", "spec", "size", "stats")}
-    return _JSON.encode(facts)
+def _metadata(scene_graph: dict[str, Any], spec_json: str | None = None) -> str:
+    """The facts of the level as compact JSON; with ``spec_json`` (the spec as ``_JSON``
+    encodes it) that text put in the spec's place, not encoded again: the same text."""
+    if spec_json is None:
+        facts = {key: scene_graph[key] for key in ("schema", "seed", "spec", "size", "stats")}
+        return _JSON.encode(facts)
+    head = _JSON.encode({"schema": scene_graph["schema"], "seed": scene_graph["seed"]})
+    tail = _JSON.encode({"size": scene_graph["size"], "stats": scene_graph["stats"]})
+    return f'{head[:-1]},"spec":{spec_json},{tail[1:]}'
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False, check_circular=False)
