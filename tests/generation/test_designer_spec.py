@@ -179,6 +179,18 @@ REFUSED: list[tuple[dict[str, Any], str, str]] = [
         "round fewer rooms",
     ),
     (
+        {  # rows the door sides allow (north to south), but not on a 28x26 map as the generator lays it
+            "width": 28, "height": 26, "rooms": 4, "loops": 0.39,
+            "constraints": {"critical_path_rooms": {"min": 4}},
+            "prefabs": [
+                prefab("a", ["#########", *["#.......#"] * 5, "#+#####+#"]),
+                prefab("b", ["##+#+#####", *["#........#"] * 8, "##########"]),
+            ],
+        },
+        "prefabs[1].map",
+        "not on this map",
+    ),
+    (
         {
             "prefabs": [prefab(drawn=["##+##", "#.B.#", "#...#", "#...#", "#####"])],
             "constraints": {"pacing": "rising"},

@@ -31,8 +31,11 @@ layouts (cuts anywhere, where ``plan_layout`` cuts near the middle: a tiny map's
 copies), on tiny ones with every placement of the copies tried; the banded layout with
 the exit in a band (copies off the path outnumbering the rooms to hang them off). All of
 it first with every copy on the path walked through; only when no plan does that, once
-more letting a copy the map leaves no room for be entered and left by one door. ``Unmet``
-names the constraint when none works.
+more letting a copy the map leaves no room for be entered and left by one door. When the
+seed's own search finds nothing, the spec's witness plan (``witness_plan``: the same search
+from dice of the spec's planning fields alone, bounded, which also decided at submission
+whether the spec is accepted where its generator rules did not). ``Unmet`` names the
+constraint when none works.
 """
 
 from __future__ import annotations
@@ -148,8 +151,9 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
 
 def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[Layout, Design] | None:
     """The plan the whole search finds from dice drawn from what planning reads of the
-    spec (sizes, rooms, loops, constraints, prefabs but their names: never the seed) within
-    ``WITNESS_BUDGET``, or ``None``. The spec's 422 rules that are only sufficient (a spec
+    spec (sizes, rooms, loops, constraints, prefabs but their names: never the seed), or
+    ``None``: up to ``WITNESS_STREAMS`` searches, each from dice of its own, until one
+    finds a plan, all of them within ``WITNESS_BUDGET``. The spec's 422 rules that are only sufficient (a spec
     passing them surely has a plan) ask it when they do not pass: a spec it finds a plan
     for is accepted, and every seed of it then has that plan at least (``plan_design``).
     The budget (counted in work, so the answer is the same on every machine) keeps a
@@ -158,19 +162,28 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     planned["prefabs"] = [[p["map"], p["count"], p["placement"]] for p in spec.get("prefabs", ())]
     text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
     digest = hashlib.blake2b(f"levelforge-witness:{text}".encode(), digest_size=16).digest()
+    first = int.from_bytes(digest, "big")
     token = _BUDGET.set([WITNESS_BUDGET])
     try:
-        return _searched_plan(spec, prefabs, Dice(random.Random(int.from_bytes(digest, "big"))))
-    except (Unmet, _Spent):
+        for stream in range(WITNESS_STREAMS):
+            try:
+                return _searched_plan(spec, prefabs, Dice(random.Random(first + stream)))
+            except Unmet:
+                continue
+    except _Spent:
         return None
     finally:
         _BUDGET.reset(token)
+    return None
 
 
 WITNESS_KEYS = ("width", "height", "rooms", "loops", "constraints")
 """What planning reads of a spec (``witness_plan``'s dice are drawn from it), with each
 prefab's map, count and placement (never its name)."""
-WITNESS_BUDGET = 30_000
+WITNESS_STREAMS = 8
+"""Searches ``witness_plan`` makes at most: a search that ends unmet is often only unlucky
+with its dice, as levels whose own search finds a plan on every seed show."""
+WITNESS_BUDGET = 60_000
 """The work ``witness_plan`` may do: a placement checked costs 1 a copy (``_placed_well``),
 a layout tried ``LAYOUT_COST``, a placement planned on ``PLAN_COST``, a tree on a searched
 route (``_searched_design``) ``TREE_COST`` and a quarter of the rooms."""

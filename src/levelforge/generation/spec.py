@@ -414,7 +414,7 @@ def _constraint_problem(  # noqa: PLR0911, C901 (one message a rule)
 OPPOSITE = {"N": "S", "S": "N", "W": "E", "E": "W"}
 SEQUENCE_STATES = 20_000
 """States the search for copies in a row on the path (``_in_a_row``) may visit; beyond
-them it gives up unsure, and the spec is not refused."""
+them it gives up unsure, and the generator's search decides (``_planning_problem``)."""
 
 
 def _arrangement_problem(
@@ -427,12 +427,16 @@ def _arrangement_problem(
     between two ordinary rooms, each joined to the next by a corridor from a door of the
     one to a door of the other across the line between them: leaving one northwards (by
     a north door) enters the next by a south door, and so on; each copy entered and left
-    by two doors apart (``prefabs.walkable``). Refused when no such rows of the copies
-    fit between the ordinary rooms (``_in_a_row``: an exhaustive search, so only a spec
-    that truly has none is refused); and, the generator's rule, when a ``critical`` copy
-    with door positions on one side only would have to stand in such a row. Copies that
-    may stand off the path hang off any room but the exit, several off one room or off
-    another copy (``_hung_problem``)."""
+    by two doors apart (``prefabs.walkable``). The problem, first found: copies hung off
+    too few rooms (``_hung_problem``) or one-sided ``critical`` copies without their two
+    rooms (``_one_sided_problem``) as the bands lay them out; else, where rows are needed,
+    that no such rows of the copies fit between the ordinary rooms (``_in_a_row``, an
+    exhaustive search of the door sides), or that a one-sided ``critical`` copy would
+    stand in one, or that the rows are needed at all. Every one of them is a rule of the
+    generator's plans, which ``_planning_problem`` holds against its whole search: copies
+    that may stand off the path hang off any room but the exit, several off one room or
+    off another copy, and a copy the map leaves no room to walk through may, as a last
+    resort, be entered and left by one door."""
     critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
     count = sum(prefabs[i].count for i in critical)
     walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]
@@ -455,6 +459,13 @@ def _arrangement_problem(
             "a critical prefab with door positions on one side only must stand in a row of copies on "
             f"the path (its {ordinary} ordinary rooms cannot keep them apart): the generator walks such "
             "a copy only between two rooms"
+        )
+    if limit is None:
+        index = critical[-1] if critical else max(i for i, p in enumerate(prefabs) if p in walking)
+        return ("prefabs", index, "map"), (
+            f"the critical path must hold copies in a row (its {ordinary} ordinary rooms cannot keep "
+            "them apart), each leaving by a door on the side where the next is entered: such rows "
+            "exist, but not on this map as the generator lays it out"
         )
     return limit
 
@@ -485,8 +496,7 @@ def _hung_problem(spec: LevelSpecIn, prefabs: list[Prefab], ordinary: int) -> Pr
     holds several, or a copy hangs off a copy, and that asks the map for room round one
     room. The generator's layout for it is the banded one with the exit in a band of its
     own (every room of the middle one to hang copies off): refused when that does not
-    fit. This is the generator's rule, not every level's: a tight map may still hold a
-    level that a loose layout would find."""
+    fit. This is the generator's rule, not every level's (``_planning_problem``)."""
     off = [i for i, p in enumerate(prefabs) if p.placement != "critical"]
     count = sum(prefabs[i].count for i in off)
     if count <= ordinary - 1:
@@ -511,7 +521,7 @@ def _one_sided_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | No
     share one: k of them need k + 1). The generator's layout for it is the banded one
     (the copies along the map's edges, ``bands``): refused when neither way of it leaves
     the copies' band that many rooms along the middle. As ``_hung_problem``, the
-    generator's rule rather than every level's."""
+    generator's rule rather than every level's (``_planning_problem``)."""
     one_sided = [i for i, p in enumerate(prefabs) if p.placement == "critical" and len(p.door_sides()) == 1]
     if not one_sided:
         return None
