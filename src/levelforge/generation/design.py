@@ -1055,9 +1055,9 @@ def _tree(
     """The backbone's contacts in path order, then the other ordinary rooms (never through
     the exit), then the other prefab copies, each hung off an ordinary room not the exit
     (``by_pair``: the layout's contacts by their rooms, ``_pairs``)."""
-    tree = [by_pair[pair] for pair in itertools.pairwise(path)]
-    if not _walkable(path, tree, prefab_of):
+    if not _walkable(path, by_pair, prefab_of):
         return None
+    tree = [by_pair[pair] for pair in itertools.pairwise(path)]
     exit_room = path[-1]
     parent = list(range(count))
 
@@ -1091,10 +1091,14 @@ def _pairs(contacts: Sequence[Contact]) -> dict[tuple[int, int], Contact]:
     return by_pair
 
 
-def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[int, Prefab]) -> bool:
-    """Whether every copy on ``path`` (joined by ``steps``) is walked through: entered
-    and left on two sides, or on one side with two door positions not next to each
-    other (one for each way: ``through_doors``). Always, on ``plan_design``'s last resort."""
+def _walkable(
+    path: Sequence[int], by_pair: Mapping[tuple[int, int], Contact], prefab_of: Mapping[int, Prefab]
+) -> bool:
+    """Whether every copy on ``path`` (joined by the contacts of ``by_pair``) is walked
+    through: entered and left on two sides, or on one side with two door positions not
+    next to each other (one for each way: ``through_doors``). Always, on
+    ``plan_design``'s last resort. Only the copies' contacts are looked up: a searched
+    route is mostly refused here, before its tree is made."""
     if not _WALKED.get():
         return True
     for number in range(1, len(path) - 1):
@@ -1102,8 +1106,8 @@ def _walkable(path: Sequence[int], steps: Sequence[Contact], prefab_of: Mapping[
         prefab = prefab_of.get(room)
         if prefab is None:
             continue
-        side = _side_of(steps[number - 1], room)
-        if side == _side_of(steps[number], room) and not _spread(prefab, side):
+        side = _side_of(by_pair[path[number - 1], room], room)
+        if side == _side_of(by_pair[room, path[number + 1]], room) and not _spread(prefab, side):
             return False
     return True
 
