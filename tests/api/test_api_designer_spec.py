@@ -22,7 +22,7 @@ from levelforge.worker import Worker
 from tests.api.live_server import LiveServer
 from tests.api.orchestrator_calls import TOKEN, assert_error
 from tests.generation.checker import Level, check_level, measured
-from tests.generation.designs import EXAMPLE, SHRINE
+from tests.generation.designs import BEYOND_THE_BANDS, EXAMPLE, SHRINE
 
 
 def test_the_example_is_accepted_recorded_and_generated_meeting_every_constraint(
@@ -61,6 +61,42 @@ def test_the_example_is_accepted_recorded_and_generated_meeting_every_constraint
     assert sum("prefab:shrine" in room["tags"] for room in graph["rooms"]) == 1
     assert json.dumps(graph, separators=(",", ":")) == json.dumps(
         generate_level(EXAMPLE).scene_graph, separators=(",", ":")
+    )
+
+
+def test_a_spec_only_the_generators_whole_search_plans_is_accepted_and_made(
+    settings: Settings,
+    store: SqliteJobStore,
+    queue: LocalQueue,
+    serve: Callable[..., LiveServer],
+) -> None:
+    """Given three 4x5 copies in 5 rooms of a 16x24 map (the banded layout cannot hold
+    them; the generator's witness search plans them) and a seed whose own search does not
+    When it is posted and a worker takes its message
+    Then the job is accepted and ends done with a level the checker passes, three copies
+    tagged prefab:vault."""
+    server = serve(store)
+    with server.client() as http:
+        spec = {**BEYOND_THE_BANDS["three-copies-in-5-rooms-of-16x24"], "seed": 1}
+        response = http.post("/jobs", json=spec)
+        assert response.status_code == 202, response.text
+        job = response.json()
+
+        (message,) = queue.receive(max_messages=10)
+        stop = threading.Event()
+        reporter = Reporter(server.url, TOKEN, stop=stop)
+        try:
+            Worker(queue, reporter, None, settings, stop).handle(message)
+        finally:
+            reporter.close()
+        done = http.get(f"/jobs/{job['id']}").json()
+
+    assert done["status"] == "done", done["error"]
+    graph, minimap = done["result"]["sceneGraph"], done["result"]["asciiMinimap"]
+    assert check_level(done["spec"], graph, minimap) == []
+    assert sum("prefab:vault" in room["tags"] for room in graph["rooms"]) == 3
+    assert json.dumps(graph, separators=(",", ":")) == json.dumps(
+        generate_level(spec).scene_graph, separators=(",", ":")
     )
 
 

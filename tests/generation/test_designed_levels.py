@@ -22,7 +22,7 @@ from levelforge.schemas import load_scene_graph_schema
 from levelforge.worker import failure_of
 
 from .checker import Level, check_by_rule, check_level, measured
-from .designs import EXAMPLE, HALL, SHRINE
+from .designs import BEYOND_THE_BANDS, EXAMPLE, HALL, SHRINE
 from .strategies import designed_spec, designed_specs
 from .test_compiled import sweep_spec
 
@@ -825,41 +825,6 @@ def test_critical_copies_stand_next_to_each_other_when_the_path_cannot_keep_them
         copies = {room["id"] for room in graph["rooms"] if any(t.startswith("prefab:") for t in room["tags"])}
         inner = graph["critical_path"][1:-1]
         assert len(inner) == spec["prefabs"][0]["count"] and set(inner) == copies
-
-
-BEYOND_THE_BANDS = {
-    "two-side-copies-in-4-rooms": {
-        "width": 54, "height": 20, "rooms": 4, "loops": 0.85,
-        "prefabs": [{"name": "vault", "count": 2, "placement": "side", "map": [
-            "#########", "#..e..$.#", "#.......#", "#....$..#", "#.......#", "#.......+", "#########"]}],
-        "constraints": {"critical_path_rooms": {"min": 2}},
-    },
-    "four-side-copies-in-6-rooms-of-17x45": {
-        "width": 17, "height": 45, "rooms": 6, "loops": 0.8,
-        "prefabs": [{"name": "vault", "count": 4, "placement": "side", "map": [
-            "########", "#......#", "#....$.#", "#......+", "#......#", "#......#", "#...$..#",
-            "#......#", "#......#", "####+###"]}],
-    },
-    "three-one-sided-critical-copies-in-7-rooms": {
-        "width": 28, "height": 24, "rooms": 7, "loops": 0.58,
-        "prefabs": [
-            {"name": "hall", "count": 1, "placement": "any", "map": [
-                "#+##+#", "#....#", "#..$.+", "#....#", "#....#", "#....#", "######"]},
-            {"name": "vault", "count": 3, "placement": "critical", "map": [
-                "#####", "#..e#", "#...#", "#...#", "#...#", "#..e#", "#+#+#"]},
-        ],
-    },
-    "three-copies-in-5-rooms-of-16x24": {
-        "width": 16, "height": 24, "rooms": 5, "loops": 0.57,
-        "prefabs": [{"name": "vault", "count": 3, "placement": "any", "map": [
-            "######", "#....#", "#e...#", "+...e#", "#$...#", "+....#", "######"]}],
-    },
-}  # fmt: skip
-"""Copies off the path outnumbering the rooms to hang them off one to a room, on maps where
-the banded layout with the exit in a band does not fit, and critical copies with doors on
-one side only where the bands give them no two rooms there: refused until the witness search
-(``design.witness_plan``) let in what the generator can plan. Whether that bounded search
-finds a plan depends on all the spec's planning reads (its ``loops`` too), never the seed."""
 
 
 @pytest.mark.parametrize("name", BEYOND_THE_BANDS)
