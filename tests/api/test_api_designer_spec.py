@@ -25,6 +25,17 @@ from tests.generation.checker import Level, check_level, measured
 from tests.generation.designs import BEYOND_THE_BANDS, EXAMPLE, SHRINE
 
 
+def run_one_message(queue: LocalQueue, server: LiveServer, settings: Settings) -> None:
+    """A worker reporting to ``server`` takes the one message queued and handles it."""
+    (message,) = queue.receive(max_messages=10)
+    stop = threading.Event()
+    reporter = Reporter(server.url, TOKEN, stop=stop)
+    try:
+        Worker(queue, reporter, None, settings, stop).handle(message)
+    finally:
+        reporter.close()
+
+
 def test_the_example_is_accepted_recorded_and_generated_meeting_every_constraint(
     settings: Settings,
     store: SqliteJobStore,
@@ -44,13 +55,7 @@ def test_the_example_is_accepted_recorded_and_generated_meeting_every_constraint
         assert job["spec"]["constraints"] == EXAMPLE["constraints"]
         assert job["spec"]["prefabs"] == [{"name": "shrine", "map": SHRINE, "count": 1, "placement": "side"}]
 
-        (message,) = queue.receive(max_messages=10)
-        stop = threading.Event()
-        reporter = Reporter(server.url, TOKEN, stop=stop)
-        try:
-            Worker(queue, reporter, None, settings, stop).handle(message)
-        finally:
-            reporter.close()
+        run_one_message(queue, server, settings)
         done = http.get(f"/jobs/{job['id']}").json()
 
     assert done["status"] == "done", done["error"]
@@ -82,13 +87,7 @@ def test_a_spec_only_the_generators_whole_search_plans_is_accepted_and_made(
         assert response.status_code == 202, response.text
         job = response.json()
 
-        (message,) = queue.receive(max_messages=10)
-        stop = threading.Event()
-        reporter = Reporter(server.url, TOKEN, stop=stop)
-        try:
-            Worker(queue, reporter, None, settings, stop).handle(message)
-        finally:
-            reporter.close()
+        run_one_message(queue, server, settings)
         done = http.get(f"/jobs/{job['id']}").json()
 
     assert done["status"] == "done", done["error"]
