@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from levelforge.jobs import ARTIFACTS
 from levelforge.worker import PIPELINE_STEPS
@@ -35,6 +35,13 @@ RESULT: dict[str, Any] = {
     "sceneGraph": {"stats": {"rooms": 2, "doors": 1, "locks": 1, "enemies": 0, "loops": 0,
                              "critical_path_rooms": 2, "critical_path_tiles": 9}},
 }
+
+
+def wait_for_picture(picture: Locator) -> None:
+    """Wait until the level's picture has loaded. Polled from here: the viewer's CSP
+    (``script-src 'self'``) forbids the string predicates ``page.wait_for_function`` evals."""
+    wait_until(lambda: picture.evaluate("img => img.complete && img.naturalWidth > 0") or None,
+               timeout=10, what="the picture to load")
 
 
 def produced(result: dict[str, Any]) -> list[str]:
@@ -114,8 +121,7 @@ def test_a_level_is_generated_watched_seen_downloaded_and_reloaded(
     if "preview.svg" in downloads:
         expect(picture).to_be_visible()
         expect(picture).to_have_attribute("src", f"/jobs/{job_id}/artifacts/preview.svg")
-        wait_until(lambda: picture.evaluate("img => img.complete && img.naturalWidth > 0") or None,
-                   timeout=10, what="the picture to load")
+        wait_for_picture(picture)
         page.get_by_role("button", name="Zoom in").click()
         expect(page.locator("#zoom-level")).to_have_text("125%")
     else:
@@ -163,7 +169,7 @@ def test_steps_arrive_live_without_a_reload(orchestrator: Deployment, page: Page
     expect(page.locator("#downloads a")).to_have_text(["scene-graph.json", "minimap.txt", "preview.svg"])
     picture = page.locator("#preview-img")
     expect(picture).to_be_visible()
-    wait_until(lambda: picture.evaluate("img => img.naturalWidth") or None, timeout=10, what="the picture")
+    wait_for_picture(picture)
     width = picture.bounding_box()
     page.get_by_role("button", name="Zoom in").click()
     page.get_by_role("button", name="Zoom in").click()

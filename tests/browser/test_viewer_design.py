@@ -25,7 +25,7 @@ from levelforge.generation.export import svg as svg_export
 from tests.e2e.conftest import Deployment
 from tests.generation.designs import EXAMPLE, SHRINE
 
-from .test_viewer import create_job, finished_job, internal
+from .test_viewer import create_job, finished_job, internal, wait_for_picture
 
 pytestmark = pytest.mark.e2e
 ISSUE_SPEC = EXAMPLE  # the issue's curl example (tests/generation/designs.py)
@@ -285,7 +285,7 @@ def test_the_picture_marks_the_critical_path_and_the_prefab_rooms(
         assert [float(rect.get_attribute(a) or "") for a in ("x", "y", "width", "height")] == [
             b["x"] - 0.5, b["y"] - 0.5, b["w"] + 1, b["h"] + 1]
     picture, marks = page.locator("#preview-img"), page.locator("#marks")
-    page.wait_for_function("document.getElementById('preview-img').naturalWidth > 0")
+    wait_for_picture(page.locator("#preview-img"))
     for zoom in ("fit", "in"):
         if zoom == "in":
             page.get_by_role("button", name="Zoom in").click()
@@ -314,7 +314,7 @@ def test_a_designed_levels_picture_draws_its_own_marks(orchestrator: Deployment,
 
     expect(page.locator("#marks")).to_have_attribute("data-drawn", "by-picture")
     expect(page.locator("#marks > *")).to_have_count(0)
-    page.wait_for_function("document.getElementById('preview-img').naturalWidth > 0")
+    wait_for_picture(page.locator("#preview-img"))
     expect(page.locator("#marks-legend")).to_contain_text("prefab room")
     expect(page.locator('#stats [data-stat="prefab-rooms"] dd')).to_have_text(f"shrine {TIMES}1")
 

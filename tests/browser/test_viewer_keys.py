@@ -14,7 +14,9 @@ from playwright.sync_api import Page, expect
 
 from levelforge.worker import PIPELINE_STEPS
 from tests.e2e.conftest import Deployment
-from tests.e2e.processes import TOKEN, environment, wait_healthy, wait_until
+from tests.e2e.processes import TOKEN, environment, wait_healthy
+
+from .test_viewer import wait_for_picture
 
 ACME = "acme-viewer-key-123"
 GLOBEX = "globex-viewer-key-456"
@@ -59,8 +61,7 @@ def test_the_viewer_asks_for_a_key_then_runs_a_job_with_it(
     expect(page.locator("#steps li")).to_have_count(len(PIPELINE_STEPS))
     picture = page.locator("#preview-img")
     expect(picture).to_have_attribute("src", re.compile(r"^blob:"))
-    wait_until(lambda: picture.evaluate("img => img.complete && img.naturalWidth > 0") or None,
-               timeout=10, what="the picture to load")
+    wait_for_picture(picture)
     with page.expect_download() as download:
         page.get_by_role("link", name="minimap.txt", exact=True).click()
     target = tmp_path / "minimap.txt"
