@@ -17,7 +17,9 @@ The rules it holds every level to, beyond §5:
   is a room farthest from the entrance, ``critical_path`` a shortest way to it, each step
   along ``critical_path_corridors``; every room's ``distance`` is its corridor count from
   the entrance; ``stats.critical_path_tiles`` lies between the shortest walk (every door
-  open) and the length of the way through the path's rooms and corridors.
+  open) and the length of the way through the path's rooms and corridors. A designed
+  level is also walked on its tiles (``_check_walk``: touching corridor tiles join every
+  room with a door onto them): the critical path is its one shortest way to the exit.
 - **Locks**: with 4 rooms or more, some locked door stands on the critical path (a door of
   a path room onto a path corridor) and its key lies in a room off the path; every key is
   reachable with its own lock shut.
@@ -463,6 +465,58 @@ def _check_critical_path(spec: dict[str, Any], level: Level) -> list[str]:
     return problems
 
 
+def _check_walk(spec: dict[str, Any], level: Level) -> list[str]:
+    """A designed level walked on its tiles, not on its room graph: corridor tiles that
+    touch are one way, joining every room whose door opens onto it. The rooms of the
+    shortest room-to-room way from the entrance to the exit are then the critical path's,
+    and no other way is as short (every room on a shortest way is on the path): what
+    ``critical_path_rooms`` and ``placement: "critical"`` promise a player."""
+    if not designed(spec):
+        return []
+    graph, walked = level.graph, _walked_links(level)
+    path = graph["critical_path"]
+    start = room_distances(walked, graph["entrance"]["room"])
+    end = room_distances(walked, graph["exit"]["room"])
+    length = len(path) - 1
+    if start.get(graph["exit"]["room"]) != length:
+        return [f"walked on its tiles the exit is {start.get(graph['exit']['room'])} rooms on, not {length}"]
+    aside = sorted(r for r in level.rooms if r not in path and start.get(r, -9) + end.get(r, -9) == length)
+    return [f"room {room} lies on a way to the exit as short as the critical path" for room in aside]
+
+
+def _walked_links(level: Level) -> dict[str, list[tuple[str, str]]]:
+    """``room_graph`` as the tiles join the rooms: each stretch of touching corridor tiles
+    joins every room with a door onto it to every other."""
+    part = _stretches(level.corridor_tiles())
+    rooms_of: dict[int, set[str]] = {}
+    for (x, y), door in level.doors.items():
+        for near in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+            if near in part:
+                rooms_of.setdefault(part[near], set()).add(door["joins"][0])
+    walked: dict[str, list[tuple[str, str]]] = {room: [] for room in level.rooms}
+    for rooms in rooms_of.values():
+        for room, other in itertools.permutations(sorted(rooms), 2):
+            walked[room].append((other, ""))
+    return walked
+
+
+def _stretches(tiles: set[Tile]) -> dict[Tile, int]:
+    """The number of each tile's stretch: tiles that touch (side by side) share one."""
+    part: dict[Tile, int] = {}
+    for tile in tiles:
+        if tile in part:
+            continue
+        part[tile] = len(part)
+        stack = [tile]
+        while stack:
+            x, y = stack.pop()
+            for near in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+                if near in tiles and near not in part:
+                    part[near] = part[tile]
+                    stack.append(near)
+    return part
+
+
 def _check_path_tiles(level: Level, corridors: dict[str, dict[str, Any]]) -> list[str]:
     """Between the shortest walk and the way through the path's rooms and whole corridors."""
     graph = level.graph
@@ -789,6 +843,7 @@ CHECKS: tuple[Check, ...] = (
     _check_stats,
     _check_dead_ends,
     _check_critical_path,
+    _check_walk,
     _check_locks,
     _check_enemies,
     _check_treasure,

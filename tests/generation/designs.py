@@ -34,6 +34,19 @@ BEYOND_THE_BANDS = {
             "########", "#......#", "#....$.#", "#......+", "#......#", "#......#", "#...$..#",
             "#......#", "#......#", "####+###"]}],
     },
+    "three-copies-in-5-rooms-of-16x24": {
+        "width": 16, "height": 24, "rooms": 5, "loops": 0.57,
+        "prefabs": [{"name": "vault", "count": 3, "placement": "any", "map": [
+            "######", "#....#", "#e...#", "+...e#", "#$...#", "+....#", "######"]}],
+    },
+}  # fmt: skip
+"""Copies off the path outnumbering the rooms to hang them off one to a room, on maps where
+the banded layout with the exit in a band does not fit: refused until the witness search
+(``design.witness_plan``) let in what the generator can plan. Whether that bounded search
+finds a plan depends on all the spec's planning reads (its ``loops`` too), never the seed."""
+
+
+ONLY_ON_PAPER = {
     "three-one-sided-critical-copies-in-7-rooms": {
         "width": 28, "height": 24, "rooms": 7, "loops": 0.58,
         "prefabs": [
@@ -43,14 +56,9 @@ BEYOND_THE_BANDS = {
                 "#####", "#..e#", "#...#", "#...#", "#...#", "#..e#", "#+#+#"]},
         ],
     },
-    "three-copies-in-5-rooms-of-16x24": {
-        "width": 16, "height": 24, "rooms": 5, "loops": 0.57,
-        "prefabs": [{"name": "vault", "count": 3, "placement": "any", "map": [
-            "######", "#....#", "#e...#", "+...e#", "#$...#", "+....#", "######"]}],
-    },
 }  # fmt: skip
-"""Copies off the path outnumbering the rooms to hang them off one to a room, on maps where
-the banded layout with the exit in a band does not fit, and critical copies with doors on
-one side only where the bands give them no two rooms there: refused until the witness search
-(``design.witness_plan``) let in what the generator can plan. Whether that bounded search
-finds a plan depends on all the spec's planning reads (its ``loops`` too), never the seed."""
+"""Specs once accepted whose levels met the critical path only on the room graph: their
+copies were "walked through" by one door, or by two whose corridors ran together along the
+line outside, so a player walked past them, the exit fewer rooms on than the critical path
+said (the checker's walk rule). Their copies cannot stand astride their two neighbours
+(``design.straddle``) where the generator's whole search looks, so they are refused."""

@@ -155,3 +155,44 @@ def test_a_copy_that_is_the_entrance_is_found(example: tuple[dict[str, Any], dic
     graph["entrance"]["room"] = shrine(graph)["id"]
 
     assert any("entrance or the exit" in p for p in problems(spec, graph, minimap, "prefabs"))
+
+
+def test_corridors_joined_beside_a_path_room_are_walked_past_it(
+    example: tuple[dict[str, Any], dict[str, Any], str],
+) -> None:
+    """Given the example's level with a way of corridor tiles dug between the corridor
+    into the second room of the critical path and the corridor out of it
+    Then walked on its tiles the exit is nearer than the critical path says, and the walk
+    rule reports it (the room graph alone, unchanged, would not)."""
+    spec, graph, minimap = example
+    assert problems(spec, graph, minimap, "walk") == []
+    path, via = graph["critical_path"], graph["critical_path_corridors"]
+    assert len(path) >= 3
+    tiles = {c["id"]: [tuple(t) for t in c["tiles"]] for c in graph["corridors"]}
+    footprint = set()
+    for room in graph["rooms"]:
+        b = room["bounds"]
+        columns, rows = range(b["x"] - 1, b["x"] + b["w"] + 1), range(b["y"] - 1, b["y"] + b["h"] + 1)
+        footprint |= {(x, y) for x in columns for y in rows}
+    start, goals = tiles[via[0]][-1], set(tiles[via[1]])
+    came: dict[tuple[int, int], tuple[int, int] | None] = {start: None}
+    queue, found = [start], None
+    for tile in queue:
+        if tile in goals:
+            found = tile
+            break
+        x, y = tile
+        for near in ((x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)):
+            inside = 0 < near[0] < graph["size"]["w"] - 1 and 0 < near[1] < graph["size"]["h"] - 1
+            if inside and near not in came and near not in footprint:
+                came[near] = tile
+                queue.append(near)
+    assert found is not None
+    dug = minimap
+    while found is not None:
+        dug = set_tile(dug, found[0], found[1], ".")
+        found = came[found]
+
+    assert problems(spec, graph, dug, "walk") == [
+        f"walked on its tiles the exit is {len(path) - 2} rooms on, not {len(path) - 1}"
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import re
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from levelforge.schemas import load_scene_graph_schema
 from levelforge.worker import failure_of
 
 from .checker import Level, check_by_rule, check_level, measured
-from .designs import BEYOND_THE_BANDS, EXAMPLE, HALL, SHRINE
+from .designs import BEYOND_THE_BANDS, EXAMPLE, HALL, ONLY_ON_PAPER, SHRINE
 from .strategies import designed_spec, designed_specs
 from .test_compiled import sweep_spec
 
@@ -642,8 +643,14 @@ CLOSED_COPIES_ON_THE_PATH = [LONG_PATHS_THROUGH_COPIES[i] for i in (2, 3, 4, 8)]
 """Four of them asked a path through every room but the side ones, ``any`` copies of one
 door position among them: the generator "walked" those in and out by that one door. No
 level walks through a room by one door, so they are refused now (``critical_path_rooms.min``)."""
+WALKED_PAST_THE_COPIES = [LONG_PATHS_THROUGH_COPIES[i] for i in (9, 10)]
+"""Two more were met on the room graph alone: copies of one-sided walls stood on the path
+with both neighbours beyond the same end of their doors, so the two corridors ran together
+along the line and a player walked past the copies (on its tiles the exit was 542 rooms on,
+not 545; 354, not 416). No copy can stand astride its neighbours there (``design.straddle``)
+in what the generator's whole search finds, so they are refused now (``prefabs[i].map``)."""
 LONG_PATHS_THROUGH_COPIES = [
-    spec for i, spec in enumerate(LONG_PATHS_THROUGH_COPIES) if i not in (2, 3, 4, 8)
+    spec for i, spec in enumerate(LONG_PATHS_THROUGH_COPIES) if i not in (2, 3, 4, 8, 9, 10)
 ]
 
 
@@ -657,6 +664,22 @@ def test_a_path_through_copies_that_cannot_be_walked_through_is_refused(spec: di
 
     assert refused.value.field == "constraints.critical_path_rooms.min"
     assert "cannot be walked through" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [*WALKED_PAST_THE_COPIES, *({**spec, "seed": 0} for spec in ONLY_ON_PAPER.values())],
+    ids=lambda s: f"{s['rooms']}rooms",
+)
+def test_a_path_the_copies_cannot_be_walked_along_is_refused(spec: dict[str, Any]) -> None:
+    """Given a spec once accepted whose levels a player walked past its critical copies
+    When a level is requested
+    Then it is refused at once, naming the map of the prefab walked through."""
+    with pytest.raises(SpecError) as refused:
+        generate_level(spec)
+
+    assert re.fullmatch(r"prefabs\[\d+\]\.map", refused.value.field)
+    assert refused.value.message.endswith("the generator's whole search finds no plan for this spec")
 
 
 @pytest.mark.parametrize("spec", LONG_PATHS_THROUGH_COPIES, ids=lambda s: f"{s['rooms']}rooms-{s['seed']}")

@@ -30,6 +30,7 @@ from cpython.mem cimport PyMem_Malloc, PyMem_Calloc, PyMem_Realloc, PyMem_Free
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
+from cpython.bytearray cimport PyByteArray_AS_STRING
 
 import hashlib
 import re
@@ -2669,37 +2670,45 @@ cdef object connect_module():
     return _connect
 
 
-cdef int take_slot(int low, int high, int want, set used) except? -1:
-    """``connect._take_slot``."""
-    cdef int distance, v, k
-    want = low if want < low else high if want > high else want
-    if want in used or (want - 1 not in used and want + 1 not in used):
-        used.add(want)
-        return want
-    for distance in range(1, high - low + 1):
-        for k in range(2):
-            v = want - distance if k == 0 else want + distance
-            if low <= v <= high and (v in used or (v - 1 not in used and v + 1 not in used)):
-                used.add(v)
-                return v
-    raise AssertionError("a wall always has a door position")
+cdef inline bint usable(int v, set used):
+    """A door position in use already or touching none in use (``connect._positions``)."""
+    return v in used or (v - 1 not in used and v + 1 not in used)
 
 
-cdef int take_fixed(object positions, int low, int high, int want, set used) except? -1:
-    """``connect._take_fixed``: among the drawn positions (when the wall has them) the one
-    nearest ``want``, the least of two as near, that is in use or touches none in use."""
-    cdef int v, best = 0, nearest = 0
-    cdef bint found = False
-    if positions is None:
-        return take_slot(low, high, want, used)
-    for v in positions:
-        if v in used or (v - 1 not in used and v + 1 not in used):
-            if not found or iabs(v - want) < nearest or (iabs(v - want) == nearest and v < best):
-                found, best, nearest = True, v, iabs(v - want)
-    if not found:  # none usable: the pure function says so as it always has
-        return connect_module()._take_fixed(positions, low, high, want, used)
-    used.add(best)
-    return best
+cdef list positions(object drawn, int low, int high, int want, set used, bint first_only):
+    """``connect._positions`` as a list (of its first item alone with ``first_only``): the
+    drawn positions nearest ``want`` first, the lesser of two as near first, or every one of
+    ``low … high`` from ``want`` (clamped) outwards, the lower side first; the usable ones."""
+    cdef list found = []
+    cdef int distance, k, v
+    if drawn is None:
+        want = low if want < low else high if want > high else want
+        if usable(want, used):
+            found.append(want)
+            if first_only:
+                return found
+        for distance in range(1, high - low + 1):
+            for k in range(2):
+                v = want - distance if k == 0 else want + distance
+                if low <= v <= high and usable(v, used):
+                    found.append(v)
+                    if first_only:
+                        return found
+        return found
+    for v in sorted(drawn, key=lambda d: (abs(d - want), d)):
+        if low <= v <= high and usable(v, used):
+            found.append(v)
+            if first_only:
+                return found
+    return found
+
+
+cdef int first_position(object drawn, int low, int high, int want, set used) except? -1:
+    """``next(connect._positions(...))`` (which says so itself where there is none)."""
+    cdef list found = positions(drawn, low, high, want, used, True)
+    if not found:
+        return next(connect_module()._positions(drawn, low, high, want, used))
+    return found[0]
 
 
 cdef inline void fixed_span(object positions, int* low, int* high):
@@ -2708,10 +2717,63 @@ cdef inline void fixed_span(object positions, int* low, int* high):
         low[0], high[0] = min(positions), max(positions)
 
 
-def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
-    """``connect._route``: the same corridor from the same arguments, the same draws."""
+cdef bint clear(unsigned char* free, int width, bint vertical, int line, int a_end, int b_start,
+                int va, int vb) noexcept:
+    """``Shaper.clear`` of the way ``connect._segments`` makes: every tile free."""
+    cdef int t, step = 1 if vb >= va else -1
+    if vertical:
+        for t in range(a_end + 2, line):
+            if not free[va * width + t]:
+                return False
+        t = va
+        while True:
+            if not free[t * width + line]:
+                return False
+            if t == vb:
+                break
+            t += step
+        for t in range(line + 1, b_start - 1):
+            if not free[vb * width + t]:
+                return False
+        return True
+    for t in range(a_end + 2, line):
+        if not free[t * width + va]:
+            return False
+    t = va
+    while True:
+        if not free[line * width + t]:
+            return False
+        if t == vb:
+            break
+        t += step
+    for t in range(line + 1, b_start - 1):
+        if not free[t * width + vb]:
+            return False
+    return True
+
+
+cdef void keep_off(unsigned char* free, int width, tuple tiles):
+    """``Shaper.keep_off``: each tile and the four beside it off the free map."""
+    cdef int x, y, cell
+    for tile in tiles:
+        x, y = tile
+        cell = y * width + x
+        free[cell] = 0
+        free[cell - 1] = 0
+        free[cell + 1] = 0
+        free[cell - width] = 0
+        free[cell + width] = 0
+
+
+def route_apart(rooms, contact, slots, dice, shaper, index, loop, fixed, only):
+    """``connect.route_apart``: the same corridor (or ``None``) from the same arguments, the
+    same draws, the same free map after."""
     connect = connect_module()
     cdef int a, b, line, a_end, b_start, a_low, a_high, b_low, b_high, low, high, want, va, vb, step, t
+    cdef int other, near, width = shaper.width
+    cdef bytearray free_map = shaper.free
+    cdef unsigned char* free = <unsigned char*>PyByteArray_AS_STRING(free_map)
+    cdef bint found
     a, b, vertical, line = contact
     room_a, room_b = rooms[a], rooms[b]
     fa, fb = room_a.floor, room_b.floor
@@ -2723,33 +2785,52 @@ def route(rooms, contact, slots, dice, shaper, index, loop, fixed):
         side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
         a_low, a_high = (fa.x0, fa.x1) if room_a.spans is None else connect.openings(room_a, side_a)
         b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else connect.openings(room_b, side_b)
-    fixed_a = fixed_b = None
+    drawn_a = drawn_b = None
     if fixed is not None:
-        fixed_a, fixed_b = entry(fixed, (a, side_a)), entry(fixed, (b, side_b))
-        fixed_span(fixed_a, &a_low, &a_high)
-        fixed_span(fixed_b, &b_low, &b_high)
+        drawn_a, drawn_b = entry(fixed, (a, side_a)), entry(fixed, (b, side_b))
+        fixed_span(drawn_a, &a_low, &a_high)
+        fixed_span(drawn_b, &b_low, &b_high)
     low, high = imax(a_low, b_low), imin(a_high, b_high)
     if low <= high:  # ``dice.between(low, high)`` written out: the same draw
         draw = dice.random()
         want = low + <int>(<double>draw * (high - low + 1))
     else:
         want = a_high if b_low > a_high else a_low
-    va = take_fixed(fixed_a, a_low, a_high, want, wall_slots(slots, (a, side_a)))
-    vb = take_fixed(fixed_b, b_low, b_high, va, wall_slots(slots, (b, side_b)))
+    used_a, used_b = wall_slots(slots, (a, side_a)), wall_slots(slots, (b, side_b))
+    va = first_position(drawn_a, a_low, a_high, want, used_a)
+    vb = first_position(drawn_b, b_low, b_high, va, used_b)
+    if not clear(free, width, vertical, line, a_end, b_start, va, vb):
+        found = False
+        for other in positions(drawn_a, a_low, a_high, want, used_a, False):
+            near = first_position(drawn_b, b_low, b_high, other, used_b)
+            if clear(free, width, vertical, line, a_end, b_start, other, near):
+                va, vb, found = other, near, True
+                break
+        if not found:
+            maze = connect._maze_route(rooms, a, b, slots, shaper, fixed, only)
+            if maze is not None:
+                doors, tiles = maze
+                keep_off(free, width, tiles)
+                return _tuple_new(connect.Corridor, (index, a, b, *doors, tiles, loop, len(tiles)))
+            if loop:
+                return None
+    used_a.add(va)
+    used_b.add(vb)
     step = 1 if vb >= va else -1
     if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
         tiles = tuple(straight(vertical, line, a_end, b_start, va, vb, step))
-        return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles,
-                                             loop, len(tiles)))
-    if vertical:
-        first = [(t, va) for t in range(a_end + 2, line)]
-        along = [(line, t) for t in range(va, vb + step, step)]
-        last = [(t, vb) for t in range(line + 1, b_start - 1)]
+        length = len(tiles)
     else:
-        first = [(va, t) for t in range(a_end + 2, line)]
-        along = [(t, line) for t in range(va, vb + step, step)]
-        last = [(vb, t) for t in range(line + 1, b_start - 1)]
-    length, tiles = shaper.shape([first, along, last])
+        if vertical:
+            first = [(t, va) for t in range(a_end + 2, line)]
+            along = [(line, t) for t in range(va, vb + step, step)]
+            last = [(t, vb) for t in range(line + 1, b_start - 1)]
+        else:
+            first = [(va, t) for t in range(a_end + 2, line)]
+            along = [(t, line) for t in range(va, vb + step, step)]
+            last = [(vb, t) for t in range(line + 1, b_start - 1)]
+        length, tiles = shaper.shape([first, along, last])
+    keep_off(free, width, tiles)
     return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles, loop,
                                          length))
 

@@ -16,16 +16,17 @@ ragged in a cave.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from itertools import repeat
 from types import ModuleType
 from typing import NamedTuple
 
-from levelforge.generation.blueprint import Corridor, Layout, Network, Room, Span
-from levelforge.generation.corridors import Shaper, shaper_for
+from levelforge.generation.blueprint import Corridor, Layout, Network, Point, Room, Span
+from levelforge.generation.corridors import Segment, Shaper, shaper_for
 from levelforge.generation.seeding import Dice
 
 
@@ -40,11 +41,13 @@ class Contact(NamedTuple):
 
 Slots = defaultdict[tuple[int, str], set[int]]
 """Door positions used so far on each (room, side): a row or a column of its wall."""
+Walls = Mapping[tuple[int, str], tuple[int, ...]]
+"""Door positions by (room, side) wall: the only ones the wall has (a prefab's)."""
 COMPILED: ContextVar[ModuleType | None] = ContextVar("levelforge_connect_compiled", default=None)
 """The compiled core while the compiled pipeline runs the Python steps of a designed
-level (see ``pipeline``): ``find_contacts`` and ``_route`` then hand their work to its
-versions of them (``_core.find_contacts``, ``_core.route``: the same results, the same
-draws). ``None``, the default: these pure-Python ones do it."""
+level (see ``pipeline``): ``find_contacts`` and ``route_apart`` then hand their work to
+its versions of them (``_core.find_contacts``, ``_core.route_apart``: the same results,
+the same draws). ``None``, the default: these pure-Python ones do it."""
 
 
 def connect_rooms(layout: Layout, rooms: Sequence[Room], loops: float, theme: str, dice: Dice) -> Network:
@@ -216,14 +219,58 @@ def _route(
     index: int,
     *,
     loop: bool,
-    fixed: Mapping[tuple[int, str], tuple[int, ...]] | None = None,
+    fixed: Walls | None = None,
 ) -> Corridor:
     """The corridor for ``contact``, worked out along the line (u across, v along).
     ``fixed`` holds the only door positions of some (room, side) walls (prefabs)."""
+    corridor = _laid(rooms, contact, slots, dice, shaper, index, loop, fixed, None, apart=False)
+    assert corridor is not None, "only a corridor kept apart can be left out"
+    return corridor
+
+
+def route_apart(
+    rooms: Sequence[Room],
+    contact: Contact,
+    slots: Slots,
+    dice: Dice,
+    shaper: Shaper,
+    index: int,
+    *,
+    loop: bool,
+    fixed: Walls | None,
+    only: Walls | None,
+) -> Corridor | None:
+    """``_route`` for a designed level, whose corridors never touch one another: the doors
+    nearest the wanted place whose way along the line is clear of the corridors made
+    before (``Shaper.clear``); when there are none, the shortest way between any free door
+    positions of the two rooms (``_maze_route``; ``only``: the walls, and their positions,
+    a room must be left by when it has some there). When that fails too, a loop is left
+    out (``None``); a corridor of the tree takes the nearest doors, touches another, and
+    ``validate`` refuses the level (another attempt). The corridor's tiles and those
+    beside them are then taken off the free map (``Shaper.keep_off``)."""
     compiled = COMPILED.get()
     if compiled is not None:
-        corridor: Corridor = compiled.route(rooms, contact, slots, dice, shaper, index, loop, fixed)
-        return corridor
+        made: Corridor | None = compiled.route_apart(
+            rooms, contact, slots, dice, shaper, index, loop, fixed, only
+        )
+        return made
+    return _laid(rooms, contact, slots, dice, shaper, index, loop, fixed, only, apart=True)
+
+
+def _laid(
+    rooms: Sequence[Room],
+    contact: Contact,
+    slots: Slots,
+    dice: Dice,
+    shaper: Shaper,
+    index: int,
+    loop: bool,
+    fixed: Walls | None,
+    only: Walls | None,
+    *,
+    apart: bool,
+) -> Corridor | None:
+    """``_route`` (``apart`` false) or ``route_apart``."""
     a, b, vertical, line = contact
     room_a, room_b = rooms[a], rooms[b]
     fa, fb = room_a.floor, room_b.floor
@@ -235,56 +282,181 @@ def _route(
         side_a, side_b, a_end, b_start = "S", "N", fa.y1, fb.y0
         a_low, a_high = (fa.x0, fa.x1) if room_a.spans is None else openings(room_a, side_a)
         b_low, b_high = (fb.x0, fb.x1) if room_b.spans is None else openings(room_b, side_b)
+    drawn_a = drawn_b = None
     if fixed is not None:
-        a_low, a_high = _fixed_span(fixed.get((a, side_a)), a_low, a_high)
-        b_low, b_high = _fixed_span(fixed.get((b, side_b)), b_low, b_high)
+        drawn_a, drawn_b = fixed.get((a, side_a)), fixed.get((b, side_b))
+        a_low, a_high = _fixed_span(drawn_a, a_low, a_high)
+        b_low, b_high = _fixed_span(drawn_b, b_low, b_high)
     low, high = max(a_low, b_low), min(a_high, b_high)
     nearest_end = a_high if b_low > a_high else a_low
     want = dice.between(low, high) if low <= high else nearest_end
-    if fixed is None:
-        va = _take_slot(a_low, a_high, want, slots[a, side_a])
-        vb = _take_slot(b_low, b_high, va, slots[b, side_b])
+    used_a, used_b = slots[a, side_a], slots[b, side_b]
+    va = next(_positions(drawn_a, a_low, a_high, want, used_a))
+    vb = next(_positions(drawn_b, b_low, b_high, va, used_b))
+    segments = _segments(vertical, line, a_end, b_start, va, vb)
+    if apart and not shaper.clear(segments):
+        for other in _positions(drawn_a, a_low, a_high, want, used_a):
+            near = next(_positions(drawn_b, b_low, b_high, other, used_b))
+            way = _segments(vertical, line, a_end, b_start, other, near)
+            if shaper.clear(way):
+                va, vb, segments = other, near, way
+                break
+        else:
+            maze = _maze_route(rooms, a, b, slots, shaper, fixed, only)
+            if maze is not None:
+                (door_a, door_b), tiles = maze
+                shaper.keep_off(tiles)
+                return Corridor(index, a, b, door_a, door_b, tiles, loop, len(tiles))
+            if loop:
+                return None
+    used_a.add(va)
+    used_b.add(vb)
+    if vertical:
+        door_a, door_b = (a_end + 1, va), (b_start - 1, vb)
     else:
-        va = _take_fixed(fixed.get((a, side_a)), a_low, a_high, want, slots[a, side_a])
-        vb = _take_fixed(fixed.get((b, side_b)), b_low, b_high, va, slots[b, side_b])
+        door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
+    route, tiles = shaper.shape(segments)
+    if apart:
+        shaper.keep_off(tiles)
+    return Corridor(index, a, b, door_a, door_b, tiles, loop, route)
+
+
+def _segments(vertical: bool, line: int, a_end: int, b_start: int, va: int, vb: int) -> list[Segment]:
+    """The way from door ``va`` of ``a`` to door ``vb`` of ``b``: the stub out of ``a``, the
+    run along the line, the stub into ``b``."""
     along = range(va, vb + 1) if vb >= va else range(va, vb - 1, -1)
     stub_a, stub_b = range(a_end + 2, line), range(line + 1, b_start - 1)
     if vertical:
-        segments = [[*zip(stub_a, repeat(va))], [*zip(repeat(line), along)], [*zip(stub_b, repeat(vb))]]
-        door_a, door_b = (a_end + 1, va), (b_start - 1, vb)
+        return [[*zip(stub_a, repeat(va))], [*zip(repeat(line), along)], [*zip(stub_b, repeat(vb))]]
+    return [[*zip(repeat(va), stub_a)], [*zip(along, repeat(line))], [*zip(repeat(vb), stub_b)]]
+
+
+MAZE_TURNS = 2
+"""The most turns a maze route of a dungeon may make: its corridors run straight, an L or a
+Z at most, as its line routes do."""
+WALL_SIDES = ("N", "S", "W", "E")
+"""The walls a maze route may leave a room by, in the order their doors are tried."""
+
+
+def _maze_route(
+    rooms: Sequence[Room],
+    a: int,
+    b: int,
+    slots: Slots,
+    shaper: Shaper,
+    walls: Walls | None,
+    only: Walls | None,
+) -> tuple[tuple[Point, Point], tuple[Point, ...]] | None:
+    """((door of ``a``, door of ``b``), the tiles between, in order): over free tiles
+    (``shaper``'s map: off every corridor made and the tiles beside it) inside the two
+    rooms' regions, the way with the fewest turns, the shortest of those, from the tile
+    outside a free door position of ``a`` (``_doorways``) to the tile outside one of
+    ``b``; the two doors are then taken (``slots``). ``None`` when the free tiles join no
+    such two, or (a dungeon) the way turns more than ``MAZE_TURNS`` times. Ties go to the
+    lower cell and step numbers: the same way for the same map."""
+    free, width = shaper.free, shaper.width
+    starts = dict(_doorways(rooms[a], slots, shaper, walls, only))
+    goals = dict(_doorways(rooms[b], slots, shaper, walls, only))
+    ra, rb = rooms[a].region, rooms[b].region
+    x0, y0, x1, y1 = min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1)
+    steps = (1, -1, width, -width)
+    heap = [(0, 0, cell, -1) for cell in starts]
+    best: dict[tuple[int, int], tuple[int, int]] = {(cell, -1): (0, 0) for cell in starts}
+    came: dict[tuple[int, int], tuple[int, int] | None] = dict.fromkeys(best, None)
+    while heap:
+        turns, length, cell, heading = heapq.heappop(heap)
+        if best[cell, heading] < (turns, length):
+            continue
+        if cell in goals:
+            break
+        for number, step in enumerate(steps):
+            near = cell + step
+            x, y = near % width, near // width
+            if not (free[near] and x0 <= x <= x1 and y0 <= y <= y1):
+                continue
+            cost = (turns + (heading >= 0 and number != heading), length + 1)
+            if cost < best.get((near, number), (1 << 30, 0)):
+                best[near, number] = cost
+                came[near, number] = (cell, heading)
+                heapq.heappush(heap, (*cost, near, number))
     else:
-        segments = [[*zip(repeat(va), stub_a)], [*zip(along, repeat(line))], [*zip(repeat(vb), stub_b)]]
-        door_a, door_b = (va, a_end + 1), (vb, b_start - 1)
-    route, tiles = shaper.shape(segments)
-    return Corridor(index, a, b, door_a, door_b, tiles, loop, route)
+        return None
+    if type(shaper) is Shaper and turns > MAZE_TURNS:
+        return None
+    way: list[int] = []
+    state: tuple[int, int] | None = (cell, heading)
+    while state is not None:
+        way.append(state[0])
+        state = came[state]
+    way.reverse()
+    (side_a, va, door_a), (side_b, vb, door_b) = starts[way[0]], goals[cell]
+    slots[a, side_a].add(va)
+    slots[b, side_b].add(vb)
+    return (door_a, door_b), tuple((number % width, number // width) for number in way)
+
+
+def _turns(way: Sequence[int]) -> int:
+    """How many times a way of cells turns."""
+    steps = [after - before for before, after in itertools.pairwise(way)]
+    return sum(first != second for first, second in itertools.pairwise(steps))
+
+
+def _doorways(
+    room: Room, slots: Slots, shaper: Shaper, walls: Walls | None, only: Walls | None
+) -> list[tuple[int, tuple[str, int, Point]]]:
+    """(the cell outside, (side, position, door)) of every door position of ``room`` that a
+    corridor kept apart may take: on the walls ``only`` names for the room when it names
+    some (at their positions), else on any wall (at its drawn positions when ``walls``
+    has them, else anywhere it opens onto floor); touching no door in use; the tile
+    outside it free."""
+    floor, width, index = room.floor, shaper.width, room.index
+    height = len(shaper.free) // width
+    pinned = [] if only is None else [side for side in WALL_SIDES if (index, side) in only]
+    source = only if pinned else walls
+    found = []
+    for side in pinned or WALL_SIDES:
+        drawn = None if source is None else source.get((index, side))
+        if drawn is None:
+            low, high = openings(room, side)
+            drawn = tuple(range(low, high + 1))
+        used = slots.get((index, side), set())
+        for v in drawn:
+            if v in used or v - 1 in used or v + 1 in used:
+                continue
+            if side in ("E", "W"):
+                step = 1 if side == "E" else -1
+                door = (floor.x1 + 1 if side == "E" else floor.x0 - 1, v)
+                outside = (door[0] + step, v)
+            else:
+                step = 1 if side == "S" else -1
+                door = (v, floor.y1 + 1 if side == "S" else floor.y0 - 1)
+                outside = (v, door[1] + step)
+            if 0 <= outside[0] < width and 0 <= outside[1] < height:  # a wall on the map's edge: none
+                cell = outside[1] * width + outside[0]
+                if shaper.free[cell]:
+                    found.append((cell, (side, v, door)))
+    return found
 
 
 def _fixed_span(positions: tuple[int, ...] | None, low: int, high: int) -> tuple[int, int]:
     return (low, high) if positions is None else (min(positions), max(positions))
 
 
-def _take_fixed(positions: tuple[int, ...] | None, low: int, high: int, want: int, used: set[int]) -> int:
-    """As ``_take_slot``, among the drawn door positions when the wall has them: the one
-    nearest ``want`` that is in use already or touches none in use (one always is: a
-    drawn position next to one in use can share that one)."""
-    if positions is None:
-        return _take_slot(low, high, want, used)
-    usable = [v for v in positions if v in used or (v - 1 not in used and v + 1 not in used)]
-    chosen = min(usable, key=lambda v: (abs(v - want), v))
-    used.add(chosen)
-    return chosen
-
-
-def _take_slot(low: int, high: int, want: int, used: set[int]) -> int:
-    """The position nearest ``want`` in ``low … high`` for a door: an existing door there,
-    or a free one not next to another door (doors in one wall never touch)."""
-    want = low if want < low else high if want > high else want
-    if want in used or (want - 1 not in used and want + 1 not in used):  # mostly, at once
-        used.add(want)
-        return want
-    for distance in range(1, high - low + 1):
-        for v in (want - distance, want + distance):
-            if low <= v <= high and (v in used or (v - 1 not in used and v + 1 not in used)):
-                used.add(v)
-                return v
-    raise AssertionError("a wall always has a door position")
+def _positions(
+    drawn: tuple[int, ...] | None, low: int, high: int, want: int, used: set[int]
+) -> Iterator[int]:
+    """The door positions of a wall, nearest ``want`` first: the drawn ones when it has them
+    (a prefab's), the lesser of two as near first; else every one of ``low … high`` from
+    ``want`` (clamped there) outwards, the lower side first. Only positions in use already
+    or touching none in use (doors in one wall never touch); there is always one (a drawn
+    position next to one in use can share that one)."""
+    if drawn is None:
+        want = low if want < low else high if want > high else want
+        order: Iterable[int] = itertools.chain(
+            (want,), itertools.chain.from_iterable((want - d, want + d) for d in range(1, high - low + 1))
+        )
+    else:
+        order = sorted(drawn, key=lambda v: (abs(v - want), v))
+    for v in order:
+        if low <= v <= high and (v in used or (v - 1 not in used and v + 1 not in used)):
+            yield v

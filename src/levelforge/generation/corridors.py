@@ -7,9 +7,10 @@
   its walls are irregular.
 
 A tile may be used only where it is *free*: on the map and outside every room's floor and
-wall ring. Every tile added keeps at least two walkable neighbours, so no shape ever makes
-a dead end: a side step returns to the line it left, and widening adds side-by-side pairs
-next to two tiles of the way.
+wall ring; on a designed level also neither on nor beside a corridor made before
+(``keep_off``), so that corridors never touch there. Every tile added keeps at least two
+walkable neighbours, so no shape ever makes a dead end: a side step returns to the line it
+left, and widening adds side-by-side pairs next to two tiles of the way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,28 @@ Segment = list[Point]
 
 
 class Shaper:
-    """Straight corridors (the dungeon); the base of the other themes."""
+    """Straight corridors (the dungeon); the base of the other themes. Holds the map of
+    free tiles (``free_tiles``), from which each corridor made takes itself and the tiles
+    beside it (``keep_off``)."""
+
+    def __init__(self, free: bytearray, width: int) -> None:
+        self.free, self.width = free, width
+
+    def is_free(self, tile: Point) -> bool:
+        return self.free[tile[1] * self.width + tile[0]] == 1
+
+    def clear(self, segments: Sequence[Segment]) -> bool:
+        """Whether every tile of ``segments`` is free: the way touches no other corridor."""
+        free, width = self.free, self.width
+        return all(free[y * width + x] for segment in segments for x, y in segment)
+
+    def keep_off(self, tiles: Sequence[Point]) -> None:
+        """Take ``tiles`` (a corridor just made) and the four tiles beside each off the
+        free map: no later corridor runs on them or beside them."""
+        free, width = self.free, self.width
+        for x, y in tiles:
+            cell = y * width + x
+            free[cell] = free[cell - 1] = free[cell + 1] = free[cell - width] = free[cell + width] = 0
 
     def shape(self, segments: Sequence[Segment]) -> tuple[int, tuple[Point, ...]]:
         """(route length, every tile): the way in order, then any widening."""
@@ -37,11 +59,8 @@ class WindingShaper(Shaper):
     """Side steps (crypt and cave) and, with ``widen``, side-by-side pairs (cave)."""
 
     def __init__(self, free: bytearray, width: int, dice: Dice, *, wind: float, widen: float) -> None:
-        self.free, self.width, self.dice = free, width, dice
-        self.wind, self.widen = wind, widen
-
-    def is_free(self, tile: Point) -> bool:
-        return self.free[tile[1] * self.width + tile[0]] == 1
+        super().__init__(free, width)
+        self.dice, self.wind, self.widen = dice, wind, widen
 
     def shape(self, segments: Sequence[Segment]) -> tuple[int, tuple[Point, ...]]:
         route: list[Point] = []
@@ -90,11 +109,12 @@ class WindingShaper(Shaper):
 
 
 def shaper_for(theme: str, layout: Layout, rooms: Sequence[Room], dice: Dice) -> Shaper:
+    free = free_tiles(layout, rooms)
     if theme == "crypt":
-        return WindingShaper(free_tiles(layout, rooms), layout.width, dice, wind=0.3, widen=0.0)
+        return WindingShaper(free, layout.width, dice, wind=0.3, widen=0.0)
     if theme == "cave":
-        return WindingShaper(free_tiles(layout, rooms), layout.width, dice, wind=0.12, widen=0.35)
-    return Shaper()
+        return WindingShaper(free, layout.width, dice, wind=0.12, widen=0.35)
+    return Shaper(free, layout.width)
 
 
 def free_tiles(layout: Layout, rooms: Sequence[Room]) -> bytearray:

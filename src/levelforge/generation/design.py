@@ -8,9 +8,10 @@ The room graph is planned before anything is carved:
 2. **The critical path** (the *backbone*): a simple route over the contacts between
    regions, of a length inside the requested range, through every copy placed
    ``critical``, ending in two ordinary rooms. A copy on it is walked through: entered by
-   one door and left by another (two sides, or two door positions apart on one side,
-   one pinned for each way: ``through_doors``); copies may stand next to each other on
-   it, joined across door sides facing each other. Its last room, the exit, is a leaf:
+   one door and left by another (two sides, or two door positions apart on one side
+   where the copy can stand astride its two neighbours, one door pinned for each way:
+   ``straddle``, ``through_doors``); copies may stand next to each other on it, joined
+   across door sides facing each other. Its last room, the exit, is a leaf:
    one corridor, one door, which a lock can close.
 3. **The tree**: the backbone, then every other ordinary room joined (Kruskal over the
    remaining contacts, never through the exit), then every other prefab copy hung off a
@@ -29,9 +30,7 @@ long critical paths asked of levels with prefabs); the banded layout of the copi
 the path with the critical ones among the rooms of its middle; on small levels loose
 layouts (cuts anywhere, where ``plan_layout`` cuts near the middle: a tiny map's large
 copies), on tiny ones with every placement of the copies tried; the banded layout with
-the exit in a band (copies off the path outnumbering the rooms to hang them off). All of
-it first with every copy on the path walked through; only when no plan does that, once
-more letting a copy the map leaves no room for be entered and left by one door. When the
+the exit in a band (copies off the path outnumbering the rooms to hang them off). When the
 seed's own search finds nothing, the spec's witness plan (``witness_plan``: the same search
 from dice of the spec's planning fields alone, bounded, which also decided at submission
 whether the spec is accepted where its generator rules did not). ``Unmet`` names the
@@ -58,10 +57,10 @@ from levelforge.generation.connect import (
     Contact,
     Slots,
     _rooted_links,
-    _route,
     _shuffle,
     _tree_distance,
     find_contacts,
+    route_apart,
 )
 from levelforge.generation.corridors import shaper_for
 from levelforge.generation.layout import MIN_SPAN, _fit, partition, plan_layout
@@ -132,14 +131,12 @@ def natural_path(rooms: int) -> int:
 
 
 def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
-    """A layout and a plan on it meeting the spec's path range and prefabs: every copy on
-    the path walked through (``_walkable``) where any layout tried allows it; else, as a
-    last resort, a copy the map leaves no room to walk through (a room on both of its
-    door sides) stands on the path entered and left by one door position. When the
-    search from ``dice`` finds none, the same search from the spec's witness dice
-    (``witness_plan``): the plan that let the spec in when its rules alone could not."""
+    """A layout and a plan on it meeting the spec's path range and prefabs, every copy on
+    the path walked through (``_walkable``). When the search from ``dice`` finds none,
+    the same search from the spec's witness dice (``witness_plan``): the plan that let the
+    spec in when its rules alone could not."""
     try:
-        return _searched_plan(spec, prefabs, dice)
+        return _plan_design(spec, prefabs, dice)
     except Unmet:
         if not prefabs:
             raise
@@ -167,7 +164,7 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     try:
         for stream in range(WITNESS_STREAMS):
             try:
-                return _searched_plan(spec, prefabs, Dice(random.Random(first + stream)))
+                return _plan_design(spec, prefabs, Dice(random.Random(first + stream)))
             except Unmet:
                 continue
     except _Spent:
@@ -180,10 +177,10 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
 WITNESS_KEYS = ("width", "height", "rooms", "loops", "constraints")
 """What planning reads of a spec (``witness_plan``'s dice are drawn from it), with each
 prefab's map, count and placement (never its name)."""
-WITNESS_STREAMS = 8
+WITNESS_STREAMS = 16
 """Searches ``witness_plan`` makes at most: a search that ends unmet is often only unlucky
 with its dice, as levels whose own search finds a plan on every seed show."""
-WITNESS_BUDGET = 60_000
+WITNESS_BUDGET = 150_000
 """The work ``witness_plan`` may do: a placement checked costs 1 a copy (``_placed_well``),
 a layout tried ``LAYOUT_COST``, a placement planned on ``PLAN_COST``, a tree on a searched
 route (``_searched_design``) ``TREE_COST`` and a quarter of the rooms."""
@@ -213,23 +210,6 @@ def _contacts(layout: Layout) -> list[Contact]:
     """``find_contacts``, a layout tried: charged to a witness search's budget."""
     _spend(LAYOUT_COST)
     return find_contacts(layout)
-
-
-def _searched_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
-    try:
-        return _plan_design(spec, prefabs, dice)
-    except Unmet:
-        if not prefabs:
-            raise
-    token = _WALKED.set(False)
-    try:
-        return _plan_design(spec, prefabs, dice)
-    finally:
-        _WALKED.reset(token)
-
-
-_WALKED: contextvars.ContextVar[bool] = contextvars.ContextVar("walked", default=True)
-"""Whether the plan being made walks every copy on the path through (``plan_design``)."""
 
 
 def _plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) -> tuple[Layout, Design]:
@@ -293,7 +273,7 @@ def _last_resort(
             continue
         layout, prefab_of, order = serpentine
         contacts = _contacts(layout)
-        route = _walked_through(order, prefab_of, contacts, spare)
+        route = _walked_through(layout, order, prefab_of, contacts, spare)
         if route is None:
             continue
         try:
@@ -480,11 +460,16 @@ def _loose_split(
 
 
 def _walked_through(
-    order: Sequence[int], prefab_of: Mapping[int, Prefab], contacts: Sequence[Contact], spare: int
+    layout: Layout,
+    order: Sequence[int],
+    prefab_of: Mapping[int, Prefab],
+    contacts: Sequence[Contact],
+    spare: int,
 ) -> list[int] | None:
     """``order`` with every ``critical`` copy and ``spare`` ``any`` ones each put between two
-    consecutive rooms it touches on door sides (two sides, or one with its doors apart:
-    ``_walkable``), as early as can be (``None`` if one has no such pair left)."""
+    consecutive rooms it touches on door sides (two sides, or one with its doors apart
+    where it can straddle the two: ``_walkable``), as early as can be (``None`` if one has
+    no such pair left)."""
     route = list(order)
     anys = [
         room for room, prefab in sorted(prefab_of.items()) if prefab.placement == "any" and prefab.walkable
@@ -493,21 +478,22 @@ def _walked_through(
     for room in walked + anys:
         if room not in walked and spare == 0:
             break
-        near = {
-            _other(c, room): _side_of(c, room)
-            for c in _door_contacts(contacts, room, prefab_of[room])
-            if _other(c, room) not in prefab_of
-        }
+        prefab = prefab_of[room]
+        doors = _door_contacts(contacts, room, prefab)
+        near = {_other(c, room): c for c in doors if _other(c, room) not in prefab_of}
+
+        def through(before: Contact, after: Contact, room: int = room, prefab: Prefab = prefab) -> bool:
+            side = _side_of(before, room)
+            if side != _side_of(after, room):
+                return True
+            return _spread(prefab, side) and straddle(layout, room, prefab, side, before, after) is not None
+
         pairs = [
             number
             for number in range(len(route) - 1)
             if route[number] in near
             and route[number + 1] in near
-            and (
-                near[route[number]] != near[route[number + 1]]
-                or _spread(prefab_of[room], near[route[number]])
-                or not _WALKED.get()
-            )
+            and through(near[route[number]], near[route[number + 1]])
         ]
         if not pairs:
             if room in walked:
@@ -800,13 +786,13 @@ def _plan_on(
         path = _ending(path, ending)
         if path is None or not low <= len(path) <= high:
             continue
-        tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
+        tree = _tree(layout, path, by_pair, plain, prefab_of, door_contacts, dice)
         if tree is not None:
             loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
             return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
     # the quick backbones grow greedily and miss long routes that must thread copies
     design = (
-        _searched_design(count, spec, contacts, plain, links, prefab_of, door_contacts, dice, ending)
+        _searched_design(layout, spec, contacts, plain, links, prefab_of, door_contacts, dice, ending)
         if order is None and prefab_of
         else None
     )
@@ -830,7 +816,7 @@ def _route_prefix(order: Sequence[int], target: int, prefab_of: Mapping[int, Pre
 
 
 def _searched_design(
-    count: int,
+    layout: Layout,
     spec: Mapping[str, Any],
     contacts: Sequence[Contact],
     plain: Sequence[Contact],
@@ -845,6 +831,7 @@ def _searched_design(
     there are none, on routes with copies next to each other."""
     required = {room for room, prefab in prefab_of.items() if prefab.placement == "critical"}
     low, high = path_bounds(spec, len(required))
+    count = len(layout.regions)
     by_pair = _pairs(contacts)
     for beside in (False, True):
         steps = _step_links(links, prefab_of, door_contacts, beside=beside)
@@ -853,7 +840,7 @@ def _searched_design(
             if path is None:
                 continue
             _spend(TREE_COST + count // 4)
-            tree = _tree(count, path, by_pair, plain, prefab_of, door_contacts, dice)
+            tree = _tree(layout, path, by_pair, plain, prefab_of, door_contacts, dice)
             if tree is not None:
                 loops, possible = _loops(count, tree, plain, path, round(spec["loops"] * count))
                 return Design(prefab_of, tuple(path), tuple(tree), tuple(loops), possible)
@@ -1044,7 +1031,7 @@ def _grow(
 
 
 def _tree(
-    count: int,
+    layout: Layout,
     path: list[int],
     by_pair: Mapping[tuple[int, int], Contact],
     plain: Sequence[Contact],
@@ -1055,10 +1042,11 @@ def _tree(
     """The backbone's contacts in path order, then the other ordinary rooms (never through
     the exit), then the other prefab copies, each hung off an ordinary room not the exit
     (``by_pair``: the layout's contacts by their rooms, ``_pairs``)."""
-    if not _walkable(path, by_pair, prefab_of):
+    if not _walkable(layout, path, by_pair, prefab_of):
         return None
     tree = [by_pair[pair] for pair in itertools.pairwise(path)]
     exit_room = path[-1]
+    count = len(layout.regions)
     parent = list(range(count))
 
     def root(node: int) -> int:
@@ -1092,24 +1080,55 @@ def _pairs(contacts: Sequence[Contact]) -> dict[tuple[int, int], Contact]:
 
 
 def _walkable(
-    path: Sequence[int], by_pair: Mapping[tuple[int, int], Contact], prefab_of: Mapping[int, Prefab]
+    layout: Layout,
+    path: Sequence[int],
+    by_pair: Mapping[tuple[int, int], Contact],
+    prefab_of: Mapping[int, Prefab],
 ) -> bool:
     """Whether every copy on ``path`` (joined by the contacts of ``by_pair``) is walked
-    through: entered and left on two sides, or on one side with two door positions not
-    next to each other (one for each way: ``through_doors``). Always, on
-    ``plan_design``'s last resort. Only the copies' contacts are looked up: a searched
-    route is mostly refused here, before its tree is made."""
-    if not _WALKED.get():
-        return True
+    through: entered and left on two sides, or on one side by two door positions not next
+    to each other, where the copy can stand so that the first faces the one neighbour and
+    the last the other (``straddle``: the two corridors then never touch). Only the
+    copies' contacts are looked up: a searched route is mostly refused here, before its
+    tree is made."""
     for number in range(1, len(path) - 1):
         room = path[number]
         prefab = prefab_of.get(room)
         if prefab is None:
             continue
-        side = _side_of(by_pair[path[number - 1], room], room)
-        if side == _side_of(by_pair[room, path[number + 1]], room) and not _spread(prefab, side):
+        before, after = by_pair[path[number - 1], room], by_pair[room, path[number + 1]]
+        side = _side_of(before, room)
+        if side != _side_of(after, room):
+            continue
+        if not _spread(prefab, side) or straddle(layout, room, prefab, side, before, after) is None:
             return False
     return True
+
+
+def straddle(
+    layout: Layout, room: int, prefab: Prefab, side: str, before: Contact, after: Contact
+) -> tuple[int, int] | None:
+    """Where a copy walked through on one ``side`` may start along that side (its floor's
+    first column for N and S, first row for W and E): every start in the returned range
+    puts its first door position on that side inside the stretch of line its region shares
+    with the neighbour nearer the side's start, and its last door position inside the one
+    shared with the other neighbour (``before`` and ``after``: the two contacts). The two
+    corridors then run along different stretches and never touch (``through_doors``
+    gives each its door). ``None`` where no start does that."""
+    axis = 0 if side in ("N", "S") else 1
+    region, size = layout.regions[room], (layout.width, layout.height)[axis]
+    low, high = region[axis], region[axis + 2]
+    length = prefab.inside[axis]
+    offsets = prefab.door_offsets(side)
+    shared = []
+    for contact in (before, after):
+        other = layout.regions[_other(contact, room)]
+        shared.append((max(low, other[axis]), min(high, other[axis + 2])))
+    near, far = sorted(shared)
+    first = max(low + (1 if low == 0 else 2), near[0] + 1 - offsets[0], far[0] + 1 - offsets[-1])
+    last = high - (1 if high == size - 1 else 2) - length + 1
+    last = min(last, near[1] - 1 - offsets[0], far[1] - 1 - offsets[-1])
+    return (first, last) if first <= last else None
 
 
 def _side_of(contact: Contact, room: int) -> str:
@@ -1242,23 +1261,26 @@ def _relax(links: list[list[int]], far: list[int], changed: tuple[int, ...]) -> 
                 queue.append(other)
 
 
-def carve_designed(
-    layout: Layout, theme: str, prefab_of: Mapping[int, Prefab], dice: Dice
-) -> tuple[Room, ...]:
+def carve_designed(layout: Layout, theme: str, design: Design, dice: Dice) -> tuple[Room, ...]:
     """A room in every region, as ``rooms.carve_rooms``; a prefab copy's floor is its
-    inside, exactly, somewhere in its region. (The floors' ranges on the compiled core's
-    ``span`` while it runs the steps, ``connect.COMPILED``: the same ranges, the same draws.)"""
+    inside, exactly, somewhere in its region: a copy walked through on one side where it
+    straddles its two neighbours on the path (``straddle``). (The floors' ranges on the
+    compiled core's ``span`` while it runs the steps, ``connect.COMPILED``: the same
+    ranges, the same draws.)"""
     width, height, random = layout.width, layout.height, dice.random
     sizing = _crypt_length if theme == "crypt" else _dungeon_length
     compiled = COMPILED.get()
     span = _span if compiled is None else compiled.span
+    prefab_of, starts = design.prefab_of, _straddles(layout, design)
     rooms = []
     for index, region in enumerate(layout.regions):
         rx0, ry0, rx1, ry1 = region
         prefab = prefab_of.get(index)
         if prefab is not None:
             inside_w, inside_h = prefab.inside
-            x0, y0 = _place(rx0, rx1, width, inside_w, dice), _place(ry0, ry1, height, inside_h, dice)
+            axis, (first, last) = starts.get(index, (-1, (0, 0)))
+            x0 = dice.between(first, last) if axis == 0 else _place(rx0, rx1, width, inside_w, dice)
+            y0 = dice.between(first, last) if axis == 1 else _place(ry0, ry1, height, inside_h, dice)
             rooms.append(Room(index, region, Rect(x0, y0, x0 + inside_w - 1, y0 + inside_h - 1)))
             continue
         x0, x1 = span(rx0, rx1, width, sizing, random)
@@ -1266,6 +1288,25 @@ def carve_designed(
         floor = Rect(x0, y0, x1, y1)
         rooms.append(Room(index, region, floor, cavern(floor, dice) if theme == "cave" else None))
     return tuple(rooms)
+
+
+def _straddles(layout: Layout, design: Design) -> dict[int, tuple[int, tuple[int, int]]]:
+    """For each copy walked through on one side: (the axis along that side, 0 for x, 1 for
+    y; the range its floor may start at: ``straddle``)."""
+    starts = {}
+    path, tree = design.path, design.tree
+    for number in range(1, len(path) - 1):
+        room = path[number]
+        prefab = design.prefab_of.get(room)
+        if prefab is None:
+            continue
+        side = _side_of(tree[number - 1], room)
+        if side != _side_of(tree[number], room) or not _spread(prefab, side):
+            continue
+        found = straddle(layout, room, prefab, side, tree[number - 1], tree[number])
+        if found is not None:  # always (``_walkable``)
+            starts[room] = (0 if side in ("N", "S") else 1, found)
+    return starts
 
 
 def _place(low: int, high: int, size: int, length: int, dice: Dice) -> int:
@@ -1278,7 +1319,10 @@ def connect_designed(
     layout: Layout, rooms: Sequence[Room], design: Design, theme: str, dice: Dice
 ) -> Network:
     """The planned corridors: the tree's, then the loops'; a prefab copy's end of a
-    corridor is one of its drawn door positions on that wall."""
+    corridor is one of its drawn door positions. Kept apart (``connect.route_apart``): no
+    corridor touches another, so each joins only its two rooms and the level is walked as
+    planned (no way shorter than the critical path, none past a lock); a loop that cannot
+    be kept apart is left out (only ever making ways longer)."""
     fixed = {
         (room, side): door_tiles(prefab, rooms[room].floor, side)
         for room, prefab in design.prefab_of.items()
@@ -1287,15 +1331,17 @@ def connect_designed(
     pinned = through_doors(rooms, design)
     shaper = shaper_for(theme, layout, rooms, dice)
     slots: Slots = defaultdict(set)
-    compiled, tree = COMPILED.get(), len(design.tree)
+    tree = len(design.tree)
     corridors: list[Corridor] = []
     for index, contact in enumerate(design.tree + design.loops):
-        walls, loop = ({**fixed, **pinned[index]} if index in pinned else fixed), index >= tree
-        if compiled is None:
-            corridors.append(_route(rooms, contact, slots, dice, shaper, index, loop=loop, fixed=walls))
-        else:  # ``_route`` would hand it there: straight, as the corridors are many
-            corridors.append(compiled.route(rooms, contact, slots, dice, shaper, index, loop, walls))
-    return Network(tuple(corridors), len(design.loops), design.possible)
+        only = pinned.get(index)
+        walls, loop = ({**fixed, **only} if only else fixed), index >= tree
+        corridor = route_apart(
+            rooms, contact, slots, dice, shaper, len(corridors), loop=loop, fixed=walls, only=only
+        )
+        if corridor is not None:  # a loop that cannot be kept apart is left out
+            corridors.append(corridor)
+    return Network(tuple(corridors), len(corridors) - tree, design.possible)
 
 
 def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple[int, str], tuple[int, ...]]]:
@@ -1312,7 +1358,7 @@ def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple
             continue
         side = _side_of(tree[number - 1], room)
         if side != _side_of(tree[number], room) or not _spread(prefab, side):
-            continue  # two sides; or one door (``plan_design``'s last resort): its own choice
+            continue  # two sides: each corridor its own choice
         offsets = prefab.door_offsets(side)
         floor = rooms[room].floor
         start = floor.y0 if side in ("W", "E") else floor.x0

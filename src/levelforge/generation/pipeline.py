@@ -33,6 +33,7 @@ from levelforge.generation.keys import describe_locks, place_keys
 from levelforge.generation.layout import plan_layout
 from levelforge.generation.minimap import render_minimap
 from levelforge.generation.prefabs import prefabs_of
+from levelforge.generation.reachability import check_walk
 from levelforge.generation.rooms import carve_rooms
 from levelforge.generation.scene_graph import SCHEMA as SCENE_GRAPH_SCHEMA
 from levelforge.generation.scene_graph import compose_scene_graph
@@ -330,8 +331,8 @@ def _run_designed(spec: dict[str, Any]) -> Generator[StepDone, None, Level]:
 
 def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Core, str] | None:
     """The core holding ``blueprint`` when it passes every check of ``validate`` (as a
-    designed level) and meets every constraint, with the spec's JSON (``_core_for``);
-    else ``None``."""
+    designed level: the core's, then ``check_walk``) and meets every constraint, with the
+    spec's JSON (``_core_for``); else ``None``."""
     compiled = _core
     assert compiled is not None
     try:
@@ -339,7 +340,8 @@ def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Core, 
         core.load_blueprint(blueprint)
     except compiled.Fallback:
         return None
-    return (core, spec_json) if core.validate() and not unmet(spec, blueprint) else None
+    walked = core.validate() and next(check_walk(blueprint), None) is None
+    return (core, spec_json) if walked and not unmet(spec, blueprint) else None
 
 
 def _skipping(steps: Generator[StepDone, None, Level], count: int) -> Generator[StepDone, None, Level]:
@@ -430,7 +432,7 @@ def _build_designed(
         f"Split {layout.width}x{layout.height} into {len(layout.regions)} regions; "
         f"planned a critical path of {len(design.path)} rooms",
     )
-    rooms = _helped(helpers, carve_designed, layout, theme, design.prefab_of, rng("carve_rooms"))
+    rooms = _helped(helpers, carve_designed, layout, theme, design, rng("carve_rooms"))
     yield StepDone("carve_rooms", f"Carved {len(rooms)} rooms ({len(design.prefab_of)} prefab copies)")
     network = _helped(helpers, connect_designed, layout, rooms, design, theme, rng("connect_rooms"))
     yield StepDone(

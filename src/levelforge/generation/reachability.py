@@ -3,7 +3,9 @@
 Rooms are joined by corridors; a corridor can be walked when both its doors are open,
 and a locked door opens once its key is held; a key is held once its room is reached.
 The tiles may join more than this graph does (corridors meeting on a line), never less,
-so what is reachable here is reachable in the level. Used by ``validate``.
+so what is reachable here is reachable in the level. A designed level is also walked on
+its tiles (``check_walk``): where its corridors touch, the joins they make must leave its
+critical path the one shortest way and its locks in the way. Used by ``validate``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ Edges = list[list[tuple[int, tuple[int | None, int | None]]]]
 """For each room: (neighbour, keys of the corridor's two doors)."""
 
 
-def check_reachability(blueprint: Blueprint) -> Iterator[str]:
-    edges = _edges(blueprint)
+def check_reachability(blueprint: Blueprint, edges: Edges | None = None) -> Iterator[str]:
+    """The lock rules on the room graph (or on ``edges``: see ``check_walk``)."""
+    edges = _edges(blueprint) if edges is None else edges
     entrance = blueprint.locks.entrance.room
     key_rooms: dict[int, list[int]] = {}
     for key in blueprint.locks.keys:
@@ -53,6 +56,71 @@ def check_route(blueprint: Blueprint, *, designed: bool = False) -> Iterator[str
             yield f"critical path corridor c{index} does not join r{room} and r{following}"
     if len(blueprint.rooms) >= 4 and not designed and not _locked_on_path_with_key_aside(blueprint):
         yield "no locked room on the critical path with its key off the path"
+
+
+def check_walk(blueprint: Blueprint) -> Iterator[str]:
+    """A designed level walked on its tiles as planned. Its corridors are kept apart
+    (``connect.route_apart``), but one of its tree may have had to touch another; then
+    each room of those corridors is a step from each other, and with those joins the
+    critical path must stay the one shortest way from the entrance to the exit (every
+    room on a shortest way is on it), and the lock rules must still hold."""
+    groups = _touching(blueprint)
+    if groups is None:
+        return
+    edges = _joined_edges(blueprint, groups)
+    path, locks = blueprint.locks.critical_path, blueprint.locks
+    links = [[(neighbour, 0) for neighbour, _ in room] for room in edges]
+    start, end = distances(links, locks.entrance.room), distances(links, locks.exit.room)
+    length = len(path) - 1
+    shortest = {room for room, (a, b) in enumerate(zip(start, end, strict=True)) if a + b == length}
+    if start[locks.exit.room] != length or shortest != set(path):
+        yield "touching corridors make a way to the exit as short as the critical path or shorter"
+        return
+    yield from check_reachability(blueprint, edges)
+
+
+def _touching(blueprint: Blueprint) -> list[int] | None:
+    """The group of each corridor (corridors that touch, on or beside each other's tiles,
+    in one group), or ``None`` when none touch."""
+    width, corridors = blueprint.layout.width, blueprint.network.corridors
+    group = list(range(len(corridors)))
+
+    def root(number: int) -> int:
+        while group[number] != number:
+            group[number] = group[group[number]]
+            number = group[number]
+        return number
+
+    owner: dict[int, int] = {}
+    touched = False
+    for corridor in corridors:
+        number = corridor.index
+        cells = [y * width + x for x, y in corridor.tiles]
+        for cell in cells:
+            for near in (cell, cell - 1, cell + 1, cell - width, cell + width):
+                other = owner.get(near, number)
+                if other != number:
+                    group[root(other)] = root(number)
+                    touched = True
+        owner.update(dict.fromkeys(cells, number))
+    return [root(number) for number in range(len(corridors))] if touched else None
+
+
+def _joined_edges(blueprint: Blueprint, groups: list[int]) -> Edges:
+    """``_edges`` of the level as walked: every room of a group of touching corridors
+    joined to every other room of it, through the doors each has onto the group."""
+    keys: dict[Point, int | None] = {door.pos: door.key for door in blueprint.doors}
+    ends: dict[int, list[tuple[int, int | None]]] = {}
+    for corridor in blueprint.network.corridors:
+        ends.setdefault(groups[corridor.index], []).extend(
+            ((corridor.a, keys[corridor.door_a]), (corridor.b, keys[corridor.door_b]))
+        )
+    edges: Edges = [[] for _ in blueprint.rooms]
+    for doors in ends.values():
+        for (room, key), (other, other_key) in itertools.permutations(doors, 2):
+            if room != other:
+                edges[room].append((other, (key, other_key)))
+    return edges
 
 
 def _broken_corridors(blueprint: Blueprint) -> Iterator[str]:

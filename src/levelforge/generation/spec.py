@@ -287,13 +287,34 @@ def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | Non
         return None
     path_min, path_max = (spec.constraints.critical_path_rooms or Range()).bounds(1, spec.rooms)
     problem = _fit_problem(spec, prefabs) or _arrangement_problem(spec, prefabs, path_min, path_max)
-    if problem is None:
+    walked = _walked_copy(spec, prefabs, path_min)
+    if problem is None and walked is None:
         return None
     normal = normalise(spec)
     if witness_plan(normal, prefabs_of(normal)) is not None:
         return None
-    where, why = problem
+    where, why = problem or (
+        ("prefabs", walked or 0, "map"),
+        "copies of this prefab stand on the critical path, each walked through by two doors apart "
+        "with its two neighbours facing them",
+    )
     return where, f"{why}; and the generator's whole search finds no plan for this spec"
+
+
+def _walked_copy(spec: LevelSpecIn, prefabs: list[Prefab], path_min: int) -> int | None:
+    """The last prefab (its index) whose copies the critical path walks through: a
+    ``critical`` one, or an ``any`` one when the ordinary rooms are too few for the path.
+    Such a copy needs neighbours on the path facing two of its doors apart, on two sides
+    or astride one (``design.straddle``): which layouts allow that is the planner's search
+    to say, so these specs are accepted on the witness search alone."""
+    ordinary = spec.rooms - sum(p.count for p in prefabs)
+    walked = [
+        index
+        for index, prefab in enumerate(prefabs)
+        if prefab.placement == "critical"
+        or (prefab.placement == "any" and walkable(prefab.map) and path_min > ordinary)
+    ]
+    return walked[-1] if walked else None
 
 
 def _prefab_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:  # noqa: PLR0911
@@ -435,8 +456,7 @@ def _arrangement_problem(
     stand in one, or that the rows are needed at all. Every one of them is a rule of the
     generator's plans, which ``_planning_problem`` holds against its whole search: copies
     that may stand off the path hang off any room but the exit, several off one room or
-    off another copy, and a copy the map leaves no room to walk through may, as a last
-    resort, be entered and left by one door."""
+    off another copy."""
     critical = [i for i, p in enumerate(prefabs) if p.placement == "critical"]
     count = sum(prefabs[i].count for i in critical)
     walking = [p for p in prefabs if p.placement == "any" and walkable(p.map)]

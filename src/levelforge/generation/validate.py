@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from levelforge.generation.blueprint import Blueprint, Point, Room
 from levelforge.generation.grid import FLOOR, TileGrid, grid_of
-from levelforge.generation.reachability import check_reachability, check_route
+from levelforge.generation.reachability import check_reachability, check_route, check_walk
 
 Check = Callable[[Blueprint, TileGrid], Iterator[str]]
 
@@ -23,7 +23,8 @@ Check = Callable[[Blueprint, TileGrid], Iterator[str]]
 def validate(blueprint: Blueprint, rooms_wanted: int, *, designed: bool = False) -> list[str]:
     """The failures of ``blueprint``: empty when it is a valid level. A ``designed`` level
     (CONTRACT §4.1) has its exit and locks where the constraints put them, so the route
-    rules that place them otherwise are not held (see ``check_route``)."""
+    rules that place them otherwise are not held (see ``check_route``); and it is walked
+    on its tiles as planned (``check_walk``)."""
     failures = []
     if len(blueprint.rooms) != rooms_wanted:
         failures.append(f"{len(blueprint.rooms)} rooms instead of {rooms_wanted}")
@@ -37,6 +38,8 @@ def validate(blueprint: Blueprint, rooms_wanted: int, *, designed: bool = False)
     if not failures:
         failures.extend(check_reachability(blueprint))
         failures.extend(check_route(blueprint, designed=designed))
+    if designed and not failures:
+        failures.extend(check_walk(blueprint))
     return failures
 
 
