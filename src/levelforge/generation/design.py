@@ -20,6 +20,9 @@ The room graph is planned before anything is carved:
 4. **Loops**, as many as the spec asks where contacts allow, each only where it makes no
    way from the entrance to the exit as short as the backbone or shorter, so the backbone
    stays the one shortest route: the critical path has exactly the planned length.
+5. **Corridors kept apart** (``connect_designed``, ``connect.route_apart``): no corridor
+   runs on or beside another, so the level is walked as its room graph says; a loop that
+   cannot be kept apart is left out (``validate``'s ``check_walk`` holds the rest).
 
 A plan that cannot be made on a layout is tried on another (a bounded number, from the
 step's own generator); where the quick backbones fail on a layout, a bounded
@@ -150,11 +153,13 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     """The plan the whole search finds from dice drawn from what planning reads of the
     spec (sizes, rooms, loops, constraints, prefabs but their names: never the seed), or
     ``None``: up to ``WITNESS_STREAMS`` searches, each from dice of its own, until one
-    finds a plan, all of them within ``WITNESS_BUDGET``. The spec's 422 rules that are only sufficient (a spec
-    passing them surely has a plan) ask it when they do not pass: a spec it finds a plan
-    for is accepted, and every seed of it then has that plan at least (``plan_design``).
-    The budget (counted in work, so the answer is the same on every machine) keeps a
-    submission's check to about a tenth of a second."""
+    finds a plan, all of them within ``WITNESS_BUDGET``. The spec's 422 rules that are
+    only sufficient (a spec passing them surely has a plan) ask it when they do not pass,
+    and so does a spec whose path walks copies through (``spec._walked_copy``): a spec it
+    finds a plan for is accepted, and every seed of it then has that plan at least
+    (``plan_design``). The budget (counted in work, so the answer is the same on every
+    machine) keeps a submission's check to a tenth of a second mostly, under a second
+    at worst."""
     planned = {key: spec[key] for key in WITNESS_KEYS if key in spec}
     planned["prefabs"] = [[p["map"], p["count"], p["placement"]] for p in spec.get("prefabs", ())]
     text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
