@@ -2765,6 +2765,59 @@ cdef void keep_off(unsigned char* free, int width, tuple tiles):
         free[cell + width] = 0
 
 
+def free_tiles(layout, rooms):
+    """``corridors.free_tiles``: the same bytes (1 where a corridor may go)."""
+    cdef int width = layout.width, height = layout.height, y, x0, x1, y0, y1
+    cdef bytearray made = bytearray(width * height)
+    cdef unsigned char* free = <unsigned char*>PyByteArray_AS_STRING(made)
+    memset(free, 1, width * height)
+    memset(free, 0, width)
+    memset(free + (height - 1) * width, 0, width)
+    for y in range(height):
+        free[y * width] = 0
+        free[y * width + width - 1] = 0
+    for room in rooms:
+        floor = room.floor
+        x0, y0, x1, y1 = floor.x0 - 1, floor.y0 - 1, floor.x1 + 1, floor.y1 + 1
+        if x0 < 0 or y0 < 0 or x1 >= width or y1 >= height:  # never so: the pure one's slices say
+            from levelforge.generation.corridors import free_tiles as pure
+            return pure(layout, rooms)
+        for y in range(y0, y1 + 1):
+            memset(free + y * width + x0, 0, x1 - x0 + 1)
+    return made
+
+
+def any_touching(corridors, int width, int height):
+    """Whether ``reachability._touching`` finds corridors that touch (on or beside one
+    another's tiles): its groups are then worth working out."""
+    cdef int* owner = <int*>PyMem_Calloc(width * height if width * height > 0 else 1, sizeof(int))
+    cdef int number, x, y, cell, near, k, other
+    cdef int steps[5]
+    if owner == NULL:
+        raise MemoryError()
+    steps[0], steps[1], steps[2], steps[3], steps[4] = 0, -1, 1, -width, width
+    try:
+        for corridor in corridors:
+            number = corridor.index + 1
+            for tile in corridor.tiles:
+                x, y = tile
+                cell = y * width + x
+                for k in range(5):
+                    near = cell + steps[k]
+                    if 0 <= near < width * height:
+                        other = owner[near]
+                        if other != 0 and other != number:
+                            return True
+            for tile in corridor.tiles:
+                x, y = tile
+                cell = y * width + x
+                if 0 <= cell < width * height:
+                    owner[cell] = number
+        return False
+    finally:
+        PyMem_Free(owner)
+
+
 def route_apart(rooms, contact, slots, dice, shaper, index, loop, fixed, only):
     """``connect.route_apart``: the same corridor (or ``None``) from the same arguments, the
     same draws, the same free map after."""

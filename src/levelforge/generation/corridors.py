@@ -108,8 +108,11 @@ class WindingShaper(Shaper):
         return added
 
 
-def shaper_for(theme: str, layout: Layout, rooms: Sequence[Room], dice: Dice) -> Shaper:
-    free = free_tiles(layout, rooms)
+def shaper_for(
+    theme: str, layout: Layout, rooms: Sequence[Room], dice: Dice, free: bytearray | None = None
+) -> Shaper:
+    """The theme's shaper, on ``free`` (``free_tiles``, made here when not given)."""
+    free = free_tiles(layout, rooms) if free is None else free
     if theme == "crypt":
         return WindingShaper(free, layout.width, dice, wind=0.3, widen=0.0)
     if theme == "cave":

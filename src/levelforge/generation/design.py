@@ -1334,7 +1334,9 @@ def connect_designed(
         for side in SIDES
     }
     pinned = through_doors(rooms, design)
-    shaper = shaper_for(theme, layout, rooms, dice)
+    compiled = COMPILED.get()  # the same free map, made on the core
+    free = None if compiled is None else compiled.free_tiles(layout, rooms)
+    shaper = shaper_for(theme, layout, rooms, dice, free)
     slots: Slots = defaultdict(set)
     tree = len(design.tree)
     corridors: list[Corridor] = []

@@ -340,7 +340,9 @@ def _checked_on_core(spec: dict[str, Any], blueprint: Blueprint) -> tuple[Core, 
         core.load_blueprint(blueprint)
     except compiled.Fallback:
         return None
-    walked = core.validate() and next(check_walk(blueprint), None) is None
+    size, corridors = blueprint.layout, blueprint.network.corridors
+    apart = not compiled.any_touching(corridors, size.width, size.height)
+    walked = core.validate() and (apart or next(check_walk(blueprint), None) is None)
     return (core, spec_json) if walked and not unmet(spec, blueprint) else None
 
 
