@@ -889,6 +889,7 @@ def test_a_level_whose_own_search_finds_no_plan_falls_back_on_the_witness(
     assert len(planned) == 1 and planned[0] is not None
     layout, plan = planned[0]
     normal = parse_spec({**spec, "seed": 99})
+    design._WITNESSED.clear()  # worked out again, not the answer kept from above
     other = design.witness_plan(normal, prefabs_of(normal))
     assert other is not None and other[0] == layout
     found = {rule: p for rule, p in check_by_rule(level.spec, level.scene_graph, level.minimap).items() if p}
@@ -896,3 +897,19 @@ def test_a_level_whose_own_search_finds_no_plan_falls_back_on_the_witness(
     tagged = {room["id"] for room in rooms_tagged(level.scene_graph, "prefab:vault")}
     assert tagged == {f"r{room}" for room in plan.prefab_of}
     assert generate_level(spec).artifacts() == level.artifacts()
+
+
+def test_the_witness_answer_is_kept_for_the_same_spec_and_names() -> None:
+    """Given a spec the witness search runs for, asked again on another seed
+    Then the answer kept is given (the very plan), equal to the one worked out afresh;
+    the same spec with its prefab renamed gets a plan of its own, carrying that name."""
+    spec = parse_spec({**BEYOND_THE_BANDS["three-copies-in-5-rooms-of-16x24"], "seed": 1})
+    first = design.witness_plan(spec, prefabs_of(spec))
+    again = parse_spec({**spec, "seed": 2})
+    assert first is not None and design.witness_plan(again, prefabs_of(again)) is first
+    design._WITNESSED.clear()
+    assert design.witness_plan(again, prefabs_of(again)) == first
+    renamed = parse_spec({**spec, "prefabs": [{**spec["prefabs"][0], "name": "crypt"}]})
+    other = design.witness_plan(renamed, prefabs_of(renamed))
+    assert other is not None and other is not first and other[0] == first[0]
+    assert {prefab.name for prefab in other[1].prefab_of.values()} == {"crypt"}

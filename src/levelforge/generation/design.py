@@ -48,7 +48,7 @@ import itertools
 import json
 import math
 import random
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -163,8 +163,22 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     planned = {key: spec[key] for key in WITNESS_KEYS if key in spec}
     planned["prefabs"] = [[p["map"], p["count"], p["placement"]] for p in spec.get("prefabs", ())]
     text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
+    key = f"{text}|{json.dumps([p['name'] for p in spec.get('prefabs', ())])}"
+    if key in _WITNESSED:  # the same spec again (another seed, a resubmission)
+        _WITNESSED.move_to_end(key)
+        return _WITNESSED[key]
     digest = hashlib.blake2b(f"levelforge-witness:{text}".encode(), digest_size=16).digest()
-    first = int.from_bytes(digest, "big")
+    found = _witness_search(spec, prefabs, int.from_bytes(digest, "big"))
+    _WITNESSED[key] = found
+    if len(_WITNESSED) > WITNESS_KEPT:
+        _WITNESSED.popitem(last=False)
+    return found
+
+
+def _witness_search(
+    spec: Mapping[str, Any], prefabs: Sequence[Prefab], first: int
+) -> tuple[Layout, Design] | None:
+    """``witness_plan``'s searches, from dice seeded ``first``, ``first + 1``, …"""
     token = _BUDGET.set([WITNESS_BUDGET])
     try:
         for stream in range(WITNESS_STREAMS):
@@ -177,6 +191,14 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     finally:
         _BUDGET.reset(token)
     return None
+
+
+WITNESS_KEPT = 256
+"""Witness answers kept (the least recently asked go first): a spec asked again, on
+another seed or submitted again, costs nothing more. The answer is the search's, a pure
+function of what it is keyed by (the planning fields, and the prefabs' names its plan
+carries)."""
+_WITNESSED: OrderedDict[str, tuple[Layout, Design] | None] = OrderedDict()
 
 
 WITNESS_KEYS = ("width", "height", "rooms", "loops", "constraints")
