@@ -13,7 +13,7 @@ import pytest
 
 from levelforge.generation import pipeline
 from levelforge.generation.blueprint import Corridor, Layout, Rect, Room
-from levelforge.generation.connect import COMPILED, Contact, Slots, route_apart
+from levelforge.generation.connect import COMPILED, Contact, Slots, fewest_turns, route_apart
 from levelforge.generation.corridors import shaper_for
 from levelforge.generation.seeding import Dice
 
@@ -101,3 +101,34 @@ def test_a_loop_with_no_way_apart_is_left_out() -> None:
     for one, other in itertools.combinations([c for c in made if c is not None], 2):
         assert not touching(one, other)
 
+
+
+@needs_core
+def test_the_compiled_fewest_turns_search_is_the_pure_one() -> None:
+    """Given 300 random maps of free and blocked tiles (a blocked border), a box on them,
+    and random start and goal cells in it
+    Then the compiled core's search gives the very (turns, way) the pure one does, a way
+    found or not."""
+    compiled = pipeline._core
+    assert compiled is not None
+    found = 0
+    for number in range(300):
+        rng = random.Random(number)
+        width, height = rng.randint(8, 30), rng.randint(8, 30)
+        free = bytearray(
+            int(0 < x < width - 1 and 0 < y < height - 1 and rng.random() < 0.7)
+            for y in range(height)
+            for x in range(width)
+        )
+        x0, y0 = rng.randint(0, 3), rng.randint(0, 3)
+        box = (x0, y0, width - 1 - rng.randint(0, 3), height - 1 - rng.randint(0, 3))
+        cells = [y * width + x for y in range(y0, box[3] + 1) for x in range(x0, box[2] + 1)]
+        inside = [cell for cell in cells if free[cell]]
+        if len(inside) < 2:
+            continue
+        starts = rng.sample(inside, rng.randint(1, min(4, len(inside))))
+        goals = set(rng.sample(inside, rng.randint(1, min(4, len(inside)))))
+        pure = fewest_turns(free, width, starts, goals, box)
+        assert compiled.fewest_turns(free, width, starts, goals, box) == pure, number
+        found += pure is not None
+    assert found > 100

@@ -2818,6 +2818,134 @@ def any_touching(corridors, int width, int height):
         PyMem_Free(owner)
 
 
+cdef struct Way:
+    int turns, length, cell, heading
+
+
+cdef inline bint way_less(Way* a, Way* b) noexcept nogil:
+    if a.turns != b.turns:
+        return a.turns < b.turns
+    if a.length != b.length:
+        return a.length < b.length
+    if a.cell != b.cell:
+        return a.cell < b.cell
+    return a.heading < b.heading
+
+
+cdef int way_push(Way** heap, Py_ssize_t* count, Py_ssize_t* cap, Way item) except -1:
+    cdef Py_ssize_t i, parent
+    cdef Way* grown
+    if count[0] == cap[0]:
+        grown = <Way*>PyMem_Realloc(heap[0], (2 * cap[0] + 16) * sizeof(Way))
+        if grown == NULL:
+            raise MemoryError()
+        heap[0], cap[0] = grown, 2 * cap[0] + 16
+    i = count[0]
+    count[0] += 1
+    while i > 0:
+        parent = (i - 1) // 2
+        if not way_less(&item, &heap[0][parent]):
+            break
+        heap[0][i] = heap[0][parent]
+        i = parent
+    heap[0][i] = item
+    return 0
+
+
+cdef Way way_pop(Way* heap, Py_ssize_t* count) noexcept:
+    cdef Way top = heap[0], last
+    cdef Py_ssize_t i = 0, child
+    count[0] -= 1
+    last = heap[count[0]]
+    while True:
+        child = 2 * i + 1
+        if child >= count[0]:
+            break
+        if child + 1 < count[0] and way_less(&heap[child + 1], &heap[child]):
+            child += 1
+        if not way_less(&heap[child], &last):
+            break
+        heap[i] = heap[child]
+        i = child
+    if count[0] > 0:
+        heap[i] = last
+    return top
+
+
+def fewest_turns(bytearray free_map, int width, list starts, set goals, tuple box):
+    """``connect.fewest_turns``: the same way (a binary heap popping the same order)."""
+    cdef int x0, y0, x1, y1, bw, bh, cell, x, y, number, near, state, other, turns, length
+    cdef Py_ssize_t size = len(free_map), count = 0, cap = 0, states
+    cdef unsigned char* free = <unsigned char*>PyByteArray_AS_STRING(free_map)
+    cdef int steps[4]
+    cdef int* best_turns = NULL
+    cdef int* best_length = NULL
+    cdef int* came = NULL
+    cdef unsigned char* goal = NULL
+    cdef Way* heap = NULL
+    cdef Way item
+    x0, y0, x1, y1 = box
+    bw, bh = x1 - x0 + 1, y1 - y0 + 1
+    for cell in (*starts, *goals):
+        if not (x0 <= cell % width <= x1 and y0 <= cell // width <= y1):
+            return connect_module().fewest_turns(free_map, width, starts, goals, box)
+    steps[0], steps[1], steps[2], steps[3] = 1, -1, width, -width
+    states = <Py_ssize_t>bw * bh * 5
+    try:
+        best_turns = <int*>PyMem_Malloc(states * sizeof(int))
+        best_length = <int*>PyMem_Malloc(states * sizeof(int))
+        came = <int*>PyMem_Malloc(states * sizeof(int))
+        goal = <unsigned char*>PyMem_Calloc(bw * bh, 1)
+        if best_turns == NULL or best_length == NULL or came == NULL or goal == NULL:
+            raise MemoryError()
+        for state in range(states):
+            best_turns[state], best_length[state], came[state] = 1 << 30, 0, -1
+        for cell in goals:
+            goal[(cell // width - y0) * bw + cell % width - x0] = 1
+        for cell in starts:
+            state = ((cell // width - y0) * bw + cell % width - x0) * 5
+            best_turns[state], best_length[state] = 0, 0
+            item.turns, item.length, item.cell, item.heading = 0, 0, cell, -1
+            way_push(&heap, &count, &cap, item)
+        found = False
+        while count:
+            item = way_pop(heap, &count)
+            state = ((item.cell // width - y0) * bw + item.cell % width - x0) * 5 + item.heading + 1
+            if best_turns[state] < item.turns or (best_turns[state] == item.turns and best_length[state] < item.length):
+                continue
+            if goal[(item.cell // width - y0) * bw + item.cell % width - x0]:
+                found = True
+                break
+            for number in range(4):
+                near = item.cell + steps[number]
+                if near < 0 or near >= size:
+                    continue
+                x, y = near % width, near // width
+                if not (free[near] and x0 <= x <= x1 and y0 <= y <= y1):
+                    continue
+                turns = item.turns + (1 if item.heading >= 0 and number != item.heading else 0)
+                length = item.length + 1
+                other = ((y - y0) * bw + x - x0) * 5 + number + 1
+                if turns < best_turns[other] or (turns == best_turns[other] and length < best_length[other]):
+                    best_turns[other], best_length[other], came[other] = turns, length, state
+                    way_push(&heap, &count, &cap, Way(turns, length, near, number))
+        if not found:
+            return None
+        way = []
+        while state >= 0:
+            cell = state // 5
+            way.append((cell // bw + y0) * width + cell % bw + x0)
+            state = came[state]
+        way.reverse()
+        return item.turns, way
+    finally:
+        PyMem_Free(best_turns)
+        PyMem_Free(best_length)
+        PyMem_Free(came)
+        PyMem_Free(goal)
+        PyMem_Free(heap)
+
+
 def route_apart(rooms, contact, slots, dice, shaper, index, loop, fixed, only):
     """``connect.route_apart``: the same corridor (or ``None``) from the same arguments, the
     same draws, the same free map after."""

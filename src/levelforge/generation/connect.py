@@ -354,13 +354,34 @@ def _maze_route(
     ``b``; the two doors are then taken (``slots``). ``None`` when the free tiles join no
     such two, or (a dungeon) the way turns more than ``MAZE_TURNS`` times. Ties go to the
     lower cell and step numbers: the same way for the same map."""
-    free, width = shaper.free, shaper.width
+    width = shaper.width
     starts = dict(_doorways(rooms[a], slots, shaper, walls, only))
     goals = dict(_doorways(rooms[b], slots, shaper, walls, only))
     ra, rb = rooms[a].region, rooms[b].region
-    x0, y0, x1, y1 = min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1)
+    box = (min(ra.x0, rb.x0), min(ra.y0, rb.y0), max(ra.x1, rb.x1), max(ra.y1, rb.y1))
+    compiled = COMPILED.get()
+    search = fewest_turns if compiled is None else compiled.fewest_turns
+    found: tuple[int, list[int]] | None = search(shaper.free, width, list(starts), set(goals), box)
+    if found is None or (type(shaper) is Shaper and found[0] > MAZE_TURNS):
+        return None
+    way = found[1]
+    (side_a, va, door_a), (side_b, vb, door_b) = starts[way[0]], goals[way[-1]]
+    slots[a, side_a].add(va)
+    slots[b, side_b].add(vb)
+    return (door_a, door_b), tuple((number % width, number // width) for number in way)
+
+
+def fewest_turns(
+    free: bytearray, width: int, starts: list[int], goals: set[int], box: tuple[int, int, int, int]
+) -> tuple[int, list[int]] | None:
+    """(turns, cells) of the way over ``free`` cells inside ``box`` (x0, y0, x1, y1) from a
+    cell of ``starts`` to one of ``goals`` with the fewest turns, the shortest of those;
+    ``None`` when there is none. Dijkstra over (cell, heading) by (turns, steps), ties to
+    the lower cell then heading (the compiled core's ``fewest_turns``: the same way)."""
+    x0, y0, x1, y1 = box
     steps = (1, -1, width, -width)
     heap = [(0, 0, cell, -1) for cell in starts]
+    heapq.heapify(heap)
     best: dict[tuple[int, int], tuple[int, int]] = {(cell, -1): (0, 0) for cell in starts}
     came: dict[tuple[int, int], tuple[int, int] | None] = dict.fromkeys(best, None)
     while heap:
@@ -381,24 +402,13 @@ def _maze_route(
                 heapq.heappush(heap, (*cost, near, number))
     else:
         return None
-    if type(shaper) is Shaper and turns > MAZE_TURNS:
-        return None
     way: list[int] = []
     state: tuple[int, int] | None = (cell, heading)
     while state is not None:
         way.append(state[0])
         state = came[state]
     way.reverse()
-    (side_a, va, door_a), (side_b, vb, door_b) = starts[way[0]], goals[cell]
-    slots[a, side_a].add(va)
-    slots[b, side_b].add(vb)
-    return (door_a, door_b), tuple((number % width, number // width) for number in way)
-
-
-def _turns(way: Sequence[int]) -> int:
-    """How many times a way of cells turns."""
-    steps = [after - before for before, after in itertools.pairwise(way)]
-    return sum(first != second for first, second in itertools.pairwise(steps))
+    return turns, way
 
 
 def _doorways(
