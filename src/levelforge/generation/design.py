@@ -193,11 +193,11 @@ def _witness_search(
     return None
 
 
-WITNESS_KEPT = 256
+WITNESS_KEPT = 64
 """Witness answers kept (the least recently asked go first): a spec asked again, on
 another seed or submitted again, costs nothing more. The answer is the search's, a pure
 function of what it is keyed by (the planning fields, and the prefabs' names its plan
-carries)."""
+carries). A plan of a 2,000-room map holds a few hundred KB: 64 of them stay small."""
 _WITNESSED: OrderedDict[str, tuple[Layout, Design] | None] = OrderedDict()
 
 
