@@ -2717,37 +2717,27 @@ cdef inline void fixed_span(object positions, int* low, int* high):
         low[0], high[0] = min(positions), max(positions)
 
 
+cdef inline int at(bint vertical, int width, int across, int along) noexcept:
+    """The cell of tile (across, along) of a contact's line: (x, y) when it is vertical."""
+    return along * width + across if vertical else across * width + along
+
+
 cdef bint clear(unsigned char* free, int width, bint vertical, int line, int a_end, int b_start,
                 int va, int vb) noexcept:
     """``Shaper.clear`` of the way ``connect._segments`` makes: every tile free."""
     cdef int t, step = 1 if vb >= va else -1
-    if vertical:
-        for t in range(a_end + 2, line):
-            if not free[va * width + t]:
-                return False
-        t = va
-        while True:
-            if not free[t * width + line]:
-                return False
-            if t == vb:
-                break
-            t += step
-        for t in range(line + 1, b_start - 1):
-            if not free[vb * width + t]:
-                return False
-        return True
     for t in range(a_end + 2, line):
-        if not free[t * width + va]:
+        if not free[at(vertical, width, t, va)]:
             return False
     t = va
     while True:
-        if not free[line * width + t]:
+        if not free[at(vertical, width, line, t)]:
             return False
         if t == vb:
             break
         t += step
     for t in range(line + 1, b_start - 1):
-        if not free[t * width + vb]:
+        if not free[at(vertical, width, t, vb)]:
             return False
     return True
 

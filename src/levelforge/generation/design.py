@@ -1321,16 +1321,8 @@ def _straddles(layout: Layout, design: Design) -> dict[int, tuple[int, tuple[int
     """For each copy walked through on one side: (the axis along that side, 0 for x, 1 for
     y; the range its floor may start at: ``straddle``)."""
     starts = {}
-    path, tree = design.path, design.tree
-    for number in range(1, len(path) - 1):
-        room = path[number]
-        prefab = design.prefab_of.get(room)
-        if prefab is None:
-            continue
-        side = _side_of(tree[number - 1], room)
-        if side != _side_of(tree[number], room) or not _spread(prefab, side):
-            continue
-        found = straddle(layout, room, prefab, side, tree[number - 1], tree[number])
+    for number, room, prefab, side in _one_sided_copies(design):
+        found = straddle(layout, room, prefab, side, design.tree[number - 1], design.tree[number])
         if found is not None:  # always (``_walkable``)
             starts[room] = (0 if side in ("N", "S") else 1, found)
     return starts
@@ -1373,12 +1365,9 @@ def connect_designed(
     return Network(tuple(corridors), len(corridors) - tree, design.possible)
 
 
-def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple[int, str], tuple[int, ...]]]:
-    """The door a path corridor must use, by corridor, where a copy on the path is entered
-    and left on one side: its first door position for the neighbour nearer the side's
-    start (by floor centre), its last for the other, so the two ways in are apart (never
-    one door, nor two side by side: ``_walkable`` asked them two apart at least)."""
-    pinned: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}
+def _one_sided_copies(design: Design) -> Iterator[tuple[int, int, Prefab, str]]:
+    """(number on the path, room, prefab, side) of each copy the path walks through on one
+    side: entered and left by two door positions of that side, apart."""
     path, tree = design.path, design.tree
     for number in range(1, len(path) - 1):
         room = path[number]
@@ -1386,8 +1375,18 @@ def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple
         if prefab is None:
             continue
         side = _side_of(tree[number - 1], room)
-        if side != _side_of(tree[number], room) or not _spread(prefab, side):
-            continue  # two sides: each corridor its own choice
+        if side == _side_of(tree[number], room) and _spread(prefab, side):
+            yield number, room, prefab, side
+
+
+def through_doors(rooms: Sequence[Room], design: Design) -> dict[int, dict[tuple[int, str], tuple[int, ...]]]:
+    """The door a path corridor must use, by corridor, where a copy on the path is entered
+    and left on one side: its first door position for the neighbour nearer the side's
+    start (by floor centre), its last for the other, so the two ways in are apart (never
+    one door, nor two side by side: ``_walkable`` asked them two apart at least)."""
+    pinned: dict[int, dict[tuple[int, str], tuple[int, ...]]] = {}
+    path = design.path
+    for number, room, prefab, side in _one_sided_copies(design):  # on two sides: their own
         offsets = prefab.door_offsets(side)
         floor = rooms[room].floor
         start = floor.y0 if side in ("W", "E") else floor.x0
