@@ -13,8 +13,12 @@ from typing import Any
 
 import pytest
 
+from levelforge.api import app as app_module
 from levelforge.config import Settings
-from levelforge.generation import generate_level
+from levelforge.errors import SpecError
+from levelforge.generation import design, generate_level
+from levelforge.generation import spec as spec_module
+from levelforge.generation.spec import parse_spec
 from levelforge.queues.local import LocalQueue
 from levelforge.reporter import Reporter
 from levelforge.stores.sqlite import SqliteJobStore
@@ -22,7 +26,7 @@ from levelforge.worker import Worker
 from tests.api.live_server import LiveServer
 from tests.api.orchestrator_calls import TOKEN, assert_error
 from tests.generation.checker import Level, check_level, measured
-from tests.generation.designs import BEYOND_THE_BANDS, EXAMPLE, SHRINE
+from tests.generation.designs import BEYOND_THE_BANDS, EXAMPLE, ONLY_ON_PAPER, SHRINE
 
 
 def run_one_message(queue: LocalQueue, server: LiveServer, settings: Settings) -> None:
@@ -139,3 +143,44 @@ def test_a_spec_no_level_can_meet_is_422_naming_the_field_and_nothing_is_queued(
     assert body["message"].startswith(f"{field}: ")
     assert body["details"][0]["field"] == field
     assert queue.receive(max_messages=10) == []
+
+
+def test_a_spec_the_witness_search_refuses_is_422_found_off_the_event_loop(
+    store: SqliteJobStore,
+    queue: LocalQueue,
+    serve: Callable[..., LiveServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given a spec whose acceptance rests on the generator's witness search, which finds
+    no plan for it (three one-sided critical copies in 7 rooms of a 28x24 map)
+    When it is posted to a running Orchestrator
+    Then it is refused with the 422 the spec's validation gives elsewhere (the field, the
+    message), nothing is queued, and the search ran in a thread other than the one that
+    serves the requests (it may take up to a second)."""
+    spec = {**ONLY_ON_PAPER["three-one-sided-critical-copies-in-7-rooms"], "seed": 3}
+    with pytest.raises(SpecError) as elsewhere:
+        parse_spec(spec)
+    threads: dict[str, set[int]] = {"loop": set(), "search": set()}
+    aside, search = app_module.put_witness_aside, design.witness_plan
+
+    def put_aside() -> None:
+        threads["loop"].add(threading.get_ident())
+        aside()
+
+    def searched(*args: Any) -> Any:
+        threads["search"].add(threading.get_ident())
+        return search(*args)
+
+    monkeypatch.setattr(app_module, "put_witness_aside", put_aside)
+    monkeypatch.setattr(spec_module, "witness_plan", searched)
+    design._WITNESSED.clear()
+    server = serve(store)
+    with server.client() as http:
+        response = http.post("/jobs", json=spec)
+
+    body = assert_error(response, 422, "validation_error")
+    assert body["message"] == f"{elsewhere.value.field}: {elsewhere.value.message}"
+    assert body["details"][0]["field"] == elsewhere.value.field == "prefabs[1].map"
+    assert queue.receive(max_messages=10) == []
+    assert len(threads["loop"]) == 1 and threads["search"]
+    assert threads["search"].isdisjoint(threads["loop"])

@@ -27,6 +27,7 @@ from levelforge.api.requests import RequestContext
 from levelforge.config import Settings
 from levelforge.deadletters import DeadLetterConsumer
 from levelforge.errors import JobNotFound
+from levelforge.generation.spec import put_witness_aside
 from levelforge.outbox import open_outbox
 from levelforge.ports import ArtifactStore, DeliveryStore, JobQueue, JobStore
 from levelforge.requeuer import Requeuer
@@ -81,6 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        put_witness_aside()  # this thread serves every request: the search runs in another
         for task in background:
             task.start()
         if deliverer is not None:

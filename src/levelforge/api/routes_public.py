@@ -7,6 +7,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from pydantic import WithJsonSchema
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +36,7 @@ from levelforge.api.schemas import Deliveries, DeliveryAttemptOut, Health, JobCr
 from levelforge.config import Settings
 from levelforge.errors import JobNotFound, JobTerminal
 from levelforge.generation import encode_json
-from levelforge.generation.spec import normalise
+from levelforge.generation.spec import normalise, refusal_errors, settle_witness
 from levelforge.jobs import (
     ARTIFACTS,
     TERMINAL,
@@ -75,6 +76,15 @@ RATE_LIMITED: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def settle_off_the_loop(body: JobCreate) -> None:
+    """A designed spec the generator's rules alone do not settle: its witness search (up
+    to a second) in a thread, as the body's validation put it aside (``put_witness_aside``);
+    a refusal is the same ``422`` that validation gives."""
+    refused = await run_in_threadpool(settle_witness, body)
+    if refused is not None:
+        raise RequestValidationError(refusal_errors(refused, ("body",)))
+
+
 @router.post(
     "/jobs",
     status_code=202,
@@ -98,6 +108,8 @@ async def create_job(
     insert then send in a thread (the requeuer closes the gap). What it needs of the app is
     read from its state, not injected: this route runs once a job, and the framework's
     dependency solving was a third of its time."""
+    if body.witness_pending:
+        await settle_off_the_loop(body)
     state = request.app.state
     store: JobStore = state.store
     store_calls: PortCalls = state.store_calls

@@ -13,6 +13,7 @@ A refusal names its field by its path: ``rooms``, ``constraints.locks.min``,
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
@@ -198,6 +200,8 @@ class LevelSpecIn(BaseModel):
     not integers; unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    _pending: Problem | None = PrivateAttr(default=None)
+    """The refusal the witness search would make, pending (``put_witness_aside``)."""
 
     seed: Annotated[
         int | None,
@@ -259,6 +263,11 @@ class LevelSpecIn(BaseModel):
             raise _refuse(*problem)
         return self
 
+    @property
+    def witness_pending(self) -> bool:
+        """Whether the spec's acceptance waits on the witness search (``settle_witness``)."""
+        return self._pending is not None
+
 
 Problem = tuple[tuple[str | int, ...], str]
 """Where a spec cannot be met (a field's location) and why."""
@@ -282,7 +291,10 @@ def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | Non
     refused only when the generator's whole search finds no plan for it either
     (``design.witness_plan``: bounded, the same for every seed); when it does, the spec
     is accepted, and each of its levels falls back on that plan where its own search
-    finds none. What is refused here is what the generator cannot plan."""
+    finds none. A spec whose path walks copies through is accepted on that search alone.
+    What is refused here is what the generator cannot plan. In a thread that puts the
+    search aside (``put_witness_aside``) the spec is let through with the search pending,
+    for ``settle_witness`` to run elsewhere."""
     if not prefabs:
         return None
     path_min, path_max = (spec.constraints.critical_path_rooms or Range()).bounds(1, spec.rooms)
@@ -290,15 +302,49 @@ def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | Non
     walked = _walked_copy(spec, prefabs, path_min)
     if problem is None and walked is None:
         return None
-    normal = normalise(spec)
-    if witness_plan(normal, prefabs_of(normal)) is not None:
-        return None
-    where, why = problem or (
+    problem = problem or (
         ("prefabs", walked or 0, "map"),
         "copies of this prefab stand on the critical path, each walked through by two doors apart "
         "with its two neighbours facing them",
     )
+    if getattr(_ASIDE, "on", False):
+        spec._pending = problem
+        return None
+    return _witnessed(spec, problem)
+
+
+def _witnessed(spec: LevelSpecIn, problem: Problem) -> Problem | None:
+    """``problem``, unless the generator's whole search finds a plan for ``spec``."""
+    normal = normalise(spec)
+    if witness_plan(normal, prefabs_of(normal)) is not None:
+        return None
+    where, why = problem
     return where, f"{why}; and the generator's whole search finds no plan for this spec"
+
+
+_ASIDE = threading.local()
+"""``on`` in a thread whose spec validation puts the witness search aside."""
+
+
+def put_witness_aside() -> None:
+    """From now on in this thread (the Orchestrator's event loop, where a search of up to
+    a second would hold every other request), a spec whose acceptance rests on the witness
+    search validates with the search pending (``LevelSpecIn.witness_pending``): the caller
+    settles it in another thread (``settle_witness``)."""
+    _ASIDE.on = True
+
+
+def settle_witness(spec: LevelSpecIn) -> Problem | None:
+    """The refusal the search pending on ``spec`` makes, or ``None`` (accepted; also when
+    none was pending). The same answer validation gives where nothing is put aside."""
+    return None if spec._pending is None else _witnessed(spec, spec._pending)
+
+
+def refusal_errors(problem: Problem, prefix: tuple[str, ...] = ()) -> list[Any]:
+    """``problem`` as the errors a validation refusing it reports (their ``loc`` after
+    ``prefix``): what a request body's validation would have said."""
+    errors = _refuse(*problem).errors(include_url=False)
+    return [{**error, "loc": (*prefix, *error["loc"])} for error in errors]
 
 
 def _walked_copy(spec: LevelSpecIn, prefabs: list[Prefab], path_min: int) -> int | None:
