@@ -4,8 +4,10 @@ Two rooms can be connected when their regions share a stretch of a line. The cor
 leaves room ``a`` through a door in the wall facing that line, runs straight to the line,
 along the line to the row (or column) of a door of room ``b``, and straight into it.
 The line tiles and the stubs lie outside every wall ring (see ``rooms``), so a corridor
-never touches a floor except through its doors; corridors that meet on a line simply
-join, which only ever adds ways around and never a way past a door.
+never touches a floor except through its doors. On a plain level corridors that meet on
+a line simply join, which only ever adds ways around. A designed level's are kept apart
+(``route_apart``): other doors whose way is clear, or the way round with the fewest turns
+(``fewest_turns``), or, for a loop, none; so it is walked as its room graph says.
 
 Loops go where they save the longest detours: the spare contacts whose rooms are farthest
 apart in the tree come first, one loop per room until every room has had its chance.
