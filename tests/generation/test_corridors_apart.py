@@ -132,3 +132,28 @@ def test_the_compiled_fewest_turns_search_is_the_pure_one() -> None:
         assert compiled.fewest_turns(free, width, starts, goals, box) == pure, number
         found += pure is not None
     assert found > 100
+
+
+def test_a_way_round_takes_the_themes_shape_and_keeps_apart() -> None:
+    """Given the same two corridors in a crypt and in a cave, on five dice each
+    When the second goes round
+    Then it is shaped as the theme shapes corridors (side steps in a crypt: more turns
+    than the fewest; pairs widening a cave: tiles beyond its way), its way unbroken from
+    door to door, and it still touches neither the first nor anything beside it."""
+    turns: dict[str, list[int]] = {"crypt": [], "cave": []}
+    widened = []
+    for theme, seed in itertools.product(turns, range(5)):
+        dice = Dice(random.Random(seed))
+        shaper, slots = shaper_for(theme, LAYOUT, ROOMS, dice), Slots(set)
+        first, second = (
+            route_apart(ROOMS, contact, slots, dice, shaper, index, loop=False, fixed=None, only=None)
+            for index, contact in enumerate([TO_1, TO_2])
+        )
+        assert first is not None and second is not None
+        assert not touching(first, second) and unbroken(second)
+        way = second.tiles[: second.route]
+        steps = [(x1 - x0, y1 - y0) for (x0, y0), (x1, y1) in itertools.pairwise(way)]
+        turns[theme].append(sum(one != other for one, other in itertools.pairwise(steps)))
+        widened.append(len(second.tiles) > second.route)
+    assert max(turns["crypt"]) > min(turns["crypt"]) >= 1
+    assert any(widened) and not any(widened[:5])  # the crypt's never widen, a cave's do

@@ -2980,9 +2980,9 @@ def route_apart(rooms, contact, slots, dice, shaper, index, loop, fixed, only):
         if not found:
             maze = connect._maze_route(rooms, a, b, slots, shaper, fixed, only)
             if maze is not None:
-                doors, tiles = maze
+                doors, tiles, length = maze
                 keep_off(free, width, tiles)
-                return _tuple_new(connect.Corridor, (index, a, b, *doors, tiles, loop, len(tiles)))
+                return _tuple_new(connect.Corridor, (index, a, b, *doors, tiles, loop, length))
             if loop:
                 return None
     used_a.add(va)

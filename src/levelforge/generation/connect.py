@@ -306,9 +306,9 @@ def _laid(
         else:
             maze = _maze_route(rooms, a, b, slots, shaper, fixed, only)
             if maze is not None:
-                (door_a, door_b), tiles = maze
+                (door_a, door_b), tiles, route = maze
                 shaper.keep_off(tiles)
-                return Corridor(index, a, b, door_a, door_b, tiles, loop, len(tiles))
+                return Corridor(index, a, b, door_a, door_b, tiles, loop, route)
             if loop:
                 return None
     used_a.add(va)
@@ -348,14 +348,15 @@ def _maze_route(
     shaper: Shaper,
     walls: Walls | None,
     only: Walls | None,
-) -> tuple[tuple[Point, Point], tuple[Point, ...]] | None:
-    """((door of ``a``, door of ``b``), the tiles between, in order): over free tiles
-    (``shaper``'s map: off every corridor made and the tiles beside it) inside the two
-    rooms' regions, the way with the fewest turns, the shortest of those, from the tile
+) -> tuple[tuple[Point, Point], tuple[Point, ...], int] | None:
+    """((door of ``a``, door of ``b``), the corridor's tiles, its route length): over free
+    tiles (``shaper``'s map: off every corridor made and the tiles beside it) inside the
+    two rooms' regions, the way with the fewest turns, the shortest of those, from the tile
     outside a free door position of ``a`` (``_doorways``) to the tile outside one of
-    ``b``; the two doors are then taken (``slots``). ``None`` when the free tiles join no
-    such two, or (a dungeon) the way turns more than ``MAZE_TURNS`` times. Ties go to the
-    lower cell and step numbers: the same way for the same map."""
+    ``b``, shaped by the theme (its straight runs wound, widened); the two doors are then
+    taken (``slots``). ``None`` when the free tiles join no such two, or (a dungeon) the
+    way turns more than ``MAZE_TURNS`` times. Ties go to the lower cell and step numbers:
+    the same way for the same map."""
     width = shaper.width
     starts = dict(_doorways(rooms[a], slots, shaper, walls, only))
     goals = dict(_doorways(rooms[b], slots, shaper, walls, only))
@@ -370,7 +371,26 @@ def _maze_route(
     (side_a, va, door_a), (side_b, vb, door_b) = starts[way[0]], goals[way[-1]]
     slots[a, side_a].add(va)
     slots[b, side_b].add(vb)
-    return (door_a, door_b), tuple((number % width, number // width) for number in way)
+    tiles = [(number % width, number // width) for number in way]
+    if type(shaper) is Shaper:
+        return (door_a, door_b), tuple(tiles), len(tiles)
+    route, shaped = shaper.shape(_runs(tiles))  # the theme's windings, off the corridors too
+    return (door_a, door_b), shaped, route
+
+
+def _runs(way: list[Point]) -> list[Segment]:
+    """``way`` cut into its straight runs (a new one after each turn), for a shaper."""
+    runs = [way[:1]]
+    for before, tile in itertools.pairwise(way):
+        run = runs[-1]
+        if len(run) >= 2 and (tile[0] - before[0], tile[1] - before[1]) != (
+            run[1][0] - run[0][0],
+            run[1][1] - run[0][1],
+        ):
+            runs.append([tile])
+        else:
+            run.append(tile)
+    return runs
 
 
 def fewest_turns(
