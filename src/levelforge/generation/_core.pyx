@@ -967,12 +967,7 @@ cdef class Core:
                 stamp = self.ints(W * H)
                 if free == NULL:
                     raise MemoryError()
-                memset(free, 1, W * H)
-                memset(free, 0, W)
-                memset(free + (H - 1) * W, 0, W)
-                for y in range(H):
-                    free[y * W] = 0
-                    free[y * W + W - 1] = 0
+                open_inside(free, W, H)
                 for room in range(self.N):
                     for y in range(self.fy0[room] - 1, self.fy1[room] + 2):
                         if y < 0 or y >= H or self.fx0[room] - 1 < 0 or self.fx1[room] + 1 >= W:
@@ -2755,17 +2750,23 @@ cdef void keep_off(unsigned char* free, int width, tuple tiles):
         free[cell + width] = 0
 
 
-def free_tiles(layout, rooms):
-    """``corridors.free_tiles``: the same bytes (1 where a corridor may go)."""
-    cdef int width = layout.width, height = layout.height, y, x0, x1, y0, y1
-    cdef bytearray made = bytearray(width * height)
-    cdef unsigned char* free = <unsigned char*>PyByteArray_AS_STRING(made)
+cdef void open_inside(unsigned char* free, int width, int height) noexcept:
+    """A free map's start: 1 on every tile but the map's edge (``corridors.free_tiles``)."""
+    cdef int y
     memset(free, 1, width * height)
     memset(free, 0, width)
     memset(free + (height - 1) * width, 0, width)
     for y in range(height):
         free[y * width] = 0
         free[y * width + width - 1] = 0
+
+
+def free_tiles(layout, rooms):
+    """``corridors.free_tiles``: the same bytes (1 where a corridor may go)."""
+    cdef int width = layout.width, height = layout.height, y, x0, x1, y0, y1
+    cdef bytearray made = bytearray(width * height)
+    cdef unsigned char* free = <unsigned char*>PyByteArray_AS_STRING(made)
+    open_inside(free, width, height)
     for room in rooms:
         floor = room.floor
         x0, y0, x1, y1 = floor.x0 - 1, floor.y0 - 1, floor.x1 + 1, floor.y1 + 1
