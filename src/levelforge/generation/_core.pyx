@@ -2989,18 +2989,11 @@ def route_apart(rooms, contact, slots, dice, shaper, index, loop, fixed, only):
     used_a.add(va)
     used_b.add(vb)
     step = 1 if vb >= va else -1
+    first, along, last = segments(vertical, line, a_end, b_start, va, vb, step)
     if type(shaper) is connect.Shaper:  # straight: ``Shaper.shape``, the segments one after another
-        tiles = tuple(straight(vertical, line, a_end, b_start, va, vb, step))
+        tiles = (*first, *along, *last)
         length = len(tiles)
     else:
-        if vertical:
-            first = [(t, va) for t in range(a_end + 2, line)]
-            along = [(line, t) for t in range(va, vb + step, step)]
-            last = [(t, vb) for t in range(line + 1, b_start - 1)]
-        else:
-            first = [(va, t) for t in range(a_end + 2, line)]
-            along = [(t, line) for t in range(va, vb + step, step)]
-            last = [(vb, t) for t in range(line + 1, b_start - 1)]
         length, tiles = shaper.shape([first, along, last])
     keep_off(free, width, tiles)
     return _tuple_new(connect.Corridor, (index, a, b, *ends(vertical, a_end, b_start, va, vb), tiles, loop,
@@ -3039,26 +3032,20 @@ cdef tuple ends(bint vertical, int a_end, int b_start, int va, int vb):
     return (va, a_end + 1), (vb, b_start - 1)
 
 
-cdef list straight(bint vertical, int line, int a_end, int b_start, int va, int vb, int step):
-    """A straight corridor's tiles: the stub from ``a``, the run along the line, the stub
-    into ``b`` (``connect._route``'s three segments, one after another)."""
-    cdef list tiles = []
+cdef inline tuple tile(bint vertical, int across, int along):
+    """Tile (across, along) of a contact's line: (x, y) when it is vertical."""
+    return (across, along) if vertical else (along, across)
+
+
+cdef tuple segments(bint vertical, int line, int a_end, int b_start, int va, int vb, int step):
+    """``connect._segments``: the stub from ``a``, the run along the line, the stub into
+    ``b``, each a list of tiles."""
     cdef int t
-    if vertical:
-        for t in range(a_end + 2, line):
-            tiles.append((t, va))
-        for t in range(va, vb + step, step):
-            tiles.append((line, t))
-        for t in range(line + 1, b_start - 1):
-            tiles.append((t, vb))
-    else:
-        for t in range(a_end + 2, line):
-            tiles.append((va, t))
-        for t in range(va, vb + step, step):
-            tiles.append((t, line))
-        for t in range(line + 1, b_start - 1):
-            tiles.append((vb, t))
-    return tiles
+    return (
+        [tile(vertical, t, va) for t in range(a_end + 2, line)],
+        [tile(vertical, line, t) for t in range(va, vb + step, step)],
+        [tile(vertical, t, vb) for t in range(line + 1, b_start - 1)],
+    )
 
 
 cdef object _rooms = None
