@@ -173,7 +173,7 @@ def test_a_spec_the_witness_search_refuses_is_422_found_off_the_event_loop(
 
     monkeypatch.setattr(app_module, "put_witness_aside", put_aside)
     monkeypatch.setattr(spec_module, "witness_plan", searched)
-    design._WITNESSED.clear()
+    design._witness_kept.cache_clear()
     server = serve(store)
     with server.client() as http:
         response = http.post("/jobs", json=spec)

@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 
 from levelforge.errors import ConstraintsUnmet, SpecError
 from levelforge.generation import design, generate_level
+from levelforge.generation import spec as spec_module
 from levelforge.generation.prefabs import prefabs_of
 from levelforge.generation.spec import parse_spec
 from levelforge.schemas import load_scene_graph_schema
@@ -682,6 +683,30 @@ def test_a_path_the_copies_cannot_be_walked_along_is_refused(spec: dict[str, Any
     assert refused.value.message.endswith("the generator's whole search finds no plan for this spec")
 
 
+def test_the_rules_verdict_is_kept_for_a_design_on_another_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a design the rules accept and one they refuse, each parsed once
+    When each is parsed again on other seeds
+    Then no rule runs again, the answers are the same (accepted; refused naming the same
+    field), and a design differing in one field is worked out afresh."""
+    accepted = {**EXAMPLE, "width": 62}
+    refused = {**CLOSED_COPIES_ON_THE_PATH[0], "width": CLOSED_COPIES_ON_THE_PATH[0]["width"] + 1}
+    first = parse_spec({**accepted, "seed": 1})
+    with pytest.raises(SpecError) as once:
+        parse_spec({**refused, "seed": 1})
+    ran: list[int] = []
+    fit = spec_module._fit_problem
+    monkeypatch.setattr(spec_module, "_fit_problem", lambda *args: ran.append(1) or fit(*args))
+
+    for seed in (2, 3):
+        assert {**parse_spec({**accepted, "seed": seed}), "seed": 1} == first
+        with pytest.raises(SpecError) as again:
+            parse_spec({**refused, "seed": seed})
+        assert (again.value.field, again.value.message) == (once.value.field, once.value.message)
+    assert ran == []
+    parse_spec({**accepted, "rooms": accepted["rooms"] + 1, "seed": 2})
+    assert ran == [1]
+
+
 @pytest.mark.parametrize("spec", LONG_PATHS_THROUGH_COPIES, ids=lambda s: f"{s['rooms']}rooms-{s['seed']}")
 def test_long_critical_paths_through_prefab_copies_are_met(spec: dict[str, Any]) -> None:
     """Given a spec whose critical path must cross nearly every room, prefab copies
@@ -889,7 +914,7 @@ def test_a_level_whose_own_search_finds_no_plan_falls_back_on_the_witness(
     assert len(planned) == 1 and planned[0] is not None
     layout, plan = planned[0]
     normal = parse_spec({**spec, "seed": 99})
-    design._WITNESSED.clear()  # worked out again, not the answer kept from above
+    design._witness_kept.cache_clear()  # worked out again, not the answer kept from above
     other = design.witness_plan(normal, prefabs_of(normal))
     assert other is not None and other[0] == layout
     found = {rule: p for rule, p in check_by_rule(level.spec, level.scene_graph, level.minimap).items() if p}
@@ -907,7 +932,7 @@ def test_the_witness_answer_is_kept_for_the_same_spec_and_names() -> None:
     first = design.witness_plan(spec, prefabs_of(spec))
     again = parse_spec({**spec, "seed": 2})
     assert first is not None and design.witness_plan(again, prefabs_of(again)) is first
-    design._WITNESSED.clear()
+    design._witness_kept.cache_clear()
     assert design.witness_plan(again, prefabs_of(again)) == first
     renamed = parse_spec({**spec, "prefabs": [{**spec["prefabs"][0], "name": "crypt"}]})
     other = design.witness_plan(renamed, prefabs_of(renamed))

@@ -43,15 +43,16 @@ constraint when none works.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import itertools
 import json
 import math
 import random
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, banded_layout, plan_bands
 from levelforge.generation.blueprint import Corridor, Layout, Network, Rect, Room
@@ -149,6 +150,31 @@ def plan_design(spec: Mapping[str, Any], prefabs: Sequence[Prefab], dice: Dice) 
         return found
 
 
+WITNESS_KEPT = 64
+"""Witness answers kept (the least recently asked go first): a spec asked again, on
+another seed or submitted again, costs nothing more. The answer is the search's, a pure
+function of what it is keyed by (the planning fields, and the prefabs' names its plan
+carries). A plan of a 2,000-room map holds a few hundred KB: 64 of them stay small."""
+
+T = TypeVar("T")
+
+
+class Keyed(Generic[T]):
+    """``value`` hashed and compared by ``key`` alone: the argument of a function kept
+    with ``functools.lru_cache`` (thread-safe) whose answer ``key`` alone decides."""
+
+    __slots__ = ("key", "value")
+
+    def __init__(self, key: str, value: T) -> None:
+        self.key, self.value = key, value
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Keyed) and other.key == self.key
+
+
 def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[Layout, Design] | None:
     """The plan the whole search finds from dice drawn from what planning reads of the
     spec (sizes, rooms, loops, constraints, prefabs but their names: never the seed), or
@@ -164,15 +190,18 @@ def witness_plan(spec: Mapping[str, Any], prefabs: Sequence[Prefab]) -> tuple[La
     planned["prefabs"] = [[p["map"], p["count"], p["placement"]] for p in spec.get("prefabs", ())]
     text = json.dumps(planned, sort_keys=True, separators=(",", ":"))
     key = f"{text}|{json.dumps([p['name'] for p in spec.get('prefabs', ())])}"
-    if key in _WITNESSED:  # the same spec again (another seed, a resubmission)
-        _WITNESSED.move_to_end(key)
-        return _WITNESSED[key]
+    return _witness_kept(Keyed(key, (spec, prefabs, text)))
+
+
+@functools.lru_cache(maxsize=WITNESS_KEPT)
+def _witness_kept(
+    keyed: Keyed[tuple[Mapping[str, Any], Sequence[Prefab], str]],
+) -> tuple[Layout, Design] | None:
+    """The search's answer, kept (``WITNESS_KEPT``) for the same spec again: another seed,
+    a resubmission, a worker falling back on it."""
+    spec, prefabs, text = keyed.value
     digest = hashlib.blake2b(f"levelforge-witness:{text}".encode(), digest_size=16).digest()
-    found = _witness_search(spec, prefabs, int.from_bytes(digest, "big"))
-    _WITNESSED[key] = found
-    if len(_WITNESSED) > WITNESS_KEPT:
-        _WITNESSED.popitem(last=False)
-    return found
+    return _witness_search(spec, prefabs, int.from_bytes(digest, "big"))
 
 
 def _witness_search(
@@ -191,14 +220,6 @@ def _witness_search(
     finally:
         _BUDGET.reset(token)
     return None
-
-
-WITNESS_KEPT = 64
-"""Witness answers kept (the least recently asked go first): a spec asked again, on
-another seed or submitted again, costs nothing more. The answer is the search's, a pure
-function of what it is keyed by (the planning fields, and the prefabs' names its plan
-carries). A plan of a 2,000-room map holds a few hundred KB: 64 of them stay small."""
-_WITNESSED: OrderedDict[str, tuple[Layout, Design] | None] = OrderedDict()
 
 
 WITNESS_KEYS = ("width", "height", "rooms", "loops", "constraints")

@@ -12,6 +12,7 @@ A refusal names its field by its path: ``rooms``, ``constraints.locks.min``,
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from levelforge.errors import SpecError
 from levelforge.generation.bands import EXIT_STAND_IN, Bands, plan_bands
 from levelforge.generation.blueprint import Rect
-from levelforge.generation.design import witness_plan
+from levelforge.generation.design import Keyed, witness_plan
 from levelforge.generation.layout import MIN_SPAN
 from levelforge.generation.prefabs import Prefab as PlacedPrefab
 from levelforge.generation.prefabs import copies_of, prefabs_of, walkable
@@ -275,12 +276,37 @@ Problem = tuple[tuple[str | int, ...], str]
 
 def designer_problem(spec: LevelSpecIn) -> Problem | None:
     """The first reason no level can meet the spec's constraints and prefabs, or ``None``:
-    first the rules no level can break, then the generator's own (``_planning_problem``)."""
-    return (
-        _prefab_problem(spec, spec.prefabs)
-        or _constraint_problem(spec, spec.constraints, spec.prefabs)
-        or _planning_problem(spec, spec.prefabs)
-    )
+    first the rules no level can break, then the generator's own (``_planning_problem``),
+    whose doubts the witness search settles. The rules' verdict reads everything but the
+    seed, so it is kept (``_rules_verdict``): the same design on another seed, or
+    submitted again and parsed again by its worker, is not worked out again."""
+    key = spec.model_dump_json(exclude={"seed"})
+    verdict = _rules_verdict(Keyed(key, spec))
+    if verdict is None:
+        return None
+    problem, final = verdict
+    if final:
+        return problem
+    if getattr(_ASIDE, "on", False):
+        spec._pending = problem
+        return None
+    return _witnessed(spec, problem)
+
+
+VERDICTS_KEPT = 256
+"""Rules' verdicts kept (``_rules_verdict``), the least recently asked going first."""
+
+
+@functools.lru_cache(maxsize=VERDICTS_KEPT)
+def _rules_verdict(keyed: Keyed[LevelSpecIn]) -> tuple[Problem, bool] | None:
+    """The rules' verdict on the spec: ``None`` (met), a problem no level can get round
+    (``True``: refused), or one the witness search may still clear (``False``)."""
+    spec = keyed.value
+    final = _prefab_problem(spec, spec.prefabs) or _constraint_problem(spec, spec.constraints, spec.prefabs)
+    if final is not None:
+        return final, True
+    doubt = _planning_problem(spec, spec.prefabs)
+    return None if doubt is None else (doubt, False)
 
 
 def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
@@ -302,15 +328,11 @@ def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | Non
     walked = _walked_copy(spec, prefabs, path_min)
     if problem is None and walked is None:
         return None
-    problem = problem or (
+    return problem or (
         ("prefabs", walked or 0, "map"),
         "copies of this prefab stand on the critical path, each walked through by two doors apart "
         "with its two neighbours facing them",
     )
-    if getattr(_ASIDE, "on", False):
-        spec._pending = problem
-        return None
-    return _witnessed(spec, problem)
 
 
 def _witnessed(spec: LevelSpecIn, problem: Problem) -> Problem | None:
