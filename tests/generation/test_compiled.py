@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from levelforge.generation import generate_level, pipeline, run_pipeline
-from levelforge.generation.seeding import step_random
+from levelforge.generation.seeding import step_dice, step_random
 from levelforge.generation.spec import parse_spec
 
 from .designs import EXAMPLE
@@ -88,6 +88,29 @@ def test_the_core_draws_cpythons_random_numbers() -> None:
     for seed in seeds:
         reference = random.Random(seed)
         assert _core.random_sequence(seed, 2000) == [reference.random() for _ in range(2000)], seed
+
+
+def test_the_cores_step_dice_draw_what_the_pure_step_dice_draw() -> None:
+    """Given the dice of many (seed, attempt, step) on the core and in pure Python
+    When each draws the same mix of ``random``, ``between``, ``below`` and ``chance``
+    Then every draw is the same (the designed steps draw from the core's dice)."""
+    _core = pytest.importorskip("levelforge.generation._core")
+    mix = random.Random(3)
+    for seed in [0, 1, 7, 2**63 - 1, *(mix.randrange(2**63) for _ in range(40))]:
+        for attempt, step in [(1, "plan_layout"), (2, "place_keys"), (3, "carve_rooms")]:
+            core, pure = _core.step_dice(seed, attempt, step), step_dice(seed, attempt, step)
+            for n in range(300):
+                low, high = mix.randrange(-50, 50), mix.randrange(50, 5000)
+                kind = n % 4
+                if kind == 0:
+                    assert core.random() == pure.random()
+                elif kind == 1:
+                    assert core.between(low, high) == pure.between(low, high)
+                elif kind == 2:
+                    assert core.below(high) == pure.below(high)
+                else:
+                    probability = mix.random()
+                    assert core.chance(probability) == pure.chance(probability)
 
 
 @needs_core

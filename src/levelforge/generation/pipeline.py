@@ -409,12 +409,14 @@ def _build_designed(
     meet the constraints (``design``), then rooms, corridors and contents to count
     (``contents``). An attempt on which no plan can be made gives way to the next one.
     ``helpers``: the compiled core, whose versions of ``connect``'s helpers the planning
-    steps then call (see ``_helped``)."""
+    steps then call (see ``_helped``), and whose dice they draw from."""
     seed, theme = spec["seed"], spec["theme"]
     prefabs = prefabs_of(spec)
+    dice_of = step_dice if helpers is None else helpers.step_dice  # the same draws, made in C
 
     def rng(step: str) -> Dice:
-        return step_dice(seed, attempt, step)
+        dice: Dice = dice_of(seed, attempt, step)
+        return dice
 
     reasons: list[str] = []
     while True:
