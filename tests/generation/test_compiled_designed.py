@@ -17,8 +17,12 @@ import pytest
 from levelforge.generation import encode_json, pipeline
 from levelforge.generation.blueprint import Blueprint, Population
 from levelforge.generation.connect import COMPILED, Contact, find_contacts
+from levelforge.generation.contents import place_designed_enemies, place_designed_keys
+from levelforge.generation.design import Unmet, carve_designed, connect_designed, plan_design
+from levelforge.generation.doors import place_doors
 from levelforge.generation.export.tiled import tiled_map
 from levelforge.generation.layout import plan_layout
+from levelforge.generation.prefabs import prefabs_of
 from levelforge.generation.seeding import step_dice
 from levelforge.generation.spec import designed, parse_spec
 
@@ -218,3 +222,57 @@ def test_the_cores_layouts_are_layouts_and_draw_the_same_numbers() -> None:
             COMPILED.reset(token)
         assert layout == expected, spec
         assert compiled_dice.random() == pure_dice.random(), spec
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(4))
+def test_the_cores_contents_are_contents_and_draw_the_same_numbers(seed: int) -> None:
+    """Given 300 designed specs of the sweep (a fourth of them here) (random lock, treasure and enemy ranges,
+    pacing, prefabs), built to their doors by the pure steps
+    When contents places keys, then enemies and treasure, with and without the core, the
+    core's from its own dice (``_core.step_dice``) and the pure from ``step_dice``
+    Then locks and population are equal, records of the same types, and both dice go on
+    with the same next number (the core drew exactly what the pure steps draw)."""
+    compiled = pipeline._core
+    assert compiled is not None
+    checked = 0
+    for index in range(seed, 300, 4):
+        spec = parse_spec(designed_spec(random.Random(index), sweep_spec(index)))
+        if not designed(spec):
+            continue
+        built = built_to_doors(spec)
+        if built is None:
+            continue
+        rooms, network, doors, plan = built
+        placed = []
+        for dice_of, helpers in ((step_dice, None), (compiled.step_dice, compiled)):
+            token = COMPILED.set(helpers)
+            try:
+                key_dice, enemy_dice = dice_of(index, 1, "place_keys"), dice_of(index, 1, "place_enemies")
+                locks = place_designed_keys(rooms, network, doors, plan.path, plan.prefab_of, spec, key_dice)
+                population = place_designed_enemies(rooms, network, locks, plan.prefab_of, spec, enemy_dice)
+            finally:
+                COMPILED.reset(token)
+            placed.append((locks, population, key_dice.random(), enemy_dice.random()))
+        (locks, population, *next_draws), (core_locks, core_population, *core_draws) = placed
+        assert core_locks == locks, spec
+        assert core_population == population, spec
+        assert core_draws == next_draws, spec
+        assert [type(item) for item in (*core_locks.doors, *core_locks.keys, *core_population.enemies)] == [
+            type(item) for item in (*locks.doors, *locks.keys, *population.enemies)
+        ]
+        checked += 1
+    assert checked >= 40
+
+
+def built_to_doors(spec: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
+    """The rooms, corridors, doors and plan of ``spec``'s first attempt (pure steps), or
+    ``None`` where it has no plan."""
+    seed, theme = spec["seed"], spec["theme"]
+    try:
+        layout, plan = plan_design(spec, prefabs_of(spec), step_dice(seed, 1, "plan_layout"))
+    except Unmet:
+        return None
+    rooms = carve_designed(layout, theme, plan, step_dice(seed, 1, "carve_rooms"))
+    network = connect_designed(layout, rooms, plan, theme, step_dice(seed, 1, "connect_rooms"))
+    return rooms, network, place_doors(network), plan

@@ -31,6 +31,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from cpython.bytearray cimport PyByteArray_AS_STRING
+from cpython.tuple cimport PyTuple_GET_ITEM
 
 import hashlib
 import re
@@ -302,6 +303,13 @@ cdef bytes buf_bytes(Buf* b):
 
 
 # ---------------------------------------------------------------- helpers
+
+cdef inline object field(object record, Py_ssize_t i):
+    """Field ``i`` of a named tuple (``blueprint``'s records), read as a tuple's item. An
+    index into a tuple subclass otherwise goes through the subclass's ``__getitem__`` slot
+    wrapper: ten times slower."""
+    return <object>PyTuple_GET_ITEM(record, i)
+
 
 cdef inline int fdiv(int a, int b) noexcept nogil:
     """Python's ``a // b`` (floor) for ``b > 0``."""
@@ -3118,19 +3126,28 @@ def span(int low, int high, int size, sizing, random):
 def pick_free_tile(room, set taken, dice):
     """``rooms.pick_free_tile``: the same tile from the same draws (after eight draws
     taken, the first free tile row by row, as there)."""
+    return pick_tile(room, taken, dice)
+
+
+cdef tuple pick_tile(object room, set taken, object dice):
+    """``pick_free_tile``, drawing in C from the core's own dice (``Dice``)."""
     cdef int x0, y0, x1, y1, y, first, last, k
     cdef double draw
-    floor, spans = room[2], room[3]
+    cdef MT* mt = NULL
+    floor, spans = field(room, 2), field(room, 3)
     x0, y0, x1, y1 = floor
-    random = dice.random
+    if type(dice) is Dice:
+        mt = &(<Dice>dice).mt
+    else:
+        random = dice.random
     for k in range(8):
-        draw = random()
+        draw = mt_random(mt) if mt != NULL else random()
         y = y0 + <int>(draw * (y1 - y0 + 1))
         if spans is None:
             first, last = x0, x1
         else:
             first, last = spans[y - y0]
-        draw = random()
+        draw = mt_random(mt) if mt != NULL else random()
         tile = (first + <int>(draw * (last - first + 1)), y)
         if tile not in taken:
             taken.add(tile)
@@ -3214,3 +3231,455 @@ def plan_layout(spec, dice):
         PyMem_Free(r)
         PyMem_Free(keys)
     return Layout(W, H, regions)
+
+
+# ---------------------------------------------------------------- a designed level's contents
+
+cdef object _contents = None
+cdef long long UNBOUNDED = 10 ** 9  # contents.UNBOUNDED: a range with no maximum
+
+
+cdef object contents_module():
+    """``generation.contents``, imported when first needed (its records and rules)."""
+    global _contents
+    if _contents is None:
+        from levelforge.generation import contents
+        _contents = contents
+    return _contents
+
+
+cdef struct Links:
+    int* start  # room r's links are at, …, start[r + 1] - 1
+    int* other
+    int* corridor
+
+
+cdef int links_of(Links* g, object corridors, int n) except -1:
+    """``graph.room_links`` as arrays: each room's (neighbour, corridor), in its order."""
+    cdef int m = len(corridors), i, a, b
+    cdef int* fill
+    g.start = <int*>PyMem_Calloc(n + 1, sizeof(int))
+    g.other = <int*>PyMem_Malloc((2 * m + 1) * sizeof(int))
+    g.corridor = <int*>PyMem_Malloc((2 * m + 1) * sizeof(int))
+    fill = <int*>PyMem_Calloc(n + 1, sizeof(int))
+    if g.start == NULL or g.other == NULL or g.corridor == NULL or fill == NULL:
+        PyMem_Free(fill)
+        raise MemoryError()
+    try:
+        for corridor in corridors:
+            g.start[<int>field(corridor, 1) + 1] += 1
+            g.start[<int>field(corridor, 2) + 1] += 1
+        for i in range(n):
+            g.start[i + 1] += g.start[i]
+        for corridor in corridors:
+            i, a, b = field(corridor, 0), field(corridor, 1), field(corridor, 2)
+            g.other[g.start[a] + fill[a]], g.corridor[g.start[a] + fill[a]] = b, i
+            fill[a] += 1
+            g.other[g.start[b] + fill[b]], g.corridor[g.start[b] + fill[b]] = a, i
+            fill[b] += 1
+    finally:
+        PyMem_Free(fill)
+    return 0
+
+
+cdef void links_free(Links* g) noexcept:
+    PyMem_Free(g.start)
+    PyMem_Free(g.other)
+    PyMem_Free(g.corridor)
+
+
+cdef int reach(Links* g, int n, int start, const unsigned char* shut, int* queue) noexcept:
+    """``contents._reach``: the rooms reached from ``start`` along corridors not ``shut``,
+    into ``queue`` in the order reached; their count. (With ``shut`` NULL, every corridor.)"""
+    cdef int head = 0, count = 1, room, j, other
+    cdef unsigned char* seen = <unsigned char*>PyMem_Calloc(n, 1)
+    if seen == NULL:
+        return -1
+    queue[0] = start
+    seen[start] = 1
+    while head < count:
+        room = queue[head]
+        head += 1
+        for j in range(g.start[room], g.start[room + 1]):
+            other = g.other[j]
+            if not seen[other] and (shut == NULL or not shut[g.corridor[j]]):
+                seen[other] = 1
+                queue[count] = other
+                count += 1
+    PyMem_Free(seen)
+    return count
+
+
+cdef inline double draw_of(object dice, MT* mt) except? -1.0:
+    return mt_random(mt) if mt != NULL else dice.random()
+
+
+cdef MT* mt_of(object dice):
+    """The core's own MT19937 of ``dice`` (``Dice``), or NULL (draw through ``random``)."""
+    return &(<Dice>dice).mt if type(dice) is Dice else NULL
+
+
+cdef list random_order(list values, object dice, MT* mt):
+    """``values.sort(key=lambda _: random())``: a draw each, in order; sorted by the
+    draws, stably."""
+    cdef Py_ssize_t n = len(values), i
+    if n == 0:
+        return values
+    cdef KeyD* keys = <KeyD*>PyMem_Malloc(n * sizeof(KeyD))
+    if keys == NULL:
+        raise MemoryError()
+    try:
+        for i in range(n):
+            keys[i].k, keys[i].index = draw_of(dice, mt), i
+        qsort(keys, n, sizeof(KeyD), cmp_keyd)
+        return [values[keys[i].index] for i in range(n)]
+    finally:
+        PyMem_Free(keys)
+
+
+cdef bint asked_range(spec, str name, long long* low, long long* high) except -1:
+    """``contents.asked``: whether the spec asks a range of ``name``, and which."""
+    bounds = spec.get("constraints", {}).get(name)
+    if bounds is None:
+        return False
+    low[0], high[0] = bounds.get("min", 0), bounds.get("max", UNBOUNDED)
+    return True
+
+
+cdef int room_area(object room) except -1:
+    """``Room.area``: its floor tiles."""
+    floor, spans = field(room, 2), field(room, 3)
+    cdef int x0 = field(floor, 0), y0 = field(floor, 1), x1 = field(floor, 2), y1 = field(floor, 3)
+    cdef int area = 0
+    if spans is None:
+        return (x1 - x0 + 1) * (y1 - y0 + 1)
+    for first, last in spans:
+        area += <int>last - <int>first + 1
+    return area
+
+
+cdef inline long long in_range(long long natural, bint asked, long long low, long long high) noexcept:
+    """``contents._in_range``."""
+    return natural if not asked else (low if natural < low else (high if natural > high else natural))
+
+
+def place_designed_keys(rooms, network, doors, path, prefab_of, spec, dice):
+    """``contents.place_designed_keys``: the same entrance, exit, locks and keys from the
+    same draws."""
+    c = contents_module()
+    Door, Item = c.Door, c.Item
+    cdef int n = len(rooms), nc = len(network.corridors), entrance = path[0], exit_room = path[len(path) - 1]
+    cdef int number, i, j, k, count, home, nfresh
+    cdef Links g
+    cdef MT* mt = mt_of(dice)
+    cdef int* queue = NULL
+    cdef int* distance = NULL
+    cdef int* taken_n = NULL
+    cdef unsigned char* shut = NULL
+    cdef unsigned char* flags = NULL  # 1 prefab, 2 on the path, 4 opened
+    links_of(&g, network.corridors, n)
+    try:
+        queue = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+        distance = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+        taken_n = <int*>PyMem_Calloc(n + 1, sizeof(int))
+        shut = <unsigned char*>PyMem_Calloc(nc + 1, 1)
+        flags = <unsigned char*>PyMem_Calloc(n + 1, 1)
+        if queue == NULL or distance == NULL or taken_n == NULL or shut == NULL or flags == NULL:
+            raise MemoryError()
+        taken = {}
+        taken[entrance] = set()
+        entrance_pos = pick_tile(rooms[entrance], taken[entrance], dice)
+        taken_n[entrance] += 1
+        if exit_room not in taken:
+            taken[exit_room] = set()
+        exit_pos = pick_tile(rooms[exit_room], taken[exit_room], dice)
+        taken_n[exit_room] += 1
+        for i in range(n):
+            distance[i] = -1
+        distance[entrance] = 0
+        count = reach(&g, n, entrance, NULL, queue)
+        for i in range(count):  # breadth first: a room one corridor farther than its finder
+            j = queue[i]
+            for k in range(g.start[j], g.start[j + 1]):
+                if distance[g.other[k]] < 0:
+                    distance[g.other[k]] = distance[j] + 1
+        distance_t = tuple([distance[i] for i in range(n)])
+        locked = doors_to_lock(network, doors, path, prefab_of, spec, dice, mt)
+        locked.sort(key=lambda index: (distance_t[field(doors[index], 2)], index))
+        blocked = {}
+        for corridor in network.corridors:
+            blocked.setdefault(field(corridor, 3), []).append(field(corridor, 0))
+            blocked.setdefault(field(corridor, 4), []).append(field(corridor, 0))
+        shut_by = [blocked[field(doors[index], 1)] for index in locked]
+        new_doors = list(doors)
+        keys = []
+        for room in prefab_of:
+            flags[<int>room] |= 1
+        for room in path:
+            flags[<int>room] |= 2
+        areas = [room_area(room) for room in rooms] if locked else []
+        for number in range(len(locked)):
+            memset(shut, 0, nc + 1)
+            for corridors in shut_by[number:]:
+                for corridor in corridors:
+                    shut[<int>corridor] = 1
+            count = reach(&g, n, entrance, shut, queue)
+            homes = [queue[i] for i in range(count)
+                     if not flags[queue[i]] & 1 and <int>areas[queue[i]] - taken_n[queue[i]] >= 2]
+            sides = [room for room in homes if not flags[<int>room] & 2]
+            fresh = [room for room in sides if not flags[<int>room] & 4] or sides or homes or [entrance]
+            nfresh = len(fresh)
+            home = fresh[<int>(draw_of(dice, mt) * nfresh)]
+            index = locked[number]
+            door = new_doors[index]
+            new_doors[index] = _tuple_new(Door, (index, field(door, 1), field(door, 2), field(door, 3), number))
+            if home not in taken:
+                taken[home] = set()
+            pos = pick_tile(rooms[home], taken[home], dice)
+            taken_n[home] += 1
+            keys.append(_tuple_new(Item, (number, "key", home, pos, (index,))))
+            for i in range(n):
+                flags[i] &= 3
+            for i in range(count):
+                flags[queue[i]] |= 4
+        return c.Locks(
+            _tuple_new(c.Marker, (entrance, entrance_pos)),
+            _tuple_new(c.Marker, (exit_room, exit_pos)),
+            tuple(path),
+            tuple(range(len(path) - 1)),
+            distance_t,
+            tuple(new_doors),
+            tuple(keys),
+        )
+    finally:
+        links_free(&g)
+        PyMem_Free(queue)
+        PyMem_Free(distance)
+        PyMem_Free(taken_n)
+        PyMem_Free(shut)
+        PyMem_Free(flags)
+
+
+cdef list doors_to_lock(network, doors, path, prefab_of, spec, dice, MT* mt):
+    """``contents._doors_to_lock``, the same draws (``keys.lock_count`` written out)."""
+    cdef long long natural = 0, target, low, high
+    cdef int length = len(path), difficulty
+    if spec["rooms"] >= 4:  # keys.MIN_ROOMS_FOR_LOCKS
+        difficulty = spec["difficulty"]
+        natural = 1 + imin(difficulty // 3 + (spec["theme"] == "crypt"), imax(length - 2, 0) // 2)
+    lockable = [field(door, 0) for door in doors if field(door, 2) not in prefab_of]
+    cdef bint asked = asked_range(spec, "locks", &low, &high)
+    target = min(in_range(natural, asked, low, high), len(lockable))
+    if target <= 0:
+        return []
+    at = {field(door, 1): field(door, 0) for door in doors}
+    corridors = network.corridors
+    last = corridors[length - 2]
+    first = [at[field(last, 3) if field(last, 1) == path[length - 1] else field(last, 4)]]
+    along = []
+    for i in range(1, length - 1):
+        room = path[i]
+        if room not in prefab_of:
+            way = corridors[i - 1]
+            along.append(at[field(way, 3) if field(way, 1) == room else field(way, 4)])
+    along = random_order(along, dice, mt)
+    picked = {*first, *along}
+    rest = random_order([index for index in lockable if index not in picked], dice, mt)
+    return list(dict.fromkeys(first + along + rest))[:target]
+
+
+def place_designed_enemies(rooms, network, locks, prefab_of, spec, dice):
+    """``contents.place_designed_enemies``: the same enemies and treasure from the same
+    draws."""
+    c = contents_module()
+    cdef int n = len(rooms), entrance = locks.entrance.room, exit_room = locks.exit.room
+    cdef int index, area, used, whole, drawn_enemies, most, target
+    cdef bint boss
+    cdef double per_tile, expected
+    cdef MT* mt = mt_of(dice)
+    taken = c._taken_tiles(locks)
+    things = {room: prefab.things() for room, prefab in prefab_of.items()}
+    cdef int drawn_e = 0, drawn_t = 0, drawn_b = 0
+    for drawing in things.values():
+        for thing in drawing:
+            char = thing[2]
+            if char == "e":
+                drawn_e += 1
+            elif char == "$":
+                drawn_t += 1
+            else:
+                drawn_b += 1
+    areas = [room_area(room) for room in rooms]
+    treasures = treasure_counts(rooms, areas, network, locks, prefab_of, spec, taken, drawn_t, dice, mt)
+    cdef long long low, high
+    cdef bint ranged = asked_range(spec, "enemies", &low, &high)
+    drawn_enemies = drawn_e + drawn_b
+    boss = not drawn_b and exit_room != entrance and (high if ranged else UNBOUNDED) >= drawn_enemies + 1
+    per_tile = spec["difficulty"] / 250.0  # enemies.TILES_PER_ENEMY_AT_DIFFICULTY_1
+    counts = [0] * n
+    room_space = [0] * n
+    for room in rooms:
+        index = field(room, 0)
+        if index == entrance or index in prefab_of:
+            continue
+        area = areas[index]
+        used = len(taken.get(index, ())) + (boss and index == exit_room) + <int>treasures[index]
+        room_space[index] = imax(area - used, 0)
+        expected = area * per_tile
+        whole = <int>expected
+        counts[index] = imax(imin(whole + (draw_of(dice, mt) < expected - whole), fdiv(area - used - 1, 2)), 0)
+    if ranged:
+        target = in_range(sum(counts) + drawn_enemies + boss, True, low, high) - drawn_enemies - boss
+        adjust(counts, room_space, imax(target, 0), dice, mt)
+    enemies = place_enemies_of(rooms, locks, things, counts, taken, spec, boss, dice, mt)
+    items = place_treasures_of(rooms, things, treasures, taken, dice)
+    return c.Population(tuple(enemies), tuple(items))
+
+
+cdef list treasure_counts(rooms, areas, network, locks, prefab_of, spec, taken, int drawn, dice, MT* mt):
+    """``contents._treasure_counts``, the same draws."""
+    c = contents_module()
+    cdef int n = len(rooms), index, target, side_total = 0
+    cdef long long low, high
+    corridors = [0] * n
+    for corridor in network.corridors:
+        corridors[field(corridor, 1)] += 1
+        corridors[field(corridor, 2)] += 1
+    on_path = set(locks.critical_path)
+    counts = [0] * n
+    for room in rooms:
+        index = field(room, 0)
+        if index in on_path or index in prefab_of:
+            continue
+        if corridors[index] > 1 and not draw_of(dice, mt) < 0.35:  # enemies.SIDE_ROOM_TREASURE_CHANCE
+            continue
+        counts[index] = 1
+    if not asked_range(spec, "treasures", &low, &high):
+        return counts
+    space = [0 if field(room, 0) in prefab_of else imax(<int>areas[field(room, 0)] - len(taken.get(field(room, 0), ())) - 2, 0)
+             for room in rooms]
+    target = in_range(sum(counts) + drawn, True, low, high) - drawn
+    sides = [0 if field(room, 0) in on_path else space[field(room, 0)] for room in rooms]
+    for s in sides:
+        side_total += imin(s, 2)
+    adjust(counts, sides if side_total >= target else space, imax(target, 0), dice, mt)
+    return counts
+
+
+cdef int adjust(list counts, list space, int target, object dice, MT* mt) except -1:
+    """``contents._adjust``: one at a time to ``target``, where the most space is left
+    (adding) or the most are (taking); ties by a draw each, the first of equals."""
+    cdef int n = len(counts), r, best, total = 0, have
+    cdef double* ties = <double*>PyMem_Malloc((n + 1) * sizeof(double))
+    cdef int* count = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+    cdef int* room_space = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+    if ties == NULL or count == NULL or room_space == NULL:
+        PyMem_Free(ties)
+        PyMem_Free(count)
+        PyMem_Free(room_space)
+        raise MemoryError()
+    try:
+        for r in range(n):
+            ties[r] = draw_of(dice, mt)
+            count[r] = counts[r]
+            room_space[r] = space[r]
+            total += count[r]
+        while total < target:
+            best = 0
+            for r in range(1, n):
+                have = room_space[r] - count[r]
+                if have > room_space[best] - count[best] or (
+                        have == room_space[best] - count[best] and ties[r] > ties[best]):
+                    best = r
+            if room_space[best] - count[best] <= 0:
+                break
+            count[best] += 1
+            total += 1
+        while total > target:
+            best = 0
+            for r in range(1, n):
+                if count[r] > count[best] or (count[r] == count[best] and ties[r] > ties[best]):
+                    best = r
+            count[best] -= 1
+            total -= 1
+        for r in range(n):
+            counts[r] = count[r]
+    finally:
+        PyMem_Free(ties)
+        PyMem_Free(count)
+        PyMem_Free(room_space)
+    return 0
+
+
+cdef list place_enemies_of(rooms, locks, things, counts, taken, spec, bint boss, dice, MT* mt):
+    """``contents._enemies``, the same draws."""
+    c = contents_module()
+    Enemy = c.Enemy
+    common, boss_type = BESTIARY[spec["theme"]]
+    cdef int difficulty = spec["difficulty"]
+    cdef int lo = imax(difficulty - 2, 1), hi = imin(difficulty + 2, 9), kinds = len(common), farthest = 1, index, base, level, x0, y0, k
+    cdef bint pacing = spec.get("constraints", {}).get("pacing") == "rising", wobbles
+    distance = locks.distance
+    for d in distance:
+        farthest = imax(farthest, d)
+    on_path = set(locks.critical_path)
+    enemies = []
+    exit_room = locks.exit.room
+    if boss:
+        if exit_room not in taken:
+            taken[exit_room] = set()
+        pos = pick_tile(rooms[exit_room], taken[exit_room], dice)
+        enemies.append(_tuple_new(Enemy, (0, boss_type, hi + 1, exit_room, pos, True)))
+    for room in rooms:
+        index = field(room, 0)
+        drawing = things.get(index)
+        if drawing is None and not counts[index]:
+            continue
+        base = lo + fdiv((hi - lo) * <int>distance[index], farthest)
+        wobbles = not (pacing and index in on_path)
+        if drawing is not None:
+            x0, y0 = field(field(room, 2), 0), field(field(room, 2), 1)
+            for thing in drawing:
+                char = thing[2]
+                if char == "B":
+                    enemies.append(_tuple_new(Enemy, (len(enemies), boss_type, hi + 1, index,
+                                                      (x0 + <int>thing[0], y0 + <int>thing[1]), True)))
+                elif char == "e":
+                    level = base + (wobbles and draw_of(dice, mt) < 0.4)
+                    kind = common[imin(fdiv((level - 1) * kinds, 10), kinds - 1)]
+                    enemies.append(_tuple_new(Enemy, (len(enemies), kind, level, index,
+                                                      (x0 + <int>thing[0], y0 + <int>thing[1]), False)))
+            continue
+        if index not in taken:
+            taken[index] = set()
+        room_taken = taken[index]
+        for k in range(<int>counts[index]):
+            pos = pick_tile(room, room_taken, dice)
+            level = base + (wobbles and draw_of(dice, mt) < 0.4)
+            kind = common[imin(fdiv((level - 1) * kinds, 10), kinds - 1)]
+            enemies.append(_tuple_new(Enemy, (len(enemies), kind, level, index, pos, False)))
+    return enemies
+
+
+cdef list place_treasures_of(rooms, things, counts, taken, dice):
+    """``contents._treasures``, the same draws."""
+    Item = contents_module().Item
+    cdef int index, x0, y0, k
+    items = []
+    for room in rooms:
+        index = field(room, 0)
+        drawing = things.get(index)
+        if drawing is not None:
+            x0, y0 = field(field(room, 2), 0), field(field(room, 2), 1)
+            for thing in drawing:
+                if thing[2] == "$":
+                    items.append(_tuple_new(Item, (len(items), "treasure", index,
+                                                   (x0 + <int>thing[0], y0 + <int>thing[1]), ())))
+            continue
+        if counts[index]:
+            if index not in taken:
+                taken[index] = set()
+            room_taken = taken[index]
+            for k in range(<int>counts[index]):
+                items.append(_tuple_new(Item, (len(items), "treasure", index, pick_tile(room, room_taken, dice), ())))
+    return items

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from levelforge.generation.blueprint import Door, Enemy, Item, Locks, Marker, Network, Point, Population, Room
+from levelforge.generation.connect import COMPILED
 from levelforge.generation.enemies import (
     BESTIARY,
     SIDE_ROOM_TREASURE_CHANCE,
@@ -59,7 +60,13 @@ def place_designed_keys(
     spec: Mapping[str, Any],
     dice: Dice,
 ) -> Locks:
-    """Entrance and exit at the ends of the planned path, locks to count, their keys."""
+    """Entrance and exit at the ends of the planned path, locks to count, their keys. On
+    the compiled core while it runs a designed level's steps (``connect.COMPILED``), its
+    ``place_designed_keys``: the same from the same draws."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        placed: Locks = compiled.place_designed_keys(rooms, network, doors, path, prefab_of, spec, dice)
+        return placed
     links = room_links(len(rooms), network.corridors)
     entrance, exit_room = path[0], path[-1]
     taken: dict[int, set[Point]] = {}
@@ -164,7 +171,12 @@ def place_designed_enemies(
     spec: Mapping[str, Any],
     dice: Dice,
 ) -> Population:
-    """Enemies and treasure to count, each prefab copy holding what is drawn in it."""
+    """Enemies and treasure to count, each prefab copy holding what is drawn in it (on
+    the compiled core, as ``place_designed_keys``)."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        population: Population = compiled.place_designed_enemies(rooms, network, locks, prefab_of, spec, dice)
+        return population
     taken = _taken_tiles(locks)
     entrance, exit_room = locks.entrance.room, locks.exit.room
     things = {room: prefab.things() for room, prefab in prefab_of.items()}
