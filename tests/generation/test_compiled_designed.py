@@ -276,3 +276,33 @@ def built_to_doors(spec: dict[str, Any]) -> tuple[Any, Any, Any, Any] | None:
     rooms = carve_designed(layout, theme, plan, step_dice(seed, 1, "carve_rooms"))
     network = connect_designed(layout, rooms, plan, theme, step_dice(seed, 1, "connect_rooms"))
     return rooms, network, place_doors(network), plan
+
+
+@needs_core
+@pytest.mark.parametrize("seed", range(2))
+def test_the_cores_plans_are_the_planners_and_draw_the_same_numbers(seed: int) -> None:
+    """Given 300 designed specs of the sweep (half of them here)
+    When design.plan_design plans each with and without the core's helpers (its loops,
+    backbones, trees and regions for the copies), from dice of the same seed
+    Then the layouts and designs are equal, or both find no plan, and both dice go on with
+    the same next number."""
+    compiled = pipeline._core
+    assert compiled is not None
+    planned = 0
+    for index in range(seed, 300, 2):
+        spec = parse_spec(designed_spec(random.Random(index), sweep_spec(index)))
+        if not designed(spec):
+            continue
+        found = []
+        for helpers in (None, compiled):
+            dice = step_dice(index, 1, "plan_layout")
+            token = COMPILED.set(helpers)
+            try:
+                found.append((plan_design(spec, prefabs_of(spec), dice), dice.random()))
+            except Unmet as exc:
+                found.append((str(exc), dice.random()))
+            finally:
+                COMPILED.reset(token)
+        assert found[1] == found[0], spec
+        planned += not isinstance(found[0][0], str)
+    assert planned >= 100

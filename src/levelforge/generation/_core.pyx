@@ -3683,3 +3683,157 @@ cdef list place_treasures_of(rooms, things, counts, taken, dice):
             for k in range(<int>counts[index]):
                 items.append(_tuple_new(Item, (len(items), "treasure", index, pick_tile(room, room_taken, dice), ())))
     return items
+
+
+# ---------------------------------------------------------------- a designed level's plan
+
+def plan_loops(int count, tree, plain, path, int wanted):
+    """``design._loops``: the same spare contacts chosen as loops, the longest detours
+    first, none making a way to the exit shorter; and how many were spare."""
+    cdef int exit_room = path[len(path) - 1], nspare, i, j, a, b, k, length, chosen_n = 0
+    cdef int* deg = NULL
+    cdef int* start = NULL
+    cdef int* fill = NULL
+    cdef int* adj = NULL
+    cdef int* depth = NULL
+    cdef int* parent = NULL
+    cdef int* from_start = NULL
+    cdef int* from_exit = NULL
+    cdef int* chosen = NULL
+    cdef KeyD* order = NULL
+    cdef IVec queue
+    memset(&queue, 0, sizeof(IVec))
+    spare = []
+    try:
+        deg = <int*>PyMem_Calloc(count + 1, sizeof(int))
+        start = <int*>PyMem_Calloc(count + 1, sizeof(int))
+        fill = <int*>PyMem_Calloc(count + 1, sizeof(int))
+        if deg == NULL or start == NULL or fill == NULL:
+            raise MemoryError()
+        for c in tree:  # room for the tree's links and every plain contact's, were it a loop
+            deg[<int>field(c, 0)] += 1
+            deg[<int>field(c, 1)] += 1
+        for c in plain:
+            deg[<int>field(c, 0)] += 1
+            deg[<int>field(c, 1)] += 1
+        for i in range(count):
+            start[i + 1] = start[i] + deg[i]
+        adj = <int*>PyMem_Malloc((start[count] + 1) * sizeof(int))
+        if adj == NULL:
+            raise MemoryError()
+        for c in tree:  # links[a].append(b); links[b].append(a), in the tree's order
+            a, b = field(c, 0), field(c, 1)
+            adj[start[a] + fill[a]] = b
+            fill[a] += 1
+            adj[start[b] + fill[b]] = a
+            fill[b] += 1
+        for c in plain:
+            a, b = field(c, 0), field(c, 1)
+            if a == exit_room or b == exit_room:
+                continue
+            for j in range(start[a], start[a] + fill[a]):  # in the tree (``_pairs(tree)``)
+                if adj[j] == b:
+                    break
+            else:
+                spare.append(c)
+        nspare = len(spare)
+        if wanted <= 0 or nspare == 0:
+            return [], nspare
+        depth = <int*>PyMem_Malloc((count + 1) * sizeof(int))
+        parent = <int*>PyMem_Malloc((count + 1) * sizeof(int))
+        from_start = <int*>PyMem_Malloc((count + 1) * sizeof(int))
+        from_exit = <int*>PyMem_Malloc((count + 1) * sizeof(int))
+        chosen = <int*>PyMem_Malloc((nspare + 1) * sizeof(int))
+        order = <KeyD*>PyMem_Malloc((nspare + 1) * sizeof(KeyD))
+        if (depth == NULL or parent == NULL or from_start == NULL or from_exit == NULL
+                or chosen == NULL or order == NULL):
+            raise MemoryError()
+        bfs(start, fill, adj, count, 0, depth, parent, &queue)  # connect._rooted_links
+        length = len(path) - 1
+        bfs(start, fill, adj, count, path[0], from_start, NULL, &queue)
+        bfs(start, fill, adj, count, exit_room, from_exit, NULL, &queue)
+        for i in range(nspare):
+            c = spare[i]
+            a, b = field(c, 0), field(c, 1)
+            k = 0  # connect._tree_distance
+            while depth[a] > depth[b]:
+                a, k = parent[a], k + 1
+            while depth[b] > depth[a]:
+                b, k = parent[b], k + 1
+            while a != b:
+                a, b, k = parent[a], parent[b], k + 2
+            order[i].k, order[i].index = -k, i
+        qsort(order, nspare, sizeof(KeyD), cmp_keyd)
+        for i in range(nspare):
+            c = spare[order[i].index]
+            a, b = field(c, 0), field(c, 1)
+            if imin(from_start[a] + from_exit[b], from_start[b] + from_exit[a]) + 1 <= length:
+                continue
+            chosen[chosen_n] = order[i].index
+            chosen_n += 1
+            adj[start[a] + fill[a]] = b
+            fill[a] += 1
+            adj[start[b] + fill[b]] = a
+            fill[b] += 1
+            relax(start, fill, adj, from_start, a, b, &queue)
+            relax(start, fill, adj, from_exit, a, b, &queue)
+            if chosen_n == wanted:
+                break
+        for i in range(chosen_n):
+            order[i].k, order[i].index = chosen[i], i
+        qsort(order, chosen_n, sizeof(KeyD), cmp_keyd)
+        return [spare[<int>order[i].k] for i in range(chosen_n)], nspare
+    finally:
+        PyMem_Free(deg)
+        PyMem_Free(start)
+        PyMem_Free(fill)
+        PyMem_Free(adj)
+        PyMem_Free(depth)
+        PyMem_Free(parent)
+        PyMem_Free(from_start)
+        PyMem_Free(from_exit)
+        PyMem_Free(chosen)
+        PyMem_Free(order)
+        iv_free(&queue)
+
+
+cdef int bfs(int* start, int* fill, int* adj, int count, int first, int* far, int* parent, IVec* queue) except -1:
+    """Breadth first over the links from ``first``: ``far`` the steps (-1 unreached), and
+    ``parent`` (unless NULL) the room each was reached from (-1 for ``first``)."""
+    cdef int i, j, room, other
+    for i in range(count):
+        far[i] = -1
+        if parent != NULL:
+            parent[i] = -1
+    far[first] = 0
+    queue.n = 0
+    iv_push(queue, first)
+    i = 0
+    while i < queue.n:
+        room = queue.d[i]
+        i += 1
+        for j in range(start[room], start[room] + fill[room]):
+            other = adj[j]
+            if far[other] < 0:
+                far[other] = far[room] + 1
+                if parent != NULL:
+                    parent[other] = room
+                iv_push(queue, other)
+    return 0
+
+
+cdef int relax(int* start, int* fill, int* adj, int* far, int a, int b, IVec* queue) except -1:
+    """``design._relax``: lower ``far`` after links were added at ``a`` and ``b``."""
+    cdef int i = 0, j, room, other
+    queue.n = 0
+    iv_push(queue, a)
+    iv_push(queue, b)
+    while i < queue.n:
+        room = queue.d[i]
+        i += 1
+        for j in range(start[room], start[room] + fill[room]):
+            other = adj[j]
+            if far[room] + 1 < far[other]:
+                far[other] = far[room] + 1
+                iv_push(queue, other)
+    return 0

@@ -1255,7 +1255,12 @@ def _loops(
     count: int, tree: list[Contact], plain: Sequence[Contact], path: list[int], wanted: int
 ) -> tuple[list[Contact], int]:
     """Spare ordinary contacts (not at the exit) that lengthen no way to the exit into a
-    shortcut, the longest detours first, up to ``wanted``; and how many were spare."""
+    shortcut, the longest detours first, up to ``wanted``; and how many were spare. (On
+    the compiled core's ``plan_loops`` while it runs the steps: the same loops.)"""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        chosen_loops: tuple[list[Contact], int] = compiled.plan_loops(count, tree, plain, path, wanted)
+        return chosen_loops
     in_tree = _pairs(tree)
     exit_room = path[-1]
     spare = [c for c in plain if (c.a, c.b) not in in_tree and exit_room not in (c.a, c.b)]
