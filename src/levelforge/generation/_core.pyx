@@ -3837,3 +3837,430 @@ cdef int relax(int* start, int* fill, int* adj, int* far, int a, int b, IVec* qu
                 far[other] = far[room] + 1
                 iv_push(queue, other)
     return 0
+
+
+cdef object _design = None
+
+
+cdef object design_module():
+    """``generation.design``, imported when first needed (its ``Unmet``)."""
+    global _design
+    if _design is None:
+        from levelforge.generation import design
+        _design = design
+    return _design
+
+
+cdef enum:
+    SIDE_E = 1
+    SIDE_W = 2
+    SIDE_S = 4
+    SIDE_N = 8
+    A_COPY = 16  # with its door sides, in ``assign_copies``' mask of a region a copy holds
+
+
+cdef int side_mask(object sides) except -1:
+    """A prefab's door sides (``Prefab.door_sides``) as bits."""
+    cdef int mask = 0
+    for side in sides:
+        mask |= SIDE_E if side == "E" else SIDE_W if side == "W" else SIDE_S if side == "S" else SIDE_N
+    return mask
+
+
+cdef struct Near:
+    int* start  # region r's contacts are at start[r] … start[r + 1] - 1, in their order
+    int* a
+    int* b
+    unsigned char* vertical
+
+
+cdef inline bint faces(Near* near, int j, int region, int mask) noexcept:
+    """Whether contact ``j`` leaves ``region`` on one of the sides ``mask`` (``_facing``)."""
+    if near.a[j] == region:
+        return (mask & (SIDE_E if near.vertical[j] else SIDE_S)) != 0
+    return (mask & (SIDE_W if near.vertical[j] else SIDE_N)) != 0
+
+
+cdef inline int across_of(Near* near, int j, int region) noexcept:
+    return near.b[j] if near.a[j] == region else near.a[j]
+
+
+def assign_copies(layout, contacts, copies, dice, placed=None):
+    """``design._assign``: the same region for every copy, from the same draws."""
+    regions = layout.regions
+    cdef int n = len(regions), W = layout.width, H = layout.height, m = len(contacts), i, j, r, k
+    cdef int needed, mask, count, stamp = 0, place, chosen, fallback, inside_w, inside_h, x0, y0, x1, y1
+    cdef bint critical, kept
+    cdef MT* mt = mt_of(dice)
+    prefab_of = dict(placed or {})
+    if not copies:
+        return prefab_of
+    cdef Near near
+    memset(&near, 0, sizeof(Near))
+    cdef int* fill = NULL
+    cdef int* mark = NULL
+    cdef int* copy_mask = NULL  # a placed copy's door sides, 0 for an ordinary region
+    cdef unsigned char* copy_critical = NULL
+    cdef unsigned char* copy_walks = NULL
+    cdef int* queue = NULL
+    try:
+        near.start = <int*>PyMem_Calloc(n + 1, sizeof(int))
+        near.a = <int*>PyMem_Malloc((2 * m + 1) * sizeof(int))
+        near.b = <int*>PyMem_Malloc((2 * m + 1) * sizeof(int))
+        near.vertical = <unsigned char*>PyMem_Malloc(2 * m + 1)
+        fill = <int*>PyMem_Calloc(n + 1, sizeof(int))
+        mark = <int*>PyMem_Calloc(n + 1, sizeof(int))
+        copy_mask = <int*>PyMem_Calloc(n + 1, sizeof(int))
+        copy_critical = <unsigned char*>PyMem_Calloc(n + 1, 1)
+        copy_walks = <unsigned char*>PyMem_Calloc(n + 1, 1)
+        queue = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+        if (near.start == NULL or near.a == NULL or near.b == NULL or near.vertical == NULL or fill == NULL
+                or mark == NULL or copy_mask == NULL or copy_critical == NULL or copy_walks == NULL
+                or queue == NULL):
+            raise MemoryError()
+        for c in contacts:  # ``_by_room``: each region's contacts in their order
+            near.start[<int>field(c, 0) + 1] += 1
+            near.start[<int>field(c, 1) + 1] += 1
+        for r in range(n):
+            near.start[r + 1] += near.start[r]
+        for c in contacts:
+            for k in range(2):
+                r = field(c, k)
+                j = near.start[r] + fill[r]
+                near.a[j], near.b[j], near.vertical[j] = field(c, 0), field(c, 1), field(c, 2)
+                fill[r] += 1
+        faced = {}
+        for room, prefab in prefab_of.items():
+            note_copy(room, prefab, copy_mask, copy_critical, copy_walks)
+            faced[room] = facing_rooms(&near, room, copy_mask[room])
+        for prefab in copies:
+            critical = prefab.placement == "critical"
+            needed = 2 if critical else 1
+            mask = side_mask(prefab.door_sides)
+            inside_w, inside_h = prefab.inside
+            fits = []
+            for i in range(n):
+                if copy_mask[i]:
+                    continue
+                x0, y0, x1, y1 = field(regions[i], 0), field(regions[i], 1), field(regions[i], 2), field(regions[i], 3)
+                if ((x1 - (1 if x1 == W - 1 else 2)) - (x0 + (1 if x0 == 0 else 2)) + 1 >= inside_w
+                        and (y1 - (1 if y1 == H - 1 else 2)) - (y0 + (1 if y0 == 0 else 2)) + 1 >= inside_h):
+                    fits.append(i)
+            fitting = []
+            for i in fits:  # across its door sides, regions not yet a copy's
+                stamp += 1
+                count = 0
+                for j in range(near.start[i], near.start[i + 1]):
+                    if faces(&near, j, i, mask):
+                        r = across_of(&near, j, i)
+                        if not copy_mask[r] and mark[r] != stamp:
+                            mark[r] = stamp
+                            count += 1
+                if count >= needed:
+                    fitting.append(i)
+            if not fitting:  # ``_open_to``: or copies beside it that may be walked too
+                for i in fits:
+                    stamp += 1
+                    count = 0
+                    for j in range(near.start[i], near.start[i + 1]):
+                        if not faces(&near, j, i, mask):
+                            continue
+                        r = across_of(&near, j, i)
+                        if mark[r] == stamp:
+                            continue
+                        if not copy_mask[r] or (critical and copy_walks[r] and faces(&near, j, r, copy_mask[r])):
+                            mark[r] = stamp
+                            count += 1
+                    if count >= needed:
+                        fitting.append(i)
+            fitting = random_order(fitting, dice, mt)
+            chosen = fallback = -1
+            for i in fitting:  # rather a region leaving the copies placed before their rooms
+                kept = leaves_open(faced, copy_mask, copy_critical, i)
+                if (kept or fallback < 0) and keeps_joined(&near, n, copy_mask, copy_critical, critical, i,
+                                                          queue, mark, &stamp):
+                    if kept:
+                        chosen = i
+                        break
+                    fallback = i
+            place = chosen if chosen >= 0 else fallback
+            if place < 0:
+                raise design_module().Unmet(
+                    "prefabs", f"no region of the layout fits prefab {prefab.name!r} with a door onto another"
+                )
+            prefab_of[place] = prefab
+            note_copy(place, prefab, copy_mask, copy_critical, copy_walks)
+            faced[place] = facing_rooms(&near, place, mask)
+        return prefab_of
+    finally:
+        PyMem_Free(near.start)
+        PyMem_Free(near.a)
+        PyMem_Free(near.b)
+        PyMem_Free(near.vertical)
+        PyMem_Free(fill)
+        PyMem_Free(mark)
+        PyMem_Free(copy_mask)
+        PyMem_Free(copy_critical)
+        PyMem_Free(copy_walks)
+        PyMem_Free(queue)
+
+
+cdef int note_copy(int room, prefab, int* copy_mask, unsigned char* copy_critical,
+                   unsigned char* copy_walks) except -1:
+    placement = prefab.placement
+    copy_mask[room] = side_mask(prefab.door_sides) | A_COPY
+    copy_critical[room] = placement == "critical"
+    copy_walks[room] = placement == "critical" or (placement == "any" and prefab.walkable)  # ``_may_walk``
+    return 0
+
+
+cdef list facing_rooms(Near* near, int region, int mask):
+    """``_across``: the rooms across ``region``'s contacts on the sides ``mask`` (each once)."""
+    out = []
+    cdef int j, r
+    for j in range(near.start[region], near.start[region + 1]):
+        if faces(near, j, region, mask):
+            r = across_of(near, j, region)
+            if r not in out:
+                out.append(r)
+    return out
+
+
+cdef bint leaves_open(dict faced, int* copy_mask, unsigned char* copy_critical, int index) except -1:
+    """``_leaves_open``: every copy placed keeps the ordinary rooms across its door sides
+    it needs with region ``index`` taken too."""
+    cdef int needed, left, r
+    for room, facing in faced.items():
+        if index in facing:
+            needed = 2 if copy_critical[<int>room] else 1
+            left = 0
+            for other in facing:
+                r = other
+                if not copy_mask[r] and r != index:
+                    left += 1
+            if left < needed:
+                return False
+    return True
+
+
+cdef bint keeps_joined(Near* near, int n, int* copy_mask, unsigned char* copy_critical, bint critical,
+                       int index, int* queue, int* mark, int* stamp) except -1:
+    """``_keeps_joined``: the ordinary regions stay joined with a copy in region ``index``
+    (copies walked through, ``critical`` ones, join the rooms on their two sides)."""
+    cdef int taken = 0, first = -1, r, j, head = 0, count = 1, other
+    stamp[0] += 1
+    cdef int gone = stamp[0]  # marks a taken region
+    for r in range(n):
+        if (copy_mask[r] and not copy_critical[r]) or (r == index and not critical):
+            mark[r] = gone
+            taken += 1
+    for r in range(n):
+        if mark[r] != gone:
+            first = r
+            break
+    if first < 0:
+        raise StopIteration
+    stamp[0] += 1
+    cdef int seen = stamp[0]
+    mark[first] = seen
+    queue[0] = first
+    while head < count:
+        r = queue[head]
+        head += 1
+        for j in range(near.start[r], near.start[r + 1]):
+            other = across_of(near, j, r)
+            if mark[other] != seen and mark[other] != gone:
+                mark[other] = seen
+                queue[count] = other
+                count += 1
+    return count == n - taken
+
+
+cdef struct Lists:
+    int* start  # list r is at, …, start[r + 1] - 1
+    int* item
+
+
+cdef int lists_of(Lists* g, list lists) except -1:
+    """A list of lists of ints as arrays (each list's items in order)."""
+    cdef int n = len(lists), r, k = 0
+    g.start = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+    if g.start == NULL:
+        raise MemoryError()
+    g.start[0] = 0
+    for r in range(n):
+        g.start[r + 1] = g.start[r] + len(<list>lists[r])
+    g.item = <int*>PyMem_Malloc((g.start[n] + 1) * sizeof(int))
+    if g.item == NULL:
+        raise MemoryError()
+    for r in range(n):
+        for x in <list>lists[r]:
+            g.item[k] = x
+            k += 1
+    return 0
+
+
+cdef void lists_free(Lists* g) noexcept:
+    PyMem_Free(g.start)
+    PyMem_Free(g.item)
+
+
+def plan_backbone(list links, list through, list ordinary, list critical, int target, dice):
+    """``design._backbone``: the same route from the same draws."""
+    cdef int n = len(links), i, goal, r
+    cdef MT* mt = mt_of(dice)
+    cdef Lists plain, across
+    memset(&plain, 0, sizeof(Lists))
+    memset(&across, 0, sizeof(Lists))
+    cdef unsigned char* used = NULL  # 1 used, 2 a critical copy
+    cdef int* parent = NULL
+    cdef int* queue = NULL
+    cdef IVec path
+    memset(&path, 0, sizeof(IVec))
+    try:
+        lists_of(&plain, links)
+        lists_of(&across, through)
+        used = <unsigned char*>PyMem_Calloc(n + 1, 1)
+        parent = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+        queue = <int*>PyMem_Malloc((n + 1) * sizeof(int))
+        if used == NULL or parent == NULL or queue == NULL:
+            raise MemoryError()
+        r = ordinary[<int>(draw_of(dice, mt) * len(ordinary))]
+        iv_push(&path, r)
+        used[r] |= 1
+        pending = random_order(critical, dice, mt)
+        for room in critical:
+            used[<int>room] |= 2
+        while pending:
+            goal = pending.pop()
+            if used[goal] & 1:
+                continue
+            if not route_to(&across, n, path.d[path.n - 1], goal, used, parent, queue, &path):
+                return None
+        for i in range(2):
+            if used[path.d[path.n - 1]] & 2:
+                grow(&across, &path, used, <int>path.n + 1, dice, mt, True)
+            grow(&plain, &path, used, target, dice, mt, False)
+            reverse(&path)
+        if used[path.d[0]] & 2 or used[path.d[path.n - 1]] & 2:
+            return None
+        return [path.d[i] for i in range(path.n)]
+    finally:
+        lists_free(&plain)
+        lists_free(&across)
+        PyMem_Free(used)
+        PyMem_Free(parent)
+        PyMem_Free(queue)
+        iv_free(&path)
+
+
+cdef bint route_to(Lists* g, int n, int start, int goal, unsigned char* used, int* parent, int* queue,
+                   IVec* path) except -1:
+    """``design._route_to`` from ``start`` (the path's end) to ``goal`` around the rooms
+    used, appended to ``path`` and used; whether there is one."""
+    cdef int i, head = 0, count = 1, room, other, j, length
+    for i in range(n):
+        parent[i] = -2  # not reached
+    parent[start] = -1
+    queue[0] = start
+    while head < count:
+        room = queue[head]
+        head += 1
+        for j in range(g.start[room], g.start[room + 1]):
+            other = g.item[j]
+            if parent[other] != -2 or (used[other] & 1 and other != start):
+                continue
+            parent[other] = room
+            if other == goal:
+                length = 0
+                room = other
+                while room != start:  # the way back, then turned: goal last
+                    queue[length] = room
+                    length += 1
+                    room = parent[room]
+                for i in range(length - 1, -1, -1):
+                    iv_push(path, queue[i])
+                    used[queue[i]] |= 1
+                return True
+            queue[count] = other
+            count += 1
+    return False
+
+
+cdef int grow(Lists* g, IVec* path, unsigned char* used, int target, object dice, MT* mt, bint avoid) except -1:
+    """``design._grow``: the path's end extended towards ``target`` rooms, each step to the
+    free neighbour with the fewest free neighbours, ties by a draw (``avoid``: never onto a
+    critical copy)."""
+    cdef int end, j, k, room, free_n, best, best_free
+    cdef double draw, best_draw
+    while path.n < target:
+        end = path.d[path.n - 1]
+        best = -1
+        for j in range(g.start[end], g.start[end + 1]):
+            room = g.item[j]
+            if used[room] & 1 or (avoid and used[room] & 2):
+                continue
+            free_n = 0
+            for k in range(g.start[room], g.start[room + 1]):
+                free_n += not (used[g.item[k]] & 1)
+            draw = draw_of(dice, mt)
+            if best < 0 or free_n < best_free or (free_n == best_free and (
+                    draw < best_draw or (draw == best_draw and room < best))):
+                best, best_free, best_draw = room, free_n, draw
+        if best < 0:
+            return 0
+        iv_push(path, best)
+        used[best] |= 1
+    return 0
+
+
+cdef void reverse(IVec* v) noexcept:
+    cdef Py_ssize_t i = 0, j = v.n - 1
+    while i < j:
+        v.d[i], v.d[j] = v.d[j], v.d[i]
+        i += 1
+        j -= 1
+
+
+def plan_tree(layout, path, by_pair, plain, prefab_of, door_contacts, dice):
+    """``design._tree``: the same contacts of the tree (``_walkable`` and ``_hooks``, for
+    the copies, called there)."""
+    d = design_module()
+    if prefab_of and not d._walkable(layout, path, by_pair, prefab_of):
+        return None
+    cdef int count = len(layout.regions), n = len(path), i, a, b, ra, rb, first, exit_room = path[n - 1]
+    tree = [by_pair[path[i], path[i + 1]] for i in range(n - 1)]
+    cdef int* parent = <int*>PyMem_Malloc((count + 1) * sizeof(int))
+    if parent == NULL:
+        raise MemoryError()
+    try:
+        for i in range(count):
+            parent[i] = i
+        first = find_root(parent, path[0])
+        for i in range(n):
+            parent[find_root(parent, path[i])] = first
+        for c in plain:
+            a, b = field(c, 0), field(c, 1)
+            if a == exit_room or b == exit_room:
+                continue
+            ra, rb = find_root(parent, a), find_root(parent, b)
+            if ra != rb:
+                parent[ra] = rb
+                tree.append(c)
+        first = find_root(parent, path[0])
+        for i in range(count):
+            if find_root(parent, i) != first and i not in prefab_of:
+                return None
+    finally:
+        PyMem_Free(parent)
+    if not prefab_of:
+        return tree
+    hooks = d._hooks(path, prefab_of, door_contacts, dice)
+    return None if hooks is None else tree + hooks
+
+
+cdef inline int find_root(int* parent, int node) noexcept:
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]
+        node = parent[node]
+    return node

@@ -695,6 +695,10 @@ def _assign(
     ordinary regions joined; where it can be, one whose loss leaves the copies placed
     before it as many ordinary regions across their door sides as they need. Copies
     ``placed`` already keep their regions."""
+    compiled = COMPILED.get()
+    if compiled is not None:  # on the compiled core's ``assign_copies``: the same regions
+        assigned: dict[int, Prefab] = compiled.assign_copies(layout, contacts, copies, dice, placed)
+        return assigned
     prefab_of: dict[int, Prefab] = dict(placed or {})
     if not copies:
         return prefab_of
@@ -1036,7 +1040,12 @@ def _backbone(
 ) -> list[int] | None:
     """A simple route from an ordinary room through every critical copy (``through`` joins
     a copy only across its door sides), grown at both ends towards ``target`` rooms over
-    ordinary rooms, so that both ends are ordinary rooms."""
+    ordinary rooms, so that both ends are ordinary rooms. (On the compiled core's
+    ``plan_backbone`` while it runs the steps: the same route.)"""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        route: list[int] | None = compiled.plan_backbone(links, through, ordinary, critical, target, dice)
+        return route
     path = [ordinary[dice.below(len(ordinary))]]
     used = set(path)
     pending = sorted(critical, key=lambda _: dice.random())
@@ -1089,7 +1098,14 @@ def _tree(
 ) -> list[Contact] | None:
     """The backbone's contacts in path order, then the other ordinary rooms (never through
     the exit), then the other prefab copies, each hung off an ordinary room not the exit
-    (``by_pair``: the layout's contacts by their rooms, ``_pairs``)."""
+    (``by_pair``: the layout's contacts by their rooms, ``_pairs``). (On the compiled
+    core's ``plan_tree`` while it runs the steps: the same tree.)"""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        made: list[Contact] | None = compiled.plan_tree(
+            layout, path, by_pair, plain, prefab_of, door_contacts, dice
+        )
+        return made
     if not _walkable(layout, path, by_pair, prefab_of):
         return None
     tree = [by_pair[pair] for pair in itertools.pairwise(path)]
