@@ -227,12 +227,13 @@ def test_the_cores_layouts_are_layouts_and_draw_the_same_numbers() -> None:
 @needs_core
 @pytest.mark.parametrize("seed", range(4))
 def test_the_cores_contents_are_contents_and_draw_the_same_numbers(seed: int) -> None:
-    """Given 300 designed specs of the sweep (a fourth of them here) (random lock, treasure and enemy ranges,
-    pacing, prefabs), built to their doors by the pure steps
-    When contents places keys, then enemies and treasure, with and without the core, the
-    core's from its own dice (``_core.step_dice``) and the pure from ``step_dice``
-    Then locks and population are equal, records of the same types, and both dice go on
-    with the same next number (the core drew exactly what the pure steps draw)."""
+    """Given 300 designed specs of the sweep (a fourth of them here: random lock,
+    treasure and enemy ranges, pacing, prefabs), built to their corridors by the pure steps
+    When doors.place_doors places the doors, and contents places keys, then enemies and
+    treasure, with and without the core (the core's from its own dice,
+    ``_core.step_dice``; the pure from ``step_dice``)
+    Then doors, locks and population are equal, records of the same types, and both dice
+    go on with the same next number (the core drew exactly what the pure steps draw)."""
     compiled = pipeline._core
     assert compiled is not None
     checked = 0
@@ -244,6 +245,8 @@ def test_the_cores_contents_are_contents_and_draw_the_same_numbers(seed: int) ->
         if built is None:
             continue
         rooms, network, doors, plan = built
+        core_doors = compiled.place_doors(network)
+        assert core_doors == doors and [type(door) for door in core_doors] == [type(door) for door in doors]
         placed = []
         for dice_of, helpers in ((step_dice, None), (compiled.step_dice, compiled)):
             token = COMPILED.set(helpers)

@@ -3376,6 +3376,20 @@ cdef inline long long in_range(long long natural, bint asked, long long low, lon
     return natural if not asked else (low if natural < low else (high if natural > high else natural))
 
 
+def place_doors(network):
+    """``doors.place_doors``: the same doors, in the same order."""
+    Door = contents_module().Door
+    doors = {}
+    for corridor in network.corridors:
+        index, a, b, door_a, door_b = (field(corridor, 0), field(corridor, 1), field(corridor, 2),
+                                       field(corridor, 3), field(corridor, 4))
+        if door_a not in doors:
+            doors[door_a] = _tuple_new(Door, (len(doors), door_a, a, index, None))
+        if door_b not in doors:
+            doors[door_b] = _tuple_new(Door, (len(doors), door_b, b, index, None))
+    return tuple(doors.values())
+
+
 def place_designed_keys(rooms, network, doors, path, prefab_of, spec, dice):
     """``contents.place_designed_keys``: the same entrance, exit, locks and keys from the
     same draws."""

@@ -10,10 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from levelforge.generation.blueprint import Door, Network, Point
+from levelforge.generation.connect import COMPILED
 
 
 def place_doors(network: Network) -> tuple[Door, ...]:
-    """The doors of every corridor, numbered in corridor order."""
+    """The doors of every corridor, numbered in corridor order (on the compiled core's
+    ``place_doors`` while it runs a designed level's steps: the same doors)."""
+    compiled = COMPILED.get()
+    if compiled is not None:
+        placed: tuple[Door, ...] = compiled.place_doors(network)
+        return placed
     doors: dict[Point, Door] = {}
     for index, a, b, door_a, door_b, *_ in network.corridors:
         if door_a not in doors:

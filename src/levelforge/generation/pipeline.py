@@ -443,7 +443,7 @@ def _build_designed(
         "connect_rooms",
         f"Connected {len(rooms)} rooms with {len(network.corridors)} corridors ({network.loops} loops)",
     )
-    doors = _paused(place_doors, network)
+    doors = _helped(helpers, place_doors, network)
     yield StepDone("place_doors", f"Placed {len(doors)} doors")
     locks = _helped(
         helpers,
