@@ -31,7 +31,7 @@ from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes
 from cpython.dict cimport PyDict_GetItem
 from cpython.object cimport PyObject
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from cpython.tuple cimport PyTuple_GET_ITEM
+from cpython.tuple cimport PyTuple_Check, PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
 import hashlib
 import re
@@ -322,6 +322,14 @@ cdef inline object field(object record, Py_ssize_t i):
     index into a tuple subclass otherwise goes through the subclass's ``__getitem__`` slot
     wrapper: ten times slower."""
     return <object>PyTuple_GET_ITEM(record, i)
+
+
+cdef inline int fields(object value, Py_ssize_t size) except -1:
+    """``TypeError`` unless ``value`` is a tuple (a named tuple) of ``size`` fields, as
+    unpacking it would check, before ``field`` reads them."""
+    if not PyTuple_Check(value) or PyTuple_GET_SIZE(value) != size:
+        raise TypeError(f"not a record of {size} fields: {value!r}")
+    return 0
 
 
 cdef inline int fdiv(int a, int b) noexcept nogil:
@@ -1570,10 +1578,14 @@ cdef class Core:
         if len(rooms) != n or blueprint.layout.width != self.W or blueprint.layout.height != self.H:
             raise Fallback("not the spec's rooms or size")
         for i in range(n):
-            index, _region, floor, spans = rooms[i]
+            room = rooms[i]
+            fields(room, 4)
+            index, floor, spans = field(room, 0), field(room, 2), field(room, 3)
+            fields(floor, 4)
             if index != i:
                 raise Fallback("a room id that is not its position")
-            self.fx0[i], self.fy0[i], self.fx1[i], self.fy1[i] = floor
+            self.fx0[i], self.fy0[i] = field(floor, 0), field(floor, 1)
+            self.fx1[i], self.fy1[i] = field(floor, 2), field(floor, 3)
             if spans is None:
                 self.span_off[i] = -1
                 continue
@@ -1591,9 +1603,14 @@ cdef class Core:
         cdef int n = self.N, k, a, b, route, ax, ay, bx, by, x, y
         corridors = network.corridors
         for k in range(len(corridors)):
-            index, a, b, door_a, door_b, tiles, loop, route = corridors[k]
-            ax, ay = door_a
-            bx, by = door_b
+            corridor = corridors[k]
+            fields(corridor, 8)
+            index, a, b, door_a, door_b = (field(corridor, 0), field(corridor, 1), field(corridor, 2),
+                                           field(corridor, 3), field(corridor, 4))
+            tiles, loop, route = field(corridor, 5), field(corridor, 6), field(corridor, 7)
+            fields(door_a, 2)
+            fields(door_b, 2)
+            ax, ay, bx, by = field(door_a, 0), field(door_a, 1), field(door_b, 0), field(door_b, 1)
             if index != k or not (0 <= a < n and 0 <= b < n) or not 0 <= route <= len(tiles):
                 raise Fallback("a corridor unlike the core's")
             if loop is not True and loop is not False:
@@ -1617,7 +1634,12 @@ cdef class Core:
         ndoors = len(doors)
         self.locked_doors = 0
         for k in range(ndoors):
-            index, (x, y), room, corridor, key = doors[k]
+            door = doors[k]
+            fields(door, 5)
+            index, pos, room, corridor, key = (field(door, 0), field(door, 1), field(door, 2),
+                                               field(door, 3), field(door, 4))
+            fields(pos, 2)
+            x, y = field(pos, 0), field(pos, 1)
             number = -1 if key is None else key
             if index != k or not (0 <= room < n and 0 <= corridor < ncorr and -1 <= number < nkeys):
                 raise Fallback("a door unlike the core's")
@@ -1635,7 +1657,12 @@ cdef class Core:
                 if not (0 <= x < W and 0 <= y < H) or not self.door_at[y * W + x]:
                     raise Fallback("a corridor's end that is not a door")
         for k in range(nkeys):
-            index, kind, room, (x, y), opens = locks.keys[k]
+            item = locks.keys[k]
+            fields(item, 5)
+            index, kind, room, pos, opens = (field(item, 0), field(item, 1), field(item, 2),
+                                             field(item, 3), field(item, 4))
+            fields(pos, 2)
+            x, y = field(pos, 0), field(pos, 1)
             if index != k or kind != "key" or not 0 <= room < n:
                 raise Fallback("a key unlike the core's")
             iv_reserve(&self.keys, 5)
@@ -1667,13 +1694,22 @@ cdef class Core:
         cdef dict kinds = _KIND_INDEX[self.theme]
         enemies, treasures = population.enemies, population.treasures
         for k in range(len(enemies)):
-            index, name, level, room, (x, y), boss = enemies[k]
+            enemy = enemies[k]
+            fields(enemy, 6)
+            index, name, level, room, pos, boss = (field(enemy, 0), field(enemy, 1), field(enemy, 2),
+                                                   field(enemy, 3), field(enemy, 4), field(enemy, 5))
+            fields(pos, 2)
+            x, y = field(pos, 0), field(pos, 1)
             kind = kinds.get(name, -1)
             if index != k or kind < 0 or not 0 <= room < n or (boss is not True and boss is not False):
                 raise Fallback("an enemy unlike the core's")
             self.push_enemy(kind, level, room, x, y, 1 if boss else 0)
         for k in range(len(treasures)):
-            index, name, room, (x, y), _opens = treasures[k]
+            item = treasures[k]
+            fields(item, 5)
+            index, name, room, pos = field(item, 0), field(item, 1), field(item, 2), field(item, 3)
+            fields(pos, 2)
+            x, y = field(pos, 0), field(pos, 1)
             if index != k or name != "treasure" or not 0 <= room < n:
                 raise Fallback("a treasure unlike the core's")
             iv_push2(&self.treasures, room, x)
@@ -3459,7 +3495,8 @@ def place_designed_keys(rooms, network, doors, path, prefab_of, spec, dice):
             home = fresh[<int>(draw_of(dice, mt) * nfresh)]
             index = locked[number]
             door = new_doors[index]
-            new_doors[index] = _tuple_new(Door, (index, field(door, 1), field(door, 2), field(door, 3), number))
+            new_doors[index] = _tuple_new(
+                Door, (index, field(door, 1), field(door, 2), field(door, 3), number))
             if home not in taken:
                 taken[home] = set()
             pos = pick_tile(rooms[home], taken[home], dice)
@@ -3554,7 +3591,8 @@ def place_designed_enemies(rooms, network, locks, prefab_of, spec, dice):
         room_space[index] = imax(area - used, 0)
         expected = area * per_tile
         whole = <int>expected
-        counts[index] = imax(imin(whole + (draw_of(dice, mt) < expected - whole), fdiv(area - used - 1, 2)), 0)
+        whole += draw_of(dice, mt) < expected - whole
+        counts[index] = imax(imin(whole, fdiv(area - used - 1, 2)), 0)
     if ranged:
         target = in_range(sum(counts) + drawn_enemies + boss, True, low, high) - drawn_enemies - boss
         adjust(counts, room_space, imax(target, 0), dice, mt)
@@ -3583,8 +3621,10 @@ cdef list treasure_counts(rooms, areas, network, locks, prefab_of, spec, taken, 
         counts[index] = 1
     if not asked_range(spec, "treasures", &low, &high):
         return counts
-    space = [0 if field(room, 0) in prefab_of else imax(<int>areas[field(room, 0)] - len(taken.get(field(room, 0), ())) - 2, 0)
-             for room in rooms]
+    space = []
+    for room in rooms:
+        index = field(room, 0)
+        space.append(0 if index in prefab_of else imax(<int>areas[index] - len(taken.get(index, ())) - 2, 0))
     target = in_range(sum(counts) + drawn, True, low, high) - drawn
     sides = [0 if field(room, 0) in on_path else space[field(room, 0)] for room in rooms]
     for s in sides:
@@ -3644,7 +3684,8 @@ cdef list place_enemies_of(rooms, locks, things, counts, taken, spec, bint boss,
     Enemy = c.Enemy
     common, boss_type = BESTIARY[spec["theme"]]
     cdef int difficulty = spec["difficulty"]
-    cdef int lo = imax(difficulty - 2, 1), hi = imin(difficulty + 2, 9), kinds = len(common), farthest = 1, index, base, level, x0, y0, k
+    cdef int lo = imax(difficulty - 2, 1), hi = imin(difficulty + 2, 9)  # enemies.enemy_levels
+    cdef int kinds = len(common), farthest = 1, index, base, level, x0, y0, k
     cdef bint pacing = spec.get("constraints", {}).get("pacing") == "rising", wobbles
     distance = locks.distance
     for d in distance:
@@ -3708,7 +3749,8 @@ cdef list place_treasures_of(rooms, things, counts, taken, dice):
                 taken[index] = set()
             room_taken = taken[index]
             for k in range(<int>counts[index]):
-                items.append(_tuple_new(Item, (len(items), "treasure", index, pick_tile(room, room_taken, dice), ())))
+                pos = pick_tile(room, room_taken, dice)
+                items.append(_tuple_new(Item, (len(items), "treasure", index, pos, ())))
     return items
 
 
@@ -3824,7 +3866,8 @@ def plan_loops(int count, tree, plain, path, int wanted):
         iv_free(&queue)
 
 
-cdef int bfs(int* start, int* fill, int* adj, int count, int first, int* far, int* parent, IVec* queue) except -1:
+cdef int bfs(int* start, int* fill, int* adj, int count, int first, int* far, int* parent,
+             IVec* queue) except -1:
     """Breadth first over the links from ``first``: ``far`` the steps (-1 unreached), and
     ``parent`` (unless NULL) the room each was reached from (-1 for ``first``)."""
     cdef int i, j, room, other
@@ -3969,7 +4012,8 @@ def assign_copies(layout, contacts, copies, dice, placed=None):
             for i in range(n):
                 if copy_mask[i]:
                     continue
-                x0, y0, x1, y1 = field(regions[i], 0), field(regions[i], 1), field(regions[i], 2), field(regions[i], 3)
+                region = regions[i]
+                x0, y0, x1, y1 = field(region, 0), field(region, 1), field(region, 2), field(region, 3)
                 if ((x1 - (1 if x1 == W - 1 else 2)) - (x0 + (1 if x0 == 0 else 2)) + 1 >= inside_w
                         and (y1 - (1 if y1 == H - 1 else 2)) - (y0 + (1 if y0 == 0 else 2)) + 1 >= inside_h):
                     fits.append(i)
@@ -3995,7 +4039,8 @@ def assign_copies(layout, contacts, copies, dice, placed=None):
                         r = across_of(&near, j, i)
                         if mark[r] == stamp:
                             continue
-                        if not copy_mask[r] or (critical and copy_walks[r] and faces(&near, j, r, copy_mask[r])):
+                        if not copy_mask[r] or (
+                                critical and copy_walks[r] and faces(&near, j, r, copy_mask[r])):
                             mark[r] = stamp
                             count += 1
                     if count >= needed:
@@ -4214,7 +4259,8 @@ cdef bint route_to(Lists* g, int n, int start, int goal, unsigned char* used, in
     return False
 
 
-cdef int grow(Lists* g, IVec* path, unsigned char* used, int target, object dice, MT* mt, bint avoid) except -1:
+cdef int grow(Lists* g, IVec* path, unsigned char* used, int target, object dice, MT* mt,
+              bint avoid) except -1:
     """``design._grow``: the path's end extended towards ``target`` rooms, each step to the
     free neighbour with the fewest free neighbours, ties by a draw (``avoid``: never onto a
     critical copy)."""
