@@ -178,8 +178,13 @@ def map_problem(rows: Sequence[str]) -> str | None:  # noqa: PLR0911 (one messag
         return f"rows are {width} characters long: 5 to 32"
     height = len(rows)
     for y, row in enumerate(rows):
-        for x, char in enumerate(row):
-            border = y in (0, height - 1) or x in (0, width - 1)
+        edge = y in (0, height - 1)
+        if edge and BORDER.issuperset(row):
+            continue
+        if not edge and row[0] in BORDER and row[-1] in BORDER and INSIDE.issuperset(row[1:-1]):
+            continue
+        for x, char in enumerate(row):  # a row with a wrong character: the first, named
+            border = edge or x in (0, width - 1)
             if border and char not in BORDER:
                 return f"row {y} column {x}: {char!r} on the border, where only '#' or '+' may stand"
             if not border and char not in INSIDE:
