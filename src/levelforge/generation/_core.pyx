@@ -3148,28 +3148,77 @@ cdef object rooms_module():
     return _rooms
 
 
-def span(int low, int high, int size, sizing, random):
-    """``rooms._span``: the same floor range from the same draws of ``random`` (a
-    ``random.Random``'s ``random``); the sizings of ``rooms`` written out, any other one
-    called."""
+cdef int span_of(int low, int high, int size, sizing, random, MT* mt, int* start_out, int* end_out) except -1:
+    """``rooms._span``: the same floor range from the same draws, from ``mt`` when it is
+    not NULL (the core's own dice), else from ``random`` (a ``random.Random``'s
+    ``random``); the sizings of ``rooms`` written out, any other one called."""
     rooms_module()
     cdef int first = low + (1 if low == 0 else 2)
     cdef int last = high - (1 if high == size - 1 else 2)
     cdef int room = last - first + 1, length, longest, shortest, start
     cdef double draw
     if sizing is _crypt_sizing:
-        draw = random()
+        draw = mt_random(mt) if mt != NULL else random()
         length = 3 + <int>(draw * (imax(3, imin(fdiv(room * 3, 5), CRYPT_MAX_SIDE)) - 2))
     elif sizing is _dungeon_sizing:
         longest = imin(room, MAX_SIDE)
         shortest = imin(imax(3, fdiv(room * 3, 5)), longest)
-        draw = random()
+        draw = mt_random(mt) if mt != NULL else random()
         length = shortest + <int>(draw * (longest - shortest + 1))
     else:
         length = sizing(room, random)
-    draw = random()
+    draw = mt_random(mt) if mt != NULL else random()
     start = first + <int>(draw * (last - length + 2 - first))
-    return start, start + length - 1
+    start_out[0], end_out[0] = start, start + length - 1
+    return 0
+
+
+def carve_designed(layout, str theme, prefab_of, starts, dice):
+    """``design.carve_designed`` (``starts``: its ``_straddles``): the same rooms from
+    the same draws."""
+    r = rooms_module()
+    Room, Rect = r.Room, r.Rect
+    regions = layout.regions
+    cdef int W = layout.width, H = layout.height, n = len(regions), index, rx0, ry0, rx1, ry1
+    cdef int inside_w, inside_h, axis, first, last, x0, y0, x1, y1
+    cdef MT* mt = mt_of(dice)
+    cdef bint cave = theme == "cave"
+    sizing = _crypt_sizing if theme == "crypt" else _dungeon_sizing
+    random = dice.random
+    rooms = []
+    for index in range(n):
+        region = regions[index]
+        rx0, ry0, rx1, ry1 = field(region, 0), field(region, 1), field(region, 2), field(region, 3)
+        prefab = prefab_of.get(index)
+        if prefab is not None:
+            inside_w, inside_h = prefab.inside
+            axis, first, last = -1, 0, 0
+            start = starts.get(index)
+            if start is not None:
+                axis, (first, last) = start
+            if axis == 0:
+                x0 = first + <int>(draw_of(dice, mt) * (last - first + 1))
+            else:
+                x0 = placed_at(rx0, rx1, W, inside_w, dice, mt)
+            if axis == 1:
+                y0 = first + <int>(draw_of(dice, mt) * (last - first + 1))
+            else:
+                y0 = placed_at(ry0, ry1, H, inside_h, dice, mt)
+            floor = _tuple_new(Rect, (x0, y0, x0 + inside_w - 1, y0 + inside_h - 1))
+            rooms.append(_tuple_new(Room, (index, region, floor, None)))
+            continue
+        span_of(rx0, rx1, W, sizing, random, mt, &x0, &x1)
+        span_of(ry0, ry1, H, sizing, random, mt, &y0, &y1)
+        floor = _tuple_new(Rect, (x0, y0, x1, y1))
+        rooms.append(_tuple_new(Room, (index, region, floor, r.cavern(floor, dice) if cave else None)))
+    return tuple(rooms)
+
+
+cdef int placed_at(int low, int high, int size, int length, object dice, MT* mt) except? -1:
+    """``design._place``: where a copy's floor starts across its region."""
+    cdef int first = low + (1 if low == 0 else 2)
+    cdef int last = high - (1 if high == size - 1 else 2) - length + 1
+    return first + <int>(draw_of(dice, mt) * (last - first + 1))
 
 
 def pick_free_tile(room, set taken, dice):

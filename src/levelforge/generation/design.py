@@ -1333,14 +1333,16 @@ def _relax(links: list[list[int]], far: list[int], changed: tuple[int, ...]) -> 
 def carve_designed(layout: Layout, theme: str, design: Design, dice: Dice) -> tuple[Room, ...]:
     """A room in every region, as ``rooms.carve_rooms``; a prefab copy's floor is its
     inside, exactly, somewhere in its region: a copy walked through on one side where it
-    straddles its two neighbours on the path (``straddle``). (The floors' ranges on the
-    compiled core's ``span`` while it runs the steps, ``connect.COMPILED``: the same
-    ranges, the same draws.)"""
+    straddles its two neighbours on the path (``straddle``). (On the compiled core's
+    ``carve_designed`` while it runs the steps, ``connect.COMPILED``: the same rooms from
+    the same draws.)"""
+    prefab_of, starts = design.prefab_of, _straddles(layout, design)
+    compiled = COMPILED.get()
+    if compiled is not None:
+        carved: tuple[Room, ...] = compiled.carve_designed(layout, theme, prefab_of, starts, dice)
+        return carved
     width, height, random = layout.width, layout.height, dice.random
     sizing = _crypt_length if theme == "crypt" else _dungeon_length
-    compiled = COMPILED.get()
-    span = _span if compiled is None else compiled.span
-    prefab_of, starts = design.prefab_of, _straddles(layout, design)
     rooms = []
     for index, region in enumerate(layout.regions):
         rx0, ry0, rx1, ry1 = region
@@ -1352,8 +1354,8 @@ def carve_designed(layout: Layout, theme: str, design: Design, dice: Dice) -> tu
             y0 = dice.between(first, last) if axis == 1 else _place(ry0, ry1, height, inside_h, dice)
             rooms.append(Room(index, region, Rect(x0, y0, x0 + inside_w - 1, y0 + inside_h - 1)))
             continue
-        x0, x1 = span(rx0, rx1, width, sizing, random)
-        y0, y1 = span(ry0, ry1, height, sizing, random)
+        x0, x1 = _span(rx0, rx1, width, sizing, random)
+        y0, y1 = _span(ry0, ry1, height, sizing, random)
         floor = Rect(x0, y0, x1, y1)
         rooms.append(Room(index, region, floor, cavern(floor, dice) if theme == "cave" else None))
     return tuple(rooms)

@@ -176,19 +176,9 @@ def map_problem(rows: Sequence[str]) -> str | None:  # noqa: PLR0911 (one messag
         )
     if not PREFAB_SIDE[0] <= width <= PREFAB_SIDE[1]:
         return f"rows are {width} characters long: 5 to 32"
-    height = len(rows)
-    for y, row in enumerate(rows):
-        edge = y in (0, height - 1)
-        if edge and BORDER.issuperset(row):
-            continue
-        if not edge and row[0] in BORDER and row[-1] in BORDER and INSIDE.issuperset(row[1:-1]):
-            continue
-        for x, char in enumerate(row):  # a row with a wrong character: the first, named
-            border = edge or x in (0, width - 1)
-            if border and char not in BORDER:
-                return f"row {y} column {x}: {char!r} on the border, where only '#' or '+' may stand"
-            if not border and char not in INSIDE:
-                return f"row {y} column {x}: {char!r} inside, where only '.', '$', 'e' or 'B' may stand"
+    wrong = _wrong_character(rows, width)
+    if wrong is not None:
+        return wrong
     corners = (rows[0][0], rows[0][-1], rows[-1][0], rows[-1][-1])
     if "+" in corners:
         return "a door position '+' in a corner: doors stand on a side, between two walls"
@@ -198,6 +188,25 @@ def map_problem(rows: Sequence[str]) -> str | None:  # noqa: PLR0911 (one messag
         return "no door position '+' on the border: a prefab needs at least one"
     if sum(row.count("B") for row in rows) > 1:
         return "two 'B' in one map: a level has at most one boss"
+    return None
+
+
+def _wrong_character(rows: Sequence[str], width: int) -> str | None:
+    """The first character out of place in a map of rows ``width`` long, or ``None``
+    (rows checked whole, each character of a row only where the row is wrong)."""
+    height = len(rows)
+    for y, row in enumerate(rows):
+        edge = y in (0, height - 1)
+        if edge and BORDER.issuperset(row):
+            continue
+        if not edge and row[0] in BORDER and row[-1] in BORDER and INSIDE.issuperset(row[1:-1]):
+            continue
+        for x, char in enumerate(row):
+            border = edge or x in (0, width - 1)
+            if border and char not in BORDER:
+                return f"row {y} column {x}: {char!r} on the border, where only '#' or '+' may stand"
+            if not border and char not in INSIDE:
+                return f"row {y} column {x}: {char!r} inside, where only '.', '$', 'e' or 'B' may stand"
     return None
 
 
