@@ -18,8 +18,15 @@ it gives the same bytes.
 A designed level (CONTRACT §4.1) is planned and built by Python steps (``design``,
 ``contents``); ``Core.load_blueprint`` puts what they built on the arrays, and the checks,
 the scene graph, the minimap and the exports run here as for any level. While those
-steps plan, three shared helpers they call run here too (``find_contacts``, ``route``,
-``plan_layout``: ``connect.COMPILED``), drawing from the steps' own dice.
+steps run, their dice are this module's (``step_dice``: the same draws) and the parts
+that cost most run here too, each the same result from the same draws as the Python
+function it stands for (``connect.COMPILED``, set around each step): the layout and its
+contacts (``plan_layout``, ``find_contacts``), the plan's copies, backbone, tree and
+loops (``assign_copies``, ``plan_backbone``, ``plan_tree``, ``plan_loops``), the rooms
+(``carve_designed``), the corridors kept apart (``route_apart``, ``free_tiles``,
+``fewest_turns``), the doors (``place_doors``) and the contents (``place_designed_keys``,
+``place_designed_enemies``). The Python functions stay the reference: the pure pipeline
+runs them, and the tests compare the two.
 """
 
 from libc.stdint cimport uint32_t

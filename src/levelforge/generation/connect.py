@@ -47,9 +47,10 @@ Walls = Mapping[tuple[int, str], tuple[int, ...]]
 """Door positions by (room, side) wall: the only ones the wall has (a prefab's)."""
 COMPILED: ContextVar[ModuleType | None] = ContextVar("levelforge_connect_compiled", default=None)
 """The compiled core while the compiled pipeline runs the Python steps of a designed
-level (see ``pipeline``): ``find_contacts`` and ``route_apart`` then hand their work to
-its versions of them (``_core.find_contacts``, ``_core.route_apart``: the same results,
-the same draws). ``None``, the default: these pure-Python ones do it."""
+level (see ``pipeline``): ``find_contacts`` and ``route_apart`` here, and the planner's,
+the doors' and the contents' costliest functions elsewhere (``design``, ``doors``,
+``contents``, ``rooms``), then hand their work to its versions of them (``_core``: the
+same results, the same draws). ``None``, the default: the pure-Python ones do it."""
 
 
 def connect_rooms(layout: Layout, rooms: Sequence[Room], loops: float, theme: str, dice: Dice) -> Network:
