@@ -9,7 +9,9 @@ the pure pipeline makes. Either way every artifact must be the pure pipeline's b
 from __future__ import annotations
 
 import random
-from types import SimpleNamespace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -71,6 +73,16 @@ def shared_designs() -> list[dict[str, Any]]:
             }
         )
     return specs
+
+
+@contextmanager
+def helped_by(compiled: ModuleType | None) -> Iterator[None]:
+    """The Python steps' helpers on the compiled core (``connect.COMPILED``), or pure."""
+    token = COMPILED.set(compiled)
+    try:
+        yield
+    finally:
+        COMPILED.reset(token)
 
 
 def retried(steps: list[tuple[str, str]]) -> bool:
@@ -193,11 +205,8 @@ def test_the_cores_contacts_are_connects() -> None:
         spec = parse_spec(sweep_spec(index))
         layout = plan_layout(spec, step_dice(spec["seed"], 1, "plan_layout"))
         expected = find_contacts(layout)
-        token = COMPILED.set(compiled)
-        try:
+        with helped_by(compiled):
             found = find_contacts(layout)
-        finally:
-            COMPILED.reset(token)
         assert found == expected, spec
         assert [type(contact) for contact in found] == [Contact] * len(expected)
 
@@ -215,11 +224,8 @@ def test_the_cores_layouts_are_layouts_and_draw_the_same_numbers() -> None:
         spec = parse_spec(sweep_spec(index))
         pure_dice, compiled_dice = (step_dice(spec["seed"], 1, "plan_layout") for _ in range(2))
         expected = plan_layout(spec, pure_dice)
-        token = COMPILED.set(compiled)
-        try:
+        with helped_by(compiled):
             layout = plan_layout(spec, compiled_dice)
-        finally:
-            COMPILED.reset(token)
         assert layout == expected, spec
         assert compiled_dice.random() == pure_dice.random(), spec
 
@@ -249,13 +255,10 @@ def test_the_cores_contents_are_contents_and_draw_the_same_numbers(seed: int) ->
         assert core_doors == doors and [type(door) for door in core_doors] == [type(door) for door in doors]
         placed = []
         for dice_of, helpers in ((step_dice, None), (compiled.step_dice, compiled)):
-            token = COMPILED.set(helpers)
-            try:
+            with helped_by(helpers):
                 key_dice, enemy_dice = dice_of(index, 1, "place_keys"), dice_of(index, 1, "place_enemies")
                 locks = place_designed_keys(rooms, network, doors, plan.path, plan.prefab_of, spec, key_dice)
                 population = place_designed_enemies(rooms, network, locks, plan.prefab_of, spec, enemy_dice)
-            finally:
-                COMPILED.reset(token)
             placed.append((locks, population, key_dice.random(), enemy_dice.random()))
         (locks, population, *next_draws), (core_locks, core_population, *core_draws) = placed
         assert core_locks == locks, spec
@@ -299,13 +302,11 @@ def test_the_cores_plans_are_the_planners_and_draw_the_same_numbers(seed: int) -
         found = []
         for helpers in (None, compiled):
             dice = step_dice(index, 1, "plan_layout")
-            token = COMPILED.set(helpers)
-            try:
-                found.append((plan_design(spec, prefabs_of(spec), dice), dice.random()))
-            except Unmet as exc:
-                found.append((str(exc), dice.random()))
-            finally:
-                COMPILED.reset(token)
+            with helped_by(helpers):
+                try:
+                    found.append((plan_design(spec, prefabs_of(spec), dice), dice.random()))
+                except Unmet as exc:
+                    found.append((str(exc), dice.random()))
         assert found[1] == found[0], spec
         planned += not isinstance(found[0][0], str)
     assert planned >= 100
