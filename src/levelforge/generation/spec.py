@@ -140,7 +140,7 @@ class Prefab(BaseModel):
     @field_validator("map")
     @classmethod
     def _drawn(cls, rows: list[str]) -> list[str]:
-        problem = map_problem(rows)
+        problem = _kept_map_problem(tuple(rows))
         if problem is not None:
             raise ValueError(problem)
         return rows
@@ -164,6 +164,12 @@ class Prefab(BaseModel):
     def drawn(self, char: str) -> int:
         """How many ``char`` one copy's inside holds."""
         return sum(row[1:-1].count(char) for row in self.map[1:-1])
+
+
+@functools.lru_cache(maxsize=1024)
+def _kept_map_problem(rows: tuple[str, ...]) -> str | None:
+    """``map_problem``, kept for the maps asked again (a design submitted on many seeds)."""
+    return map_problem(rows)
 
 
 def map_problem(rows: Sequence[str]) -> str | None:  # noqa: PLR0911 (one message a rule)
