@@ -3393,13 +3393,13 @@ cdef void links_free(Links* g) noexcept:
     PyMem_Free(g.corridor)
 
 
-cdef int reach(Links* g, int n, int start, const unsigned char* shut, int* queue) noexcept:
+cdef int reach(Links* g, int n, int start, const unsigned char* shut, int* queue) except -1:
     """``contents._reach``: the rooms reached from ``start`` along corridors not ``shut``,
     into ``queue`` in the order reached; their count. (With ``shut`` NULL, every corridor.)"""
     cdef int head = 0, count = 1, room, j, other
     cdef unsigned char* seen = <unsigned char*>PyMem_Calloc(n, 1)
     if seen == NULL:
-        return -1
+        raise MemoryError()
     queue[0] = start
     seen[start] = 1
     while head < count:
@@ -3429,7 +3429,7 @@ cdef list random_order(list values, object dice, MT* mt):
     draws, stably."""
     cdef Py_ssize_t n = len(values), i
     if n == 0:
-        return values
+        return []
     cdef KeyD* keys = <KeyD*>PyMem_Malloc(n * sizeof(KeyD))
     if keys == NULL:
         raise MemoryError()
