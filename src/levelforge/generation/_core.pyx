@@ -3228,14 +3228,10 @@ cdef int placed_at(int low, int high, int size, int length, object dice, MT* mt)
     return first + <int>(draw_of(dice, mt) * (last - first + 1))
 
 
-def pick_free_tile(room, set taken, dice):
-    """``rooms.pick_free_tile``: the same tile from the same draws (after eight draws
-    taken, the first free tile row by row, as there)."""
-    return pick_tile(room, taken, dice)
-
-
 cdef tuple pick_tile(object room, set taken, object dice):
-    """``pick_free_tile``, drawing in C from the core's own dice (``Dice``)."""
+    """``rooms.pick_free_tile``: the same tile from the same draws (after eight draws
+    taken, the first free tile row by row, as there), drawing in C from the core's own
+    dice (``Dice``)."""
     cdef int x0, y0, x1, y1, y, first, last, k
     cdef double draw
     cdef MT* mt = NULL

@@ -33,7 +33,7 @@ from levelforge.generation.enemies import (
 from levelforge.generation.graph import distances, room_links
 from levelforge.generation.keys import MIN_ROOMS_FOR_LOCKS, lock_count
 from levelforge.generation.prefabs import Prefab
-from levelforge.generation.rooms import tile_picker
+from levelforge.generation.rooms import pick_free_tile
 from levelforge.generation.seeding import Dice
 
 UNBOUNDED = 10**9
@@ -70,7 +70,6 @@ def place_designed_keys(
     links = room_links(len(rooms), network.corridors)
     entrance, exit_room = path[0], path[-1]
     taken: dict[int, set[Point]] = {}
-    pick_free_tile = tile_picker()
     entrance_pos = pick_free_tile(rooms[entrance], taken.setdefault(entrance, set()), dice)
     exit_pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
     distance = distances(links, entrance)
@@ -289,7 +288,6 @@ def _enemies(
     kinds, random = len(common), dice.random
     enemies: list[Enemy] = []
     exit_room = locks.exit.room
-    pick_free_tile = tile_picker()
     if boss:
         pos = pick_free_tile(rooms[exit_room], taken.setdefault(exit_room, set()), dice)
         enemies.append(Enemy(0, boss_type, high + 1, exit_room, pos, True))
@@ -328,7 +326,6 @@ def _treasures(
 ) -> list[Item]:
     """Room by room: a prefab copy's drawn treasure, ``counts`` in every other room."""
     items: list[Item] = []
-    pick_free_tile = tile_picker()
     for room in rooms:
         index = room.index
         drawing = things.get(index)

@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from levelforge.generation.blueprint import Layout, Rect, Room, Span
-from levelforge.generation.connect import COMPILED
 from levelforge.generation.seeding import Dice
 
 Random = Callable[[], float]
-TilePicker = Callable[[Room, set[tuple[int, int]], Dice], tuple[int, int]]
 Sizing = Callable[[int, Random], int]
 """How long a floor is along an axis, given the room there is for it."""
 
@@ -93,25 +91,10 @@ def _narrowed(first: int, last: int, dice: Dice, *, outermost: bool) -> Span:
     return first + cut_first, last - cut_last
 
 
-def tile_picker() -> TilePicker:
-    """``pick_free_tile``, or straight the compiled core's while it runs a designed level's
-    steps (``connect.COMPILED``), for a step that picks many tiles: looked up once."""
-    compiled = COMPILED.get()
-    if compiled is None:
-        return pick_free_tile
-    picker: TilePicker = compiled.pick_free_tile
-    return picker
-
-
 def pick_free_tile(room: Room, taken: set[tuple[int, int]], dice: Dice) -> tuple[int, int]:
     """A floor tile of ``room`` not in ``taken`` (which it joins): a row, then a tile in it
-    (``dice.between`` written out, the same draws: this runs for every placed thing). On
-    the compiled core's helpers while it runs a designed level's steps (``connect.COMPILED``:
-    ``_core.pick_free_tile``, the same tile from the same draws)."""
-    compiled = COMPILED.get()
-    if compiled is not None:
-        tile: tuple[int, int] = compiled.pick_free_tile(room, taken, dice)
-        return tile
+    (``dice.between`` written out, the same draws: this runs for every placed thing; the
+    compiled core's ``pick_tile`` is the same)."""
     floor, spans, random = room.floor, room.spans, dice.random
     x0, y0, x1, y1 = floor
     for _ in range(8):
