@@ -310,3 +310,37 @@ def test_the_cores_plans_are_the_planners_and_draw_the_same_numbers(seed: int) -
         assert found[1] == found[0], spec
         planned += not isinstance(found[0][0], str)
     assert planned >= 100
+
+
+@needs_core
+def test_the_cores_helpers_refuse_numbers_past_their_arrays() -> None:
+    """Given a designed level's rooms, corridors, doors and plan (the pure steps')
+    When the core's helpers get a room numbered other than its place, a path through a
+    room that does not exist, a contact to one, or a link to one
+    Then each raises ValueError naming the number, rather than read past its arrays."""
+    compiled = pipeline._core
+    assert compiled is not None
+    spec = parse_spec({**BENCH_DESIGN, "seed": 3})
+    built = built_to_doors(spec)
+    assert built is not None
+    rooms, network, doors, plan = built
+    count = len(rooms)
+    misnumbered = (rooms[0]._replace(index=count + 4), *rooms[1:])
+    path, tree, copies = list(plan.path), list(plan.tree), plan.prefab_of
+    off_the_map = tree[0]._replace(b=count + 9)
+    calls = [
+        lambda: compiled.place_designed_keys(misnumbered, network, doors, path, copies, spec, None),
+        lambda: compiled.place_designed_keys(rooms, network, doors, (0, count), copies, spec, None),
+        lambda: compiled.plan_loops(count, tree, [off_the_map], path, 3),
+        lambda: compiled.plan_backbone([[1], [0, count]], [[1], [0]], [0], [], 2, None),
+        lambda: compiled.plan_tree(plan_layout_of(spec), [0, count], {(0, count): tree[0]}, [], {}, {}, None),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"\d+"):
+            call()
+
+
+def plan_layout_of(spec: dict[str, Any]) -> Any:
+    """``spec``'s first layout (the pure planner's)."""
+    layout, _ = plan_design(spec, prefabs_of(spec), step_dice(spec["seed"], 1, "plan_layout"))
+    return layout

@@ -331,6 +331,24 @@ cdef inline object field(object record, Py_ssize_t i):
     return <object>PyTuple_GET_ITEM(record, i)
 
 
+cdef inline int index_in(long long value, long long count) except -1:
+    """``ValueError`` unless ``0 <= value < count``: a room or corridor number from the
+    Python steps checked before it indexes a C array."""
+    if not 0 <= value < count:
+        raise ValueError(f"{value} is not a number below {count}")
+    return 0
+
+
+cdef int numbered(object rooms) except -1:
+    """``ValueError`` unless every room's number is its place (as the steps make them)."""
+    cdef Py_ssize_t i
+    for i in range(len(rooms)):
+        fields(rooms[i], 4)
+        if field(rooms[i], 0) != i:
+            raise ValueError(f"room {i} numbered {field(rooms[i], 0)}")
+    return 0
+
+
 cdef inline int fields(object value, Py_ssize_t size) except -1:
     """``TypeError`` unless ``value`` is a tuple (a named tuple) of ``size`` fields, as
     unpacking it would check, before ``field`` reads them."""
@@ -3367,7 +3385,12 @@ cdef int links_of(Links* g, object corridors, int n) except -1:
         PyMem_Free(fill)
         raise MemoryError()
     try:
-        for corridor in corridors:
+        for i in range(m):
+            corridor = corridors[i]
+            fields(corridor, 8)
+            index_in(field(corridor, 0), m)
+            index_in(field(corridor, 1), n)
+            index_in(field(corridor, 2), n)
             g.start[<int>field(corridor, 1) + 1] += 1
             g.start[<int>field(corridor, 2) + 1] += 1
         for i in range(n):
@@ -3492,8 +3515,12 @@ def place_designed_keys(rooms, network, doors, path, prefab_of, spec, dice):
     cdef int* taken_n = NULL
     cdef unsigned char* shut = NULL
     cdef unsigned char* flags = NULL  # 1 prefab, 2 on the path, 4 opened
-    links_of(&g, network.corridors, n)
+    memset(&g, 0, sizeof(Links))
     try:
+        numbered(rooms)
+        links_of(&g, network.corridors, n)
+        for room in (*path, *prefab_of):
+            index_in(room, n)
         queue = <int*>PyMem_Malloc((n + 1) * sizeof(int))
         distance = <int*>PyMem_Malloc((n + 1) * sizeof(int))
         taken_n = <int*>PyMem_Calloc(n + 1, sizeof(int))
@@ -3613,6 +3640,9 @@ def place_designed_enemies(rooms, network, locks, prefab_of, spec, dice):
     cdef bint boss
     cdef double per_tile, expected
     cdef MT* mt = mt_of(dice)
+    numbered(rooms)
+    if len(locks.distance) != n:
+        raise ValueError("distances of other rooms")
     taken = c._taken_tiles(locks)
     things = {room: prefab.things() for room, prefab in prefab_of.items()}
     cdef int drawn_e = 0, drawn_t = 0, drawn_b = 0
@@ -3831,6 +3861,11 @@ def plan_loops(int count, tree, plain, path, int wanted):
         fill = <int*>PyMem_Calloc(count + 1, sizeof(int))
         if deg == NULL or start == NULL or fill == NULL:
             raise MemoryError()
+        for room in path:
+            index_in(room, count)
+        for c in (*tree, *plain):
+            index_in(field(c, 0), count)
+            index_in(field(c, 1), count)
         for c in tree:  # room for the tree's links and every plain contact's, were it a loop
             deg[<int>field(c, 0)] += 1
             deg[<int>field(c, 1)] += 1
@@ -4040,6 +4075,11 @@ def assign_copies(layout, contacts, copies, dice, placed=None):
                 or mark == NULL or copy_mask == NULL or copy_critical == NULL or copy_walks == NULL
                 or queue == NULL):
             raise MemoryError()
+        for room in prefab_of:
+            index_in(room, n)
+        for c in contacts:
+            index_in(field(c, 0), n)
+            index_in(field(c, 1), n)
         for c in contacts:  # ``_by_room``: each region's contacts in their order
             near.start[<int>field(c, 0) + 1] += 1
             near.start[<int>field(c, 1) + 1] += 1
@@ -4219,6 +4259,7 @@ cdef int lists_of(Lists* g, list lists) except -1:
         raise MemoryError()
     for r in range(n):
         for x in <list>lists[r]:
+            index_in(x, n)
             g.item[k] = x
             k += 1
     return 0
@@ -4242,8 +4283,12 @@ def plan_backbone(list links, list through, list ordinary, list critical, int ta
     cdef IVec path
     memset(&path, 0, sizeof(IVec))
     try:
+        if len(through) != n:
+            raise ValueError("links and through of different rooms")
         lists_of(&plain, links)
         lists_of(&across, through)
+        for room in (*ordinary, *critical):
+            index_in(room, n)
         used = <unsigned char*>PyMem_Calloc(n + 1, 1)
         parent = <int*>PyMem_Malloc((n + 1) * sizeof(int))
         queue = <int*>PyMem_Malloc((n + 1) * sizeof(int))
@@ -4359,6 +4404,11 @@ def plan_tree(layout, path, by_pair, plain, prefab_of, door_contacts, dice):
     if parent == NULL:
         raise MemoryError()
     try:
+        for room in path:
+            index_in(room, count)
+        for c in plain:
+            index_in(field(c, 0), count)
+            index_in(field(c, 1), count)
         for i in range(count):
             parent[i] = i
         first = find_root(parent, path[0])
