@@ -297,7 +297,13 @@ Problem = tuple[tuple[str | int, ...], str]
 def designer_problem(spec: LevelSpecIn) -> Problem | None:
     """The first reason no level can meet the spec's constraints and prefabs, or ``None``:
     first the rules no level can break, then the generator's own (``_planning_problem``),
-    whose doubts the witness search settles. The rules' verdict reads everything but the
+    whose doubts the witness search settles: a doubtful spec is refused only when the
+    generator's whole search finds no plan for it either (``design.witness_plan``:
+    bounded, the same for every seed); when it does, the spec is accepted, and each of
+    its levels falls back on that plan where its own search finds none. A spec whose path
+    walks copies through is accepted on that search alone. In a thread that puts the
+    search aside (``put_witness_aside``) the spec is let through with the search pending,
+    for ``settle_witness`` to run elsewhere. The rules' verdict reads everything but the
     seed, so it is kept (``_rules_verdict``): the same design on another seed, or
     submitted again and parsed again by its worker, is not worked out again."""
     key = spec.model_dump_json(exclude={"seed"})
@@ -332,15 +338,10 @@ def _rules_verdict(keyed: Keyed[LevelSpecIn]) -> tuple[Problem, bool] | None:
 def _planning_problem(spec: LevelSpecIn, prefabs: list[Prefab]) -> Problem | None:
     """Where the copies must stand, as the generator plans them: whether they fit
     (``_fit_problem``) and stand on the path or off it as they must
-    (``_arrangement_problem``). These rules are sufficient, not exact: a spec passing them
-    surely has a plan, one failing them may still have one. So a spec failing one is
-    refused only when the generator's whole search finds no plan for it either
-    (``design.witness_plan``: bounded, the same for every seed); when it does, the spec
-    is accepted, and each of its levels falls back on that plan where its own search
-    finds none. A spec whose path walks copies through is accepted on that search alone.
-    What is refused here is what the generator cannot plan. In a thread that puts the
-    search aside (``put_witness_aside``) the spec is let through with the search pending,
-    for ``settle_witness`` to run elsewhere."""
+    (``_arrangement_problem``), or the doubt of a path that walks copies through. These
+    rules are sufficient, not exact: a spec passing them surely has a plan, one failing
+    them may still have one, so what this returns is a doubt for the witness search to
+    settle (``designer_problem``), not a refusal."""
     if not prefabs:
         return None
     path_min, path_max = (spec.constraints.critical_path_rooms or Range()).bounds(1, spec.rooms)
